@@ -1,0 +1,157 @@
+"""Every error leaves as RFC 9457 problem+json, with the request id; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ingestd.domain.errors import IngestdError, InvalidTransition, RateLimited
+
+log = logging.getLogger("ingestd.api")
+
+PROBLEM = "application/problem+json"
+_HTTP_CODES = {
+    400: "validation_error",
+    401: "authentication_error",
+    403: "permission_denied",
+    404: "not_found",
+    405: "validation_error",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    503: "unavailable",
+}
+
+
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://ingestd.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": getattr(request.state, "request_id", None),
+        **extra,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
+
+
+async def _ingestd_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IngestdError)
+    headers = (
+        {**exc.headers, "Retry-After": str(exc.retry_after)}
+        if isinstance(exc, RateLimited)
+        else None
+    )
+    extra = {"current_status": exc.current} if isinstance(exc, InvalidTransition) else {}
+    if exc.status >= 500:
+        log.error("request %s failed: %s", getattr(request.state, "request_id", "?"), exc.detail)
+    return problem(
+        request, exc.status, exc.code, exc.title, exc.detail, exc.errors, headers, **extra
+    )
+
+
+def _clean(error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "loc": list(error.get("loc", ())),
+        "msg": str(error.get("msg", "")),
+        "type": error.get("type"),
+    }
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_clean(e) for e in exc.errors()]
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return problem(
+        request,
+        422,
+        "validation_error",
+        "Validation error",
+        f"the request is not valid: {fields}",
+        errors,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "internal_error")
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    return problem(
+        request, exc.status_code, code, detail, detail, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error in request %s", getattr(request.state, "request_id", "?"))
+    return problem(
+        request,
+        500,
+        "internal_error",
+        "Internal error",
+        "an unexpected error occurred; the request id identifies it in the server log",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(IngestdError, _ingestd_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or keep the client's) and echo it as ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_id(scope) or secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            if 0 < len(text) <= 128 and text.isprintable():
+                return text
+    return None
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]

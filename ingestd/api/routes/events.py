@@ -1,0 +1,286 @@
+"""Live events over WebSocket and Server-Sent Events, per job or for all the caller's jobs.
+
+WebSocket close codes: 1000 after a per-job stream's final job event; 1013 after a ``lagged``
+message (too far behind: resume with ``after``); 4000 + an HTTP status for refusals (4400 a bad
+cursor, 4401 no or a bad key, 4404 no such job for this key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from starlette.responses import Response
+
+from ingestd.api.deps import DbDep
+from ingestd.api.schemas import ERRORS
+from ingestd.domain.auth import Principal
+from ingestd.domain.errors import BadRequest, IngestdError
+from ingestd.domain.states import JobStatus
+from ingestd.events.envelope import LiveEvent
+from ingestd.events.service import LiveEvents
+from ingestd.events.stream import EventStream, Lagged
+from ingestd.services import jobs as job_service
+from ingestd.services.keys import KeyAuthenticator
+from ingestd.store import events as event_store
+from ingestd.store.db import Database
+
+log = logging.getLogger("ingestd.api.events")
+
+router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
+
+LAGGED_CODE = 1013
+SSE = "text/event-stream"
+PAGE = 500
+
+After = Annotated[
+    str | None,
+    Query(
+        description="resume after this event: its `seq` or its `id` (`evt_…`). Per-job streams "
+        "without it replay the job from the start; `/events` without it starts from now."
+    ),
+]
+Token = Annotated[
+    str | None,
+    Query(description="the API key, for clients that cannot send headers (browsers); never logged"),
+]
+
+_STREAM_DOC = """
+**Server-Sent Events** with `Accept: text/event-stream`: `id:` is the event's `seq`, `event:` its
+type, `data:` the envelope; reconnect with `Last-Event-ID` (or `?after=`). A comment line is
+sent every 15 s to keep proxies from closing an idle stream. Without that header: a JSON page of
+past events (`items`, `next` = the last `seq`).
+
+**WebSocket** on the same path (`ws://…`; not listed by OpenAPI): authenticate with the usual
+header or `?token=<key>`. The first message is `{"type": "connected", …}`; send
+`{"type": "ping"}` to get `{"type": "pong"}`. Every other message is an event envelope
+`{"id", "seq", "type", "job_id", "file_id", "at", "data"}`: first those after `after`, then live,
+with no gap and no duplicate. A client too far behind gets `{"type": "lagged", "resume_after":
+seq}` and is disconnected (code 1013): reconnect with `after=<resume_after>`. Refusals close with
+4000 + the HTTP status (4401, 4404, 4400).
+"""
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "an event stream (SSE) or a JSON page of events",
+        "content": {
+            SSE: {
+                "schema": {"type": "string"},
+                "example": 'id: 1042\nevent: file.progress\ndata: {"id": "evt_…", "seq": 1042}\n\n',
+            },
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def _live(request_or_ws: Request | WebSocket) -> LiveEvents:
+    return request_or_ws.app.state.events  # type: ignore[no-any-return]
+
+
+async def _principal(conn_app: Request | WebSocket, token: str | None) -> Principal:
+    auth: KeyAuthenticator = conn_app.app.state.auth
+    headers = conn_app.headers
+    plain = token or headers.get("x-api-key")
+    bearer = headers.get("authorization", "")
+    if not plain and bearer.lower().startswith("bearer "):
+        plain = bearer[7:].strip()
+    return await auth.authenticate(plain)
+
+
+async def _cursor(db: Database, after: str | None) -> int | None:
+    if after is None or after == "":
+        return None
+    if after.isdigit():
+        return int(after)
+    async with db.read() as conn:
+        seq = await event_store.seq_of(conn, after)
+    if seq is None:
+        raise BadRequest(f"no event {after} (it may be past retention; resume by seq instead)")
+    return seq
+
+
+async def _open(
+    db: Database,
+    principal: Principal,
+    job_id: str | None,
+    after: str | None,
+) -> tuple[int | None, bool]:
+    """Check the job is the caller's; returns the cursor and whether the job has ended."""
+    cursor = await _cursor(db, after)
+    if job_id is None:
+        return cursor, False
+    async with db.read() as conn:
+        job = await job_service.get_job_row(conn, principal, job_id)
+    return (0 if cursor is None else cursor), JobStatus(job["status"]).is_terminal
+
+
+# -- WebSocket -----------------------------------------------------------------------------
+@router.websocket("/jobs/{job_id}/events")
+async def job_events_ws(
+    websocket: WebSocket, job_id: str, after: After = None, token: Token = None
+) -> None:
+    await _websocket(websocket, job_id, after, token)
+
+
+@router.websocket("/events")
+async def events_ws(websocket: WebSocket, after: After = None, token: Token = None) -> None:
+    await _websocket(websocket, None, after, token)
+
+
+async def _websocket(
+    websocket: WebSocket, job_id: str | None, after: str | None, token: str | None
+) -> None:
+    live = _live(websocket)
+    await websocket.accept()
+    try:
+        principal = await _principal(websocket, token)
+        cursor, ended = await _open(live.db, principal, job_id, after)
+    except IngestdError as exc:
+        await websocket.close(code=4000 + exc.status, reason=exc.detail[:120])
+        return
+    stream = live.stream(tenant=principal.scope, job_id=job_id, after=cursor)
+    stream.finite = ended
+    try:
+        await _session(websocket, stream, job_id)
+    finally:
+        stream.close()
+
+
+async def _session(websocket: WebSocket, stream: EventStream, job_id: str | None) -> None:
+    lock = asyncio.Lock()
+
+    async def send(text: str) -> None:
+        async with lock:
+            await websocket.send_text(text)
+
+    async def pump() -> tuple[int, str]:
+        while True:
+            try:
+                event = await stream.next()
+            except Lagged:
+                await send(orjson.dumps({"type": "lagged", "resume_after": stream.last}).decode())
+                return LAGGED_CODE, "lagged: resume with after"
+            if event is None:  # a finished job's backlog has been sent
+                return 1000, "the job has ended"
+            await send(event.text)
+            if stream.ends_with(event):
+                return 1000, "the job has ended"
+
+    async def read() -> None:
+        while True:
+            message = await websocket.receive_text()
+            with contextlib.suppress(orjson.JSONDecodeError):
+                body = orjson.loads(message)
+                if isinstance(body, dict) and body.get("type") == "ping":
+                    await send('{"type":"pong"}')
+
+    await send(
+        orjson.dumps(
+            {"type": "connected", "job_id": job_id, "after": stream.last, "seq": stream.upto}
+        ).decode()
+    )
+    pumping = asyncio.create_task(pump())
+    reading = asyncio.create_task(read())
+    try:
+        done, _ = await asyncio.wait({pumping, reading}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        pumping.cancel()
+        reading.cancel()
+        await asyncio.gather(pumping, reading, return_exceptions=True)
+    if pumping in done and not pumping.cancelled() and pumping.exception() is None:
+        code, reason = pumping.result()
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.close(code=code, reason=reason)
+    # else: the client went away (or sent something we cannot read): nothing more to say
+
+
+# -- SSE and JSON ----------------------------------------------------------------------------
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="A job's events: SSE stream, JSON page, or WebSocket",
+    description=_STREAM_DOC,
+    responses=_RESPONSES,
+)
+async def job_events(
+    job_id: str,
+    request: Request,
+    db: DbDep,
+    after: After = None,
+    token: Token = None,
+    last_event_id: Annotated[str | None, Header(description="SSE resume cursor")] = None,
+) -> Response:
+    return await _http(request, db, job_id, last_event_id or after, token)
+
+
+@router.get(
+    "/events",
+    summary="Events of all the caller's jobs: SSE stream, JSON page, or WebSocket",
+    description=_STREAM_DOC,
+    responses=_RESPONSES,
+)
+async def all_events(
+    request: Request,
+    db: DbDep,
+    after: After = None,
+    token: Token = None,
+    last_event_id: Annotated[str | None, Header(description="SSE resume cursor")] = None,
+) -> Response:
+    return await _http(request, db, None, last_event_id or after, token)
+
+
+async def _http(
+    request: Request, db: Database, job_id: str | None, after: str | None, token: str | None
+) -> Response:
+    principal = await _principal(request, token)
+    cursor, ended = await _open(db, principal, job_id, after)
+    if SSE not in request.headers.get("accept", ""):
+        return await _page(db, principal, job_id, cursor)
+    live = _live(request)
+    stream = live.stream(tenant=principal.scope, job_id=job_id, after=cursor)
+    stream.finite = ended
+    return StreamingResponse(
+        _sse(stream, live.settings.event_keepalive_seconds),
+        media_type=SSE,
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _page(
+    db: Database, principal: Principal, job_id: str | None, cursor: int | None
+) -> Response:
+    async with db.read() as conn:
+        rows = await event_store.events_between(
+            conn, after_seq=cursor or 0, tenant=principal.scope, job_id=job_id, limit=PAGE
+        )
+    items = [orjson.Fragment(LiveEvent.from_row(r).text) for r in rows]
+    next_seq = int(rows[-1]["seq"]) if rows else cursor
+    return Response(orjson.dumps({"items": items, "next": next_seq}), media_type="application/json")
+
+
+async def _sse(stream: EventStream, keepalive: float) -> AsyncIterator[str]:
+    try:
+        yield "retry: 2000\n\n"
+        while True:
+            try:
+                event = await stream.next(keepalive)
+            except Lagged:
+                body = orjson.dumps({"type": "lagged", "resume_after": stream.last}).decode()
+                yield f"event: lagged\ndata: {body}\n\n"
+                return
+            if event is None:
+                if stream.finished:
+                    return
+                yield ": keep-alive\n\n"
+                continue
+            yield f"id: {event.seq}\nevent: {event.type}\ndata: {event.text}\n\n"
+            if stream.ends_with(event):
+                return
+    finally:
+        stream.close()

@@ -1,0 +1,225 @@
+"""Jobs: create, list, read, control, delete, upload files to, list files of."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+
+from ingestd.api.deps import BlobsDep, Caller, DbDep, SettingsDep, Writer
+from ingestd.api.schemas import (
+    ERRORS,
+    BulkAction,
+    BulkResult,
+    File,
+    Job,
+    JobCreate,
+    Page,
+    RetryBody,
+)
+from ingestd.domain.errors import BadRequest, IngestdError
+from ingestd.domain.states import JobAction
+from ingestd.services import jobs as job_service
+from ingestd.services.uploads import (
+    StoredFile,
+    check_upload_job,
+    refuse_disallowed_types,
+    register_blobs,
+)
+from ingestd.services.views import file_view, job_view, job_views
+from ingestd.store import files as file_store
+from ingestd.store import jobs as job_store
+from ingestd.uploads.multipart import parse_form
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERRORS)
+
+Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
+After = Annotated[str | None, Query(description="cursor from the previous page's `next`")]
+
+
+def _wake(request: Request) -> None:
+    request.app.state.notify_work()
+
+
+async def _one(db: DbDep, caller: Any, job_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        job = await job_service.get_job_row(conn, caller, job_id)
+        sources = await job_store.sources_of(conn, [job_id])
+        return await job_view(conn, job, sources.get(job_id, []))
+
+
+@router.post("", status_code=201, response_model=Job, summary="Create a job")
+async def create_job(
+    body: JobCreate, request: Request, db: DbDep, settings: SettingsDep, caller: Writer
+) -> Any:
+    data = body.model_dump(mode="json")
+    data["run_at"] = body.run_at.timestamp() if body.run_at else None
+    job_id = await job_service.create_job(db, settings, caller, data)
+    _wake(request)
+    return await _one(db, caller, job_id)
+
+
+@router.get("", response_model=Page[Job], summary="List jobs, newest first")
+async def list_jobs(
+    db: DbDep,
+    caller: Caller,
+    status: Annotated[str | None, Query(description="comma-separated, e.g. running,paused")] = None,
+    label: Annotated[list[str] | None, Query(description="key:value, repeatable")] = None,
+    limit: Limit = 50,
+    after: After = None,
+) -> Any:
+    labels = {}
+    for item in label or []:
+        key, sep, value = item.partition(":")
+        if not sep:
+            raise BadRequest(f"label filter {item!r} must look like key:value")
+        labels[key] = value
+    statuses = [s for s in (status or "").split(",") if s]
+    async with db.read() as conn:
+        rows = await job_store.list_jobs(
+            conn, caller.scope, statuses=statuses, labels=labels, before_id=after, limit=limit + 1
+        )
+        items = await job_views(conn, rows[:limit])
+    return {"items": items, "next": rows[limit - 1]["id"] if len(rows) > limit else None}
+
+
+@router.get("/{job_id}", response_model=Job, summary="Get a job")
+async def get_job(job_id: str, db: DbDep, caller: Caller) -> Any:
+    return await _one(db, caller, job_id)
+
+
+@router.post(
+    "/actions/{action}", response_model=Page[BulkResult], summary="Apply an action to many jobs"
+)
+async def bulk_action(
+    action: JobAction, body: BulkAction, request: Request, db: DbDep, caller: Writer
+) -> Any:
+    results = []
+    for job_id in body.job_ids:
+        try:
+            status = await job_service.act(db, caller, job_id, action, failed_only=body.failed_only)
+            results.append({"job_id": job_id, "ok": True, "status": status})
+        except IngestdError as exc:
+            results.append(
+                {
+                    "job_id": job_id,
+                    "ok": False,
+                    "error": {"code": exc.code, "status": exc.status, "detail": exc.detail},
+                }
+            )
+    _wake(request)
+    return {"items": results, "next": None}
+
+
+@router.post(
+    "/{job_id}/actions/{action}",
+    response_model=Job,
+    summary="Start, pause, resume, cancel, retry or seal a job",
+)
+async def job_action(
+    job_id: str,
+    action: JobAction,
+    request: Request,
+    db: DbDep,
+    caller: Writer,
+    body: RetryBody | None = None,
+) -> Any:
+    await job_service.act(
+        db, caller, job_id, action, failed_only=body.failed_only if body else True
+    )
+    if action is JobAction.CANCEL:
+        request.app.state.cancel_job(job_id)
+    _wake(request)
+    return await _one(db, caller, job_id)
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a job, its files and chunks",
+)
+async def delete_job(job_id: str, request: Request, db: DbDep, caller: Writer) -> Response:
+    await job_service.delete_job(db, caller, job_id)
+    request.app.state.cancel_job(job_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{job_id}/files",
+    status_code=201,
+    response_model=Page[File],
+    summary="Upload files to an upload job",
+)
+async def upload_files(
+    job_id: str, request: Request, db: DbDep, settings: SettingsDep, blobs: BlobsDep, caller: Writer
+) -> Any:
+    """Multipart form: one or many `file` parts, an optional `metadata` JSON part (an object for
+    every file, or a list with one object per file), and `seal=true` on the last upload.
+
+    The body is parsed as it streams in: each file goes to disk while hashed, never whole in
+    memory, and a file over the size limit is refused (413) as soon as it crosses it."""
+    job = await check_upload_job(db, caller, job_id)
+    form = await parse_form(
+        request.headers.get("content-type", ""),
+        request.stream(),
+        blobs.tmp_dir(),
+        max_size=settings.max_upload_size,
+        max_files=settings.max_files_per_request,
+    )
+    try:
+        seal = form.fields.get("seal", "false").lower() in ("1", "true", "yes")
+        if not form.files and not seal:
+            raise BadRequest(
+                "no `file` parts in the form",
+                errors=[{"loc": ["body", "file"], "msg": "field required"}],
+            )
+        metadata = _metadata(form.fields.get("metadata"), len(form.files))
+        refuse_disallowed_types(job, [(part.filename, part.path) for part in form.files])
+        stored = [
+            StoredFile(part.filename, blobs.adopt(part.path, part.sha256, part.size), meta)
+            for part, meta in zip(form.files, metadata, strict=True)
+        ]
+    finally:
+        form.discard()  # whatever was not adopted
+    rows = await register_blobs(db, blobs, caller, job_id, stored, seal=seal)
+    _wake(request)
+    return {"items": [file_view(r) for r in rows], "next": None}
+
+
+def _metadata(raw: Any, count: int) -> list[dict[str, Any]]:
+    if raw is None:
+        return [{} for _ in range(count)]
+    text = raw if isinstance(raw, str) else ""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise BadRequest("the `metadata` part is not valid JSON") from None
+    if isinstance(value, dict):
+        return [dict(value) for _ in range(count)]
+    if isinstance(value, list) and len(value) == count and all(isinstance(v, dict) for v in value):
+        return value
+    raise BadRequest("`metadata` must be a JSON object, or a list with one object per file")
+
+
+@router.get("/{job_id}/files", response_model=Page[File], summary="List a job's files")
+async def list_job_files(
+    job_id: str,
+    db: DbDep,
+    caller: Caller,
+    status: Annotated[str | None, Query(description="comma-separated file statuses")] = None,
+    limit: Limit = 50,
+    after: After = None,
+) -> Any:
+    statuses = [s for s in (status or "").split(",") if s]
+    async with db.read() as conn:
+        await job_service.get_job_row(conn, caller, job_id)
+        rows = await file_store.list_files(
+            conn, job_id, statuses=statuses, after_id=after, limit=limit + 1
+        )
+    items = [file_view(r) for r in rows[:limit]]
+    return {"items": items, "next": rows[limit - 1]["id"] if len(rows) > limit else None}
+
+
+__all__ = ["router"]

@@ -1,0 +1,88 @@
+"""Liveness, readiness and Prometheus metrics (no key needed)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from ingestd import __version__
+from ingestd.api.deps import BlobsDep, DbDep
+from ingestd.api.schemas import Health, Ready
+from ingestd.store import files as file_store
+from ingestd.store import insight
+from ingestd.store import jobs as job_store
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/health", response_model=Health, summary="Liveness")
+async def health() -> Any:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get(
+    "/ready",
+    response_model=Ready,
+    summary="Readiness: database and blob storage",
+    responses={503: {"model": Ready}},
+)
+async def ready(db: DbDep, blobs: BlobsDep) -> Any:
+    checks = {"database": await _check_db(db), "blobs": _check_blobs(blobs)}
+    ok = all(c["ok"] for c in checks.values())
+    body = {"status": "ok" if ok else "unavailable", "checks": checks}
+    if ok:
+        return body
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(body, status_code=503)
+
+
+async def _check_db(db: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        async with db.read() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        return {"ok": False, "latency_ms": _ms(started), "error": type(exc).__name__}
+    return {"ok": True, "latency_ms": _ms(started)}
+
+
+def _check_blobs(blobs: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        blobs.ensure()
+        probe = blobs.tmp_dir() / ".ready"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        return {
+            "ok": False,
+            "latency_ms": _ms(started),
+            "error": exc.strerror or type(exc).__name__,
+        }
+    return {"ok": True, "latency_ms": _ms(started)}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request, db: DbDep) -> Response:
+    registry = CollectorRegistry()
+    files_gauge = Gauge("ingestd_files", "Files by status", ["status"], registry=registry)
+    jobs_gauge = Gauge("ingestd_jobs", "Jobs by status", ["status"], registry=registry)
+    workers_gauge = Gauge("ingestd_workers", "Workers seen in the last minute", registry=registry)
+    info = Gauge("ingestd_build_info", "Version of this process", ["version"], registry=registry)
+    info.labels(__version__).set(1)
+    async with db.read() as conn:
+        for status, count in (await file_store.count_by_status(conn, None)).items():
+            files_gauge.labels(status).set(count)
+        for status, count in (await job_store.totals_by(conn, "status", None)).items():
+            jobs_gauge.labels(status).set(count)
+        workers_gauge.set(len(await insight.live_workers(conn, time.time() - 60)))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

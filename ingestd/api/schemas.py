@@ -1,0 +1,303 @@
+"""Request and response bodies of the HTTP API (see shared/API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ingestd.domain.auth import Role
+from ingestd.domain.states import FileStatus, JobStatus, Pipeline, Priority
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UploadSource(Strict):
+    type: Literal["upload"]
+
+
+class DirectorySource(Strict):
+    type: Literal["directory"]
+    path: str = Field(min_length=1, max_length=4096)
+    recursive: bool = True
+    include: list[str] = Field(default_factory=list, max_length=100)
+    exclude: list[str] = Field(default_factory=list, max_length=100)
+
+
+class ZipSource(Strict):
+    type: Literal["zip"]
+    path: str = Field(min_length=1, max_length=4096)
+    include: list[str] = Field(default_factory=list, max_length=100)
+    exclude: list[str] = Field(default_factory=list, max_length=100)
+
+
+class UrlSource(Strict):
+    type: Literal["url"]
+    urls: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class S3Source(Strict):
+    type: Literal["s3"]
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str | None = None
+
+
+Source = Annotated[
+    UploadSource | DirectorySource | ZipSource | UrlSource | S3Source, Field(discriminator="type")
+]
+
+
+class JobOptions(Strict):
+    chunk_size: int = Field(default=1000, ge=50, le=100_000, description="characters per chunk")
+    chunk_overlap: int = Field(
+        default=200, ge=0, le=50_000, description="characters shared by neighbours"
+    )
+    embedder: str | None = Field(
+        default=None, description="embedding model; null = the built-in default"
+    )
+    skip_existing: bool = Field(
+        default=True, description="skip content (sha256) this tenant already ingested"
+    )
+    max_retries: int = Field(default=3, ge=0, le=20)
+    max_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="files of this job in flight at once; null = no cap",
+    )
+    timeout_seconds: int = Field(default=300, ge=1, le=86_400, description="per file")
+    allowed_types: list[str] = Field(default_factory=list, description="mime patterns; empty = any")
+    max_file_size: int = Field(default=104_857_600, ge=1, description="bytes")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> JobOptions:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, value: str | None) -> str | None:
+        from ingestd.pipeline.embed import available_embedders
+
+        if value is not None and value not in ("default", *available_embedders()):
+            raise ValueError(
+                f"unknown embedder {value!r}; available: {', '.join(available_embedders())}"
+            )
+        return value
+
+
+class JobCreate(Strict):
+    name: str | None = Field(default=None, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
+    priority: Priority = Priority.NORMAL
+    pipeline: Pipeline = Pipeline.FULL
+    sources: list[Source] = Field(min_length=1, max_length=100)
+    options: JobOptions = Field(default_factory=JobOptions)
+    start: bool = True
+    run_at: datetime | None = None
+    labels: dict[str, str] = Field(default_factory=dict, max_length=50)
+    webhook_url: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("run_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("run_at needs a time zone, e.g. 2026-01-01T12:00:00Z")
+        return value
+
+
+class FilesProgress(BaseModel):
+    total: int
+    queued: int
+    running: int
+    completed: int
+    failed: int
+    skipped: int
+    cancelled: int
+    percent: float
+
+
+class BytesProgress(BaseModel):
+    total: int
+    completed: int
+    percent: float
+
+
+class SourceProgress(BaseModel):
+    files: FilesProgress
+    bytes: BytesProgress
+
+
+class Progress(SourceProgress):
+    percent: float
+    throughput_bytes_per_s: float
+    files_per_s: float
+    eta_seconds: int | None
+
+
+class SourceView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    index: int
+    type: str
+    state: str = Field(
+        description="pending | listing | listed | failed | open (uploads, until sealed)"
+    )
+    error: dict[str, Any] | None
+    progress: SourceProgress
+
+
+class Job(BaseModel):
+    id: str
+    tenant: str
+    name: str
+    description: str | None
+    status: JobStatus
+    priority: Priority
+    pipeline: Pipeline
+    options: dict[str, Any]
+    labels: dict[str, str]
+    sealed: bool
+    webhook_url: str | None
+    created_at: str
+    updated_at: str
+    started_at: str | None
+    completed_at: str | None
+    run_at: str | None
+    progress: Progress
+    sources: list[SourceView]
+    error: dict[str, Any] | None
+
+
+class FileErrorView(BaseModel):
+    code: str
+    message: str | None
+
+
+class File(BaseModel):
+    id: str
+    job_id: str
+    source_index: int
+    name: str
+    path: str
+    size: int
+    mime_type: str | None
+    sha256: str | None
+    status: FileStatus
+    step: str | None
+    progress: float
+    attempts: int
+    error: FileErrorView | None
+    elements: int | None
+    chunks: int | None
+    duration_ms: int | None
+    metadata: dict[str, Any]
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+
+
+class ChunkView(BaseModel):
+    index: int
+    text: str
+    start: int
+    end: int
+    metadata: dict[str, Any]
+    embedder: str | None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next: str | None = Field(description="cursor for ?after=, null on the last page")
+
+
+class RetryBody(Strict):
+    failed_only: bool = True
+
+
+class BulkAction(Strict):
+    job_ids: list[str] = Field(min_length=1, max_length=500)
+    failed_only: bool = True
+
+
+class BulkResult(BaseModel):
+    job_id: str
+    ok: bool
+    status: JobStatus | None = None
+    error: dict[str, Any] | None = None
+
+
+class KeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role = Role.MEMBER
+    tenant: str = Field(
+        default="default", min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$"
+    )
+
+
+class KeyView(BaseModel):
+    id: str
+    name: str
+    role: Role
+    tenant: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+
+
+class KeyCreated(KeyView):
+    key: str = Field(description="the secret; shown only in this response")
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+class Check(BaseModel):
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+class Ready(BaseModel):
+    status: str
+    checks: dict[str, Check]
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[dict[str, Any]] | None = None
+    request_id: str | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {}},
+    }
+
+
+# Documented on every /api/v1 route: the problem+json errors any of them may answer.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _problem("Bad request (e.g. a source path outside the roots)"),
+    401: _problem("No key, or the key is not valid"),
+    403: _problem("The key's role does not allow this"),
+    404: _problem("Not found (or another tenant's)"),
+    409: _problem("The resource's state does not allow this"),
+    413: _problem("Payload too large"),
+    415: _problem("Unsupported media type"),
+    422: _problem("Validation error, with the fields"),
+    429: _problem("Rate limit exceeded; see Retry-After"),
+}

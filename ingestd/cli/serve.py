@@ -1,0 +1,162 @@
+"""``ingestd serve``, ``ingestd worker``, ``ingestd migrate``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from ingestd import __version__
+from ingestd.cli.options import DatabaseUrl, DataDir, settings_from
+from ingestd.config import Settings
+from ingestd.runtime import Runtime
+
+console = Console(stderr=True)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(envvar="INGESTD_HOST", help="[default: 127.0.0.1]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(envvar="INGESTD_PORT", help="[default: 8000]")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            envvar="INGESTD_WORKERS",
+            help="files processed at once; 0 = API only [default: CPU count]",
+        ),
+    ] = None,
+    source_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--source-root",
+            help="directory and zip sources may read only below these (repeatable) [default: current directory]",
+        ),
+    ] = None,
+    path_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--path-map", help="translate client paths: 'C:\\Docs=/srv/docs' (repeatable)"
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run the API with embedded workers (SQLite and a local blob store by default)."""
+    import uvicorn
+
+    from ingestd.api.app import create_app
+
+    _logging(log_level)
+    settings = settings_from(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        workers=workers,
+        source_roots=source_root,
+        path_maps=path_map,
+    )
+    runtime = Runtime(settings)
+    app = create_app(settings, runtime=runtime, on_ready=lambda: _banner(settings, runtime))
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level.lower(),
+        server_header=False,
+        access_log=log_level.lower() == "debug",
+    )
+
+
+def _banner(settings: Settings, runtime: Runtime) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    database = (
+        "SQLite " + str((settings.data_dir / "ingestd.db").resolve())
+        if not settings.database_url
+        else settings.database_url.split("@")[-1]
+    )
+    lines = [
+        f"[bold]ingestd {__version__}[/] is running at [link={base}]{base}[/]",
+        "",
+        f"  API docs      {base}/docs   (OpenAPI: {base}/openapi.json)",
+        f"  Database      {database}",
+        f"  Blobs         {settings.blob_dir.resolve()}",
+        f"  Workers       {settings.process_count} parser process(es), up to {settings.files_in_flight} files in flight"
+        if runtime.run_workers
+        else "  Workers       none in this process (--workers 0)",
+        f"  Source roots  {', '.join(str(r) for r in settings.resolved_source_roots)}",
+        "",
+    ]
+    if runtime.bootstrap_key:
+        lines += [
+            "[bold yellow]Admin key (shown once, keep it):[/]",
+            f"  export INGESTD_KEY={runtime.bootstrap_key}",
+        ]
+    elif settings.admin_key:
+        lines += ["Admin key: the value of INGESTD_ADMIN_KEY"]
+    else:
+        lines += ["Need a key?  ingestd keys create --name me --role admin"]
+    command = "ingestd"
+    if not shutil.which("ingestd"):  # a virtualenv that is not activated
+        launched = sys.argv[0]
+        command = f"{sys.executable} -m ingestd" if launched.endswith("__main__.py") else launched
+    lines += ["", "Submit a folder:", f"  INGESTD_URL={base} {command} submit ./docs --watch"]
+    console.print(Panel("\n".join(lines), expand=False))
+
+
+def worker(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="files processed at once [default: CPU count]")
+    ] = None,
+    source_root: Annotated[list[Path] | None, typer.Option("--source-root")] = None,
+    log_level: Annotated[str, typer.Option()] = "info",
+) -> None:
+    """Run workers only (no API), against the same database and blob storage as the API."""
+    _logging(log_level)
+    settings = settings_from(
+        data_dir=data_dir, database_url=database_url, workers=concurrency, source_roots=source_root
+    )
+    asyncio.run(_run_worker(settings))
+
+
+async def _run_worker(settings: Settings) -> None:
+    runtime = Runtime(settings, run_workers=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    console.print(
+        f"ingestd worker {runtime.worker.id if runtime.worker else ''} running; Ctrl-C to stop"
+    )
+    await stop.wait()
+    console.print("stopping: finishing files in flight…")
+    await runtime.stop()
+
+
+def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Apply database migrations (serve and worker also do this at start)."""
+    from ingestd.store.migrate import upgrade_sync
+
+    settings = settings_from(data_dir=data_dir, database_url=database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.resolved_database_url)
+    console.print("database is up to date")

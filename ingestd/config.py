@@ -1,0 +1,131 @@
+"""Settings from ``INGESTD_*`` environment variables, overridden by command-line flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _default_workers() -> int:
+    return os.cpu_count() or 2
+
+
+class Settings(BaseSettings):
+    """Everything that configures a process. Field ``x`` reads env var ``INGESTD_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="INGESTD_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".ingestd")
+    database_url: str | None = None  # default: SQLite file in the data directory
+    workers: int = Field(default_factory=_default_workers, ge=0)  # parser processes; 0 = API only
+    # Files a worker holds per parser process, so parsers never wait on I/O or the database.
+    prefetch: int = Field(default=8, ge=1, le=64)
+    # serve runs its workers in a child process, keeping the API's event loop free.
+    worker_process: bool = True
+    # Directory and zip sources may only read below these; default: where `serve` started.
+    source_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    # Client-side path forms translated to server paths, e.g. "C:\\Docs=/srv/docs".
+    path_maps: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    admin_key: str | None = None
+
+    # Queue behaviour.
+    lease_seconds: float = Field(default=30.0, gt=0)  # a claimed file is lost after this silence
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    poll_seconds: float = Field(default=0.5, gt=0)  # idle wait between claim attempts
+    retry_base_seconds: float = Field(default=2.0, ge=0)  # backoff: base * 2**(attempt-1)
+    retry_max_seconds: float = Field(default=300.0, ge=0)
+    extract_processes: int | None = Field(default=None, ge=1)  # default: min(workers, cpus)
+
+    # Limits on what a single request or source may bring in.
+    max_upload_size: int = Field(default=1024**3, gt=0)  # bytes per uploaded file
+    max_files_per_request: int = Field(default=1000, gt=0)
+
+    # Live events (issue #4): the event log is tailed and fanned out to WebSocket/SSE clients.
+    event_poll_seconds: float = Field(default=0.025, gt=0)  # tail poll; in-process appends wake it
+    event_gap_seconds: float = Field(default=0.5, ge=0)  # wait for a lower seq still committing
+    event_queue_size: int = Field(default=2000, ge=10)  # per connection; past it: "lagged"
+    event_keepalive_seconds: float = Field(default=15.0, gt=0)  # SSE comment lines
+    event_retention_seconds: float = Field(default=7 * 86400.0, gt=0)
+    event_retention_count: int | None = Field(default=None, ge=1)  # also keep at most N events
+    event_retention_check_seconds: float = Field(default=300.0, gt=0)
+    # Source-side throttles: at most one file.progress per file per interval, and one
+    # progress-carrying job.updated per job per interval. Final events are never throttled.
+    progress_event_seconds: float = Field(default=0.25, gt=0)
+    job_progress_event_seconds: float = Field(default=0.5, gt=0)
+
+    # Rate limits per key ("N/second|minute|hour"); shared across processes with redis_url.
+    rate_limits: bool = True
+    rate_limit_reads: str = "6000/minute"
+    rate_limit_writes: str = "600/minute"
+    rate_limit_upload_mb: str = "100000/hour"
+    redis_url: str | None = None
+    # Browser origins allowed to call the API (CORS); none by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Memory a parser process may use, in MB; a document that needs more fails that file alone.
+    parser_memory_mb: int = Field(default=4096, ge=128)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("source_roots", "path_maps", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'ingestd.db').resolve()}"
+
+    @property
+    def resolved_source_roots(self) -> list[Path]:
+        roots = self.source_roots or [Path.cwd()]
+        return [root.expanduser().resolve() for root in roots]
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def process_count(self) -> int:
+        return self.extract_processes or max(1, self.workers)
+
+    @property
+    def files_in_flight(self) -> int:
+        return max(1, self.workers) * self.prefetch
+
+    # Resumable (tus) uploads: an unfinished upload expires this long after its last byte; the
+    # sweep removes expired ones; progress events go out at most this often per upload.
+    tus_expiry_seconds: float = Field(default=24 * 3600.0, gt=0)
+    tus_cleanup_seconds: float = Field(default=300.0, gt=0)
+    tus_progress_seconds: float = Field(default=0.5, gt=0)
+
+    # Webhooks: attempts per event (backoff base * 2**n, with jitter), a webhook is disabled after
+    # this many failed deliveries in a row; private/loopback targets are refused unless allowed.
+    webhook_retry_base_seconds: float = Field(default=1.0, gt=0)
+    webhook_max_attempts: int = Field(default=5, ge=1, le=20)
+    webhook_disable_after: int = Field(default=20, ge=1)
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (``postgresql://``, ``sqlite:///x.db``) and pick async drivers."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    return url

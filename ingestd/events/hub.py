@@ -1,0 +1,148 @@
+"""The fan-out port: subscriptions with bounded buffers, fed events in seq order by a Feed.
+
+Publishing never awaits a consumer: each subscription has its own bounded buffer, so a stalled
+client cannot delay the others; one that falls too far behind is marked *lagged* and dropped,
+and resumes from the last seq it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Protocol, TypeVar
+
+from ingestd.events.envelope import LiveEvent
+
+
+class Lagged(Exception):
+    """The subscription's buffer overflowed: the consumer must reconnect and resume."""
+
+
+class Subscription:
+    __slots__ = ("_items", "_limit", "_ready", "job_id", "lagged", "tenant")
+
+    def __init__(self, tenant: str | None, job_id: str | None, limit: int) -> None:
+        self.tenant = tenant  # None: every tenant (admin keys)
+        self.job_id = job_id
+        self.lagged = False
+        self._limit = limit
+        self._items: deque[LiveEvent] = deque()
+        self._ready = asyncio.Event()
+
+    def offer(self, event: LiveEvent) -> bool:
+        """Buffer one event; False (and lagged) when the buffer is full."""
+        if len(self._items) >= self._limit:
+            self.lagged = True
+            self._items.clear()
+            self._ready.set()
+            return False
+        self._items.append(event)
+        self._ready.set()
+        return True
+
+    def close(self) -> None:
+        """Wake a waiting consumer so it notices the hub stopped."""
+        self.lagged = True
+        self._ready.set()
+
+    async def get(self, wait_seconds: float | None = None) -> LiveEvent | None:
+        """The next event; None when ``wait_seconds`` pass first. Raises :class:`Lagged`."""
+        while not self._items:
+            if self.lagged:
+                raise Lagged
+            self._ready.clear()
+            if wait_seconds is None:
+                await self._ready.wait()
+                continue
+            try:
+                async with asyncio.timeout(wait_seconds):  # not wait_for: see events/tail.py
+                    await self._ready.wait()
+            except TimeoutError:
+                return None
+        return self._items.popleft()
+
+
+class Feed(Protocol):
+    """Where committed events come from (the adapter side of the port).
+
+    ``high_water``: every event with ``seq <= high_water`` has been published to the hub, so a
+    subscriber reads its backlog from the log up to there and takes the rest live.
+    """
+
+    high_water: int
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Hub:
+    """Routes published events to subscriptions by job (per-job streams) or tenant (all jobs)."""
+
+    def __init__(self, *, queue_size: int) -> None:
+        self.queue_size = queue_size
+        self._by_job: dict[str, set[Subscription]] = {}
+        self._by_tenant: dict[str | None, set[Subscription]] = {}
+        self._taps: set[Subscription] = set()  # in-process consumers (webhooks), not clients
+
+    def subscribe(self, tenant: str | None, job_id: str | None = None) -> Subscription:
+        sub = Subscription(tenant, job_id, self.queue_size)
+        if job_id is not None:
+            self._by_job.setdefault(job_id, set()).add(sub)
+        else:
+            self._by_tenant.setdefault(tenant, set()).add(sub)
+        return sub
+
+    def tap(self, *, limit: int) -> Subscription:
+        """Every tenant's events, for an in-process consumer; not counted in ``subscribers``."""
+        sub = Subscription(None, None, limit)
+        self._by_tenant.setdefault(None, set()).add(sub)
+        self._taps.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._taps.discard(sub)
+        if sub.job_id is not None:
+            _discard(self._by_job, sub.job_id, sub)
+        else:
+            _discard(self._by_tenant, sub.tenant, sub)
+
+    @property
+    def subscribers(self) -> int:
+        return (
+            sum(len(s) for s in self._by_job.values())
+            + sum(len(s) for s in self._by_tenant.values())
+            - len(self._taps)
+        )
+
+    def publish(self, event: LiveEvent) -> None:
+        groups = [self._by_tenant.get(event.tenant), self._by_tenant.get(None)]
+        if event.job_id is not None:
+            groups.append(self._by_job.get(event.job_id))
+        for group in groups:
+            if not group:
+                continue
+            for sub in tuple(group):
+                if not sub.offer(event):
+                    self.unsubscribe(sub)
+
+    def close_all(self) -> None:
+        for index in (self._by_job, self._by_tenant):
+            for group in index.values():
+                for sub in group:
+                    sub.close()
+            index.clear()
+        self._taps.clear()
+
+
+K = TypeVar("K")
+
+
+def _discard(index: dict[K, set[Subscription]], key: K, sub: Subscription) -> None:
+    subs = index.get(key)
+    if subs is not None:
+        subs.discard(sub)
+        if not subs:
+            with contextlib.suppress(KeyError):
+                del index[key]

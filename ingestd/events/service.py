@@ -1,0 +1,64 @@
+"""What the API process runs for live events: the hub, its feed, and the retention sweep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from ingestd.config import Settings
+from ingestd.events.hub import Hub
+from ingestd.events.stream import EventStream
+from ingestd.events.tail import LogTail
+from ingestd.store import events as event_store
+from ingestd.store.db import Database
+
+log = logging.getLogger("ingestd.events")
+
+
+class LiveEvents:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.hub = Hub(queue_size=settings.event_queue_size)
+        self.feed = LogTail(
+            db,
+            self.hub,
+            poll_seconds=settings.event_poll_seconds,
+            gap_seconds=settings.event_gap_seconds if not db.is_sqlite else 0.0,
+        )
+        self._retention: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.feed.start()
+        self._retention = asyncio.create_task(self._retain(), name="event-retention")
+
+    async def stop(self) -> None:
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+        await self.feed.stop()
+        self.hub.close_all()
+
+    def stream(self, *, tenant: str | None, job_id: str | None, after: int | None) -> EventStream:
+        return EventStream(self.db, self.hub, self.feed, tenant=tenant, job_id=job_id, after=after)
+
+    async def sweep(self) -> int:
+        """Delete events past the retention age (and count); returns how many."""
+        before = time.time() - self.settings.event_retention_seconds
+        async with self.db.write() as conn:
+            return await event_store.delete_events(
+                conn, before=before, keep_last=self.settings.event_retention_count
+            )
+
+    async def _retain(self) -> None:
+        while True:
+            try:
+                deleted = await self.sweep()
+                if deleted:
+                    log.info("deleted %d event(s) past retention", deleted)
+            except Exception:
+                log.exception("event retention failed; retrying later")
+            await asyncio.sleep(self.settings.event_retention_check_seconds)

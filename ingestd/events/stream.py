@@ -1,0 +1,107 @@
+"""One subscriber's stream: the backlog after its cursor from the log, then live, no gap, no dup.
+
+Order matters: subscribe to the hub first, note the feed's ``high_water``, read the backlog up
+to it from the table, then take live events, skipping any seq already sent.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ingestd.events.envelope import LiveEvent
+from ingestd.events.hub import Feed, Hub, Lagged, Subscription
+from ingestd.store import events as event_store
+from ingestd.store.db import Database
+
+PAGE = 500
+
+__all__ = ["EventStream", "Lagged"]
+
+
+class EventStream:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        feed: Feed,
+        *,
+        tenant: str | None,
+        job_id: str | None,
+        after: int | None,
+    ) -> None:
+        self.db = db
+        self.tenant = tenant
+        self.job_id = job_id
+        self._sub: Subscription = hub.subscribe(tenant, job_id)
+        self._hub = hub
+        self._upto = feed.high_water
+        # No cursor: live from now on.
+        self.last = self._upto if after is None else after
+        self._backlog: deque[LiveEvent] = deque()
+        self._backlog_done = self.last >= self._upto
+        self._log_end_read = False  # a finite stream reads the log to its end before stopping
+        # Set for a job that had already ended when the stream opened: after the backlog, stop.
+        self.finite = False
+
+    @property
+    def upto(self) -> int:
+        """The feed's high-water mark when the stream opened."""
+        return self._upto
+
+    @property
+    def caught_up(self) -> bool:
+        """The backlog has been sent: what comes next is live."""
+        return self._backlog_done and not self._backlog
+
+    @property
+    def finished(self) -> bool:
+        return self.finite and self.caught_up
+
+    def ends_with(self, event: LiveEvent) -> bool:
+        """A per-job stream ends with the job's final event, once it is not an old one replayed
+        before a retry (the backlog continues past it)."""
+        return self.job_id is not None and event.terminal and self.caught_up
+
+    def close(self) -> None:
+        self._hub.unsubscribe(self._sub)
+
+    async def next(self, wait_seconds: float | None = None) -> LiveEvent | None:
+        """The next event after ``last``; None if ``wait_seconds`` pass or a finite stream has
+        sent its backlog (see :attr:`finished`). Raises :class:`Lagged`."""
+        while True:
+            if self._backlog:
+                old = self._backlog.popleft()
+                self.last = old.seq
+                return old
+            if not self._backlog_done:
+                await self._load()
+                continue
+            if self.finite:
+                if not self._log_end_read:
+                    # The job has ended, so its last events are committed, but the feed may not
+                    # have published them yet: read the log past high_water before stopping.
+                    self._log_end_read = True
+                    self._backlog_done = False
+                    continue
+                return None
+            event = await self._sub.get(wait_seconds)
+            if event is None:
+                return None
+            if event.seq <= self.last:
+                continue  # already sent from the backlog
+            self.last = event.seq
+            return event
+
+    async def _load(self) -> None:
+        async with self.db.read() as conn:
+            rows = await event_store.events_between(
+                conn,
+                after_seq=self.last,
+                upto_seq=None if self._log_end_read else self._upto,
+                tenant=self.tenant,
+                job_id=self.job_id,
+                limit=PAGE,
+            )
+        self._backlog.extend(LiveEvent.from_row(r) for r in rows)
+        if len(rows) < PAGE:
+            self._backlog_done = True

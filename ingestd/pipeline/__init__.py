@@ -1,0 +1,1 @@
+"""The stages a file goes through: access, detect, validate, hash, extract, chunk, embed, store."""

@@ -1,0 +1,79 @@
+"""A process pool for CPU-heavy stages (parsing, embedding), so the event loop stays free.
+
+Built on pebble: a task over its time limit, or one that crashes its process (a segfault in a
+parser, an out-of-memory kill), costs only that process, which is replaced; the file fails with
+a clear code and every other file goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable
+from concurrent.futures import CancelledError as FutureCancelled
+from typing import Any, TypeVar, cast
+
+from pebble import ProcessExpired, ProcessPool
+
+from ingestd.domain.errors import FileError
+
+T = TypeVar("T")
+
+
+PARSER_NICENESS = 10
+
+
+def _prepare_process(memory_mb: int | None) -> None:
+    """Parsers yield the CPU to the API and the queue (status stays fast while every core parses),
+    and may not grow past ``memory_mb`` of address space: a decompression bomb or a pathological
+    document raises MemoryError in its own process instead of taking the machine down."""
+    with contextlib.suppress(OSError):
+        os.nice(PARSER_NICENESS)
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+class ExtractionPool:
+    def __init__(
+        self, processes: int, *, memory_mb: int | None = None, max_tasks_per_process: int = 2000
+    ) -> None:
+        self.processes = processes
+        self.memory_mb = memory_mb
+        self._pool = ProcessPool(
+            max_workers=processes,
+            max_tasks=max_tasks_per_process,  # recycle processes to bound slow leaks in parsers
+            context=multiprocessing.get_context("spawn"),
+            initializer=_prepare_process,
+            initargs=(memory_mb,),
+        )
+
+    async def run(self, fn: Callable[..., T], *args: Any, time_limit: float | None) -> T:
+        future = self._pool.schedule(fn, args=args, timeout=time_limit)
+        try:
+            return cast(T, await asyncio.wrap_future(future))
+        except TimeoutError:
+            raise FileError(
+                "timeout", f"processing took longer than {time_limit or 0:g} s", retryable=True
+            ) from None
+        except ProcessExpired as exc:
+            raise FileError(
+                "worker_crashed",
+                f"the parser process died (exit code {exc.exitcode}) while reading this file",
+                retryable=True,
+            ) from None
+        except MemoryError:
+            raise FileError(
+                "memory_limit",
+                f"reading this file needed more than the {self.memory_mb} MB a parser may use",
+            ) from None
+        except FutureCancelled:
+            raise asyncio.CancelledError() from None
+
+    def close(self) -> None:
+        self._pool.stop()  # type: ignore[no-untyped-call]
+        self._pool.join(timeout=10)

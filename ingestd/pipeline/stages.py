@@ -1,0 +1,125 @@
+"""The stages of one file, as plain functions: run in a thread (inspect) or in the process pool
+(parse + chunk, embed). They raise ``FileError`` for anything wrong with the file."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingestd.domain.errors import FileError
+
+HEAD_BYTES = 8192
+READ_BLOCK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    mime_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    elements: int
+    chunks: list[dict[str, Any]]  # idx, text, start, end, metadata
+
+
+def inspect_file(
+    local_path: str,
+    name: str,
+    *,
+    max_file_size: int | None,
+    allowed_types: Sequence[str],
+    needs_extractor: bool,
+) -> Inspection:
+    """Access, detect by magic bytes, validate, and hash (streamed) one file."""
+    from ingestd.pipeline.detect import detect_mime_type
+    from ingestd.pipeline.extractors import can_extract
+
+    try:
+        handle = open(local_path, "rb")  # noqa: SIM115 - closed below, reads stream
+    except FileNotFoundError:
+        raise FileError(
+            "not_found", "the file no longer exists at its source", retryable=False
+        ) from None
+    except OSError as exc:
+        raise FileError(
+            "access_error", f"cannot open the file: {exc.strerror}", retryable=True
+        ) from None
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            raise FileError("empty_file", "the file is empty (0 bytes)")
+        if max_file_size is not None and size > max_file_size:
+            raise FileError(
+                "too_large", f"the file is {size} bytes; the job allows at most {max_file_size}"
+            )
+        head = handle.read(HEAD_BYTES)
+        mime_type = detect_mime_type(head, name)
+        if needs_extractor and not can_extract(mime_type):
+            raise FileError(
+                "unsupported_type", f"no text can be extracted from {mime_type} content"
+            )
+        if allowed_types and not any(fnmatch.fnmatchcase(mime_type, t) for t in allowed_types):
+            raise FileError(
+                "type_not_allowed",
+                f"type {mime_type} is not among the job's allowed types ({', '.join(allowed_types)})",
+            )
+        digest = hashlib.sha256(head)
+        while block := handle.read(READ_BLOCK):
+            digest.update(block)
+    return Inspection(mime_type=mime_type, size=size, sha256=digest.hexdigest())
+
+
+def copy_to_blob(local_path: str, blob_root: str, sha256: str) -> str:
+    """Keep the bytes (the ``store`` pipeline): copy into the content-addressed store."""
+    from ingestd.blobs.local import LocalBlobStore
+
+    store = LocalBlobStore(Path(blob_root))
+    target = store.path(sha256)
+    if not target.exists():
+        tmp = store.tmp_dir() / f"{sha256}.{os.getpid()}.part"
+        shutil.copyfile(local_path, tmp)
+        store.adopt(tmp, sha256, os.path.getsize(tmp))
+    return sha256
+
+
+def parse_and_chunk(
+    local_path: str,
+    mime_type: str,
+    chunk_size: int,
+    chunk_overlap: int,
+    embedding: tuple[bool, str | None] = (False, None),
+) -> ParsedFile:
+    """Extract elements and cut them into chunks; with ``embedding = (True, name)`` also embed
+    them, saving a second trip through the pool. Runs in a pool process."""
+    from ingestd.pipeline.chunk import chunk_elements
+    from ingestd.pipeline.extractors import extract
+
+    elements = extract(Path(local_path), mime_type)
+    chunks: list[dict[str, Any]] = [
+        {"idx": c.index, "text": c.text, "start": c.start, "end": c.end, "metadata": c.metadata}
+        for c in chunk_elements(elements, size=chunk_size, overlap=chunk_overlap)
+    ]
+    wanted, embedder_name = embedding
+    if wanted and chunks:
+        name, dim, vectors = embed_texts([str(c["text"]) for c in chunks], embedder_name)
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            chunk.update(embedder=name, dim=dim, vector=vector)
+    return ParsedFile(elements=len(elements), chunks=chunks)
+
+
+def embed_texts(texts: Sequence[str], embedder_name: str | None) -> tuple[str, int, list[bytes]]:
+    """Vectors for chunk texts, as float32 bytes. Runs in a pool process."""
+    from ingestd.pipeline.embed import get_embedder, vector_to_bytes
+
+    embedder = get_embedder(embedder_name)
+    vectors = embedder.embed(list(texts))
+    return embedder.name, embedder.dim, [vector_to_bytes(v) for v in vectors]

@@ -1,0 +1,199 @@
+"""How a claimed file ends: completed, skipped, retried later, failed, or released.
+
+Each outcome is one transaction that first checks the lease is still ours (``lease_token``), so a
+worker that lost its lease (it stalled, its file was rescued and re-run elsewhere) writes nothing:
+a file's chunks are stored exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ingestd.domain.errors import FileError
+from ingestd.domain.states import FileStatus, JobStatus
+from ingestd.queue.claims import ClaimedFile
+from ingestd.queue.finalize import finish_job_if_done
+from ingestd.store import jobs as job_store
+from ingestd.store.db import Database
+from ingestd.store.events import append_event
+from ingestd.store.tables import files, job_sources, jobs
+
+
+class LeaseLost(Exception):
+    """The file is no longer ours: another worker has it, or it was reset."""
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    mime_type: str | None
+    sha256: str | None
+    size: int
+    blob_key: str | None = None
+    elements: int = 0
+    duration_ms: int = 0
+    chunks: Sequence[dict[str, Any]] = field(default_factory=list)
+
+
+_RELEASE = dict(lease_owner=None, lease_token=None, lease_expires_at=None)
+
+
+async def _take(conn: AsyncConnection, claimed: ClaimedFile, **values: Any) -> None:
+    await job_store.lock_jobs(conn, [claimed.job_id])
+    result = await conn.execute(
+        files.update()
+        .where(
+            files.c.id == claimed.id,
+            files.c.lease_token == claimed.lease_token,
+            files.c.status == FileStatus.RUNNING.value,
+        )
+        .values(**values, **_RELEASE)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(claimed.id)
+
+
+async def _job_cancelled(conn: AsyncConnection, job_id: str) -> bool:
+    status = (await conn.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id))).scalar()
+    return status == JobStatus.CANCELLED.value
+
+
+async def complete_file(
+    db: Database, claimed: ClaimedFile, outcome: FileOutcome, *, now: float
+) -> FileStatus:
+    """Complete one file (see ``completion.complete_files`` for many at once)."""
+    from ingestd.queue.completion import complete_files
+
+    [result] = await complete_files(db, [(claimed, outcome)], now=now)
+    if isinstance(result, LeaseLost):
+        raise result
+    return result
+
+
+async def skip_file(
+    db: Database,
+    claimed: ClaimedFile,
+    *,
+    sha256: str,
+    mime_type: str | None,
+    size: int,
+    duplicate_of: str,
+    now: float,
+) -> None:
+    async with db.write() as conn:
+        await _take(
+            conn,
+            claimed,
+            status=FileStatus.SKIPPED.value,
+            step=None,
+            progress=1.0,
+            sha256=sha256,
+            mime_type=mime_type,
+            size=size,
+            completed_at=now,
+            error_code=None,
+            error_message=None,
+        )
+        await _account(conn, claimed, FileStatus.SKIPPED, size, claimed.size)
+        await append_event(
+            conn,
+            tenant=claimed.tenant,
+            type="file.skipped",
+            job_id=claimed.job_id,
+            file_id=claimed.id,
+            data={"name": claimed.name, "duplicate_of": duplicate_of},
+            at=now,
+        )
+        await finish_job_if_done(conn, claimed.job_id, now)
+
+
+async def fail_file(
+    db: Database,
+    claimed: ClaimedFile,
+    error: FileError,
+    *,
+    now: float,
+    max_retries: int,
+    backoff_seconds: float,
+    mime_type: str | None = None,
+) -> FileStatus:
+    """Queue another attempt after ``backoff_seconds`` when the error may pass, else fail."""
+    retry = error.retryable and claimed.attempts <= max_retries
+    status = FileStatus.QUEUED if retry else FileStatus.FAILED
+    async with db.write() as conn:
+        await _take(
+            conn,
+            claimed,
+            status=status.value,
+            step=None,
+            error_code=error.code,
+            error_message=error.message,
+            run_after=now + backoff_seconds if retry else now,
+            completed_at=None if retry else now,
+            mime_type=mime_type if mime_type else files.c.mime_type,
+        )
+        await _account(conn, claimed, status, claimed.size, claimed.size)
+        await append_event(
+            conn,
+            tenant=claimed.tenant,
+            type="file.retrying" if retry else "file.failed",
+            job_id=claimed.job_id,
+            file_id=claimed.id,
+            data={
+                "name": claimed.name,
+                "error": {"code": error.code, "message": error.message},
+                "attempts": claimed.attempts,
+                **({"retry_at": now + backoff_seconds} if retry else {}),
+            },
+            at=now,
+        )
+        if not retry:
+            await finish_job_if_done(conn, claimed.job_id, now)
+    return status
+
+
+async def cancel_claimed(db: Database, claimed: ClaimedFile, *, now: float) -> None:
+    """Stop a file whose job was cancelled while it ran."""
+    async with db.write() as conn:
+        await _end(conn, claimed, FileStatus.CANCELLED, now, size=claimed.size)
+
+
+async def release_file(db: Database, claimed: ClaimedFile) -> None:
+    """Hand a file back untouched (graceful shutdown): the attempt does not count."""
+    async with db.write() as conn:
+        await _take(
+            conn, claimed, status=FileStatus.QUEUED.value, step=None, attempts=files.c.attempts - 1
+        )
+        await job_store.move_counter(
+            conn, claimed.job_id, claimed.source_index, FileStatus.RUNNING, FileStatus.QUEUED
+        )
+
+
+async def _end(
+    conn: AsyncConnection, claimed: ClaimedFile, status: FileStatus, now: float, *, size: int
+) -> None:
+    try:
+        await _take(conn, claimed, status=status.value, step=None, completed_at=now)
+    except LeaseLost:
+        return
+    await _account(conn, claimed, status, size, claimed.size)
+
+
+async def _account(
+    conn: AsyncConnection, claimed: ClaimedFile, new: FileStatus, size: int, listed_size: int
+) -> None:
+    # The listed size may be stale (the file changed since listing): keep bytes_total honest.
+    if size != listed_size:
+        await job_store.update_source(
+            conn,
+            claimed.job_id,
+            claimed.source_index,
+            bytes_total=job_sources.c.bytes_total + (size - listed_size),
+        )
+    await job_store.move_counter(
+        conn, claimed.job_id, claimed.source_index, FileStatus.RUNNING, new, size=size
+    )

@@ -1,0 +1,99 @@
+"""Return work whose owner went silent: expired file leases and stalled source listings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ingestd.domain.states import FileStatus
+from ingestd.queue.finalize import finish_job_if_done
+from ingestd.store import jobs as job_store
+from ingestd.store.db import Database
+from ingestd.store.events import append_event
+from ingestd.store.tables import files, job_sources, jobs
+
+DEFAULT_MAX_RETRIES = 3
+
+
+async def rescue_expired(db: Database, *, now: float, limit: int = 500) -> int:
+    """Re-queue files whose lease expired (their worker died or stalled); fail those out of
+    attempts, so a file that kills its worker every time cannot loop forever."""
+    async with db.write() as conn:
+        rows = (
+            (
+                await conn.execute(
+                    sa.select(
+                        files.c.id,
+                        files.c.job_id,
+                        files.c.tenant,
+                        files.c.source_index,
+                        files.c.size,
+                        files.c.attempts,
+                        files.c.name,
+                        jobs.c.options,
+                        jobs.c.status.label("job_status"),
+                    )
+                    .join(jobs, jobs.c.id == files.c.job_id)
+                    .where(
+                        files.c.status == FileStatus.RUNNING.value, files.c.lease_expires_at < now
+                    )
+                    .limit(limit)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in rows:
+            await _rescue_one(conn, dict(row), now)
+        await conn.execute(
+            job_sources.update()
+            .where(job_sources.c.state == "listing", job_sources.c.lease_expires_at < now)
+            .values(state="pending", lease_owner=None, lease_expires_at=None)
+        )
+    return len(rows)
+
+
+async def _rescue_one(conn: Any, row: dict[str, Any], now: float) -> None:
+    await job_store.lock_jobs(conn, [row["job_id"]])
+    max_retries = int((row["options"] or {}).get("max_retries", DEFAULT_MAX_RETRIES))
+    out_of_attempts = row["attempts"] > max_retries
+    status = FileStatus.FAILED if out_of_attempts else FileStatus.QUEUED
+    if row["job_status"] == "cancelled":  # nobody will run it again
+        status, out_of_attempts = FileStatus.CANCELLED, False
+    message = f"the worker processing this file stopped responding ({row['attempts']} attempt(s))"
+    result = await conn.execute(
+        files.update()
+        .where(
+            files.c.id == row["id"],
+            files.c.status == FileStatus.RUNNING.value,
+            files.c.lease_expires_at < now,  # not re-claimed since we looked
+        )
+        .values(
+            status=status.value,
+            step=None,
+            lease_owner=None,
+            lease_token=None,
+            lease_expires_at=None,
+            run_after=now,
+            error_code="worker_lost",
+            error_message=message,
+            completed_at=None if status is FileStatus.QUEUED else now,
+        )
+    )
+    if result.rowcount != 1:
+        return
+    await job_store.move_counter(
+        conn, row["job_id"], row["source_index"], FileStatus.RUNNING, status, size=row["size"]
+    )
+    if out_of_attempts:
+        await append_event(
+            conn,
+            tenant=row["tenant"],
+            type="file.failed",
+            job_id=row["job_id"],
+            file_id=row["id"],
+            data={"name": row["name"], "error": {"code": "worker_lost", "message": message}},
+            at=now,
+        )
+        await finish_job_if_done(conn, row["job_id"], now)

@@ -1,0 +1,262 @@
+"""Creating jobs and controlling them: state changes are rows, never signals."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ingestd.config import Settings
+from ingestd.domain.auth import Principal
+from ingestd.domain.errors import BadRequest, Conflict, InvalidTransition, NotFound
+from ingestd.domain.ids import new_id
+from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
+from ingestd.queue.finalize import finish_job_if_done
+from ingestd.store import files as file_store
+from ingestd.store import jobs as job_store
+from ingestd.store.db import Database
+from ingestd.store.events import append_event
+from ingestd.store.tables import files, job_sources
+
+LISTABLE = ("directory", "zip")
+NO_CAP = 1_000_000  # max_workers stored for "no per-job cap"
+
+
+def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Check every source before the job exists; paths must resolve under the source roots."""
+    from ingestd.sources.roots import parse_path_mapping, resolve_source_path
+
+    mappings = [parse_path_mapping(m) for m in settings.path_maps]
+    resolved = []
+    for index, source in enumerate(sources):
+        kind = source["type"]
+        if kind in ("url", "s3"):
+            raise BadRequest(
+                f"sources[{index}]: {kind} sources are not available in this version of ingestd",
+                errors=[{"loc": ["body", "sources", index, "type"], "msg": "not available"}],
+            )
+        spec = dict(source)
+        if kind in LISTABLE:
+            try:
+                path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
+            except BadRequest as exc:
+                raise BadRequest(f"sources[{index}].path: {exc.detail}") from None
+            if kind == "directory" and not path.exists():
+                raise BadRequest(f"sources[{index}].path: {source['path']!r} does not exist")
+            if kind == "zip" and not path.is_file():
+                raise BadRequest(f"sources[{index}].path: {source['path']!r} is not a file")
+            spec["resolved_path"] = str(path)
+        resolved.append(spec)
+    return resolved
+
+
+async def create_job(
+    db: Database, settings: Settings, principal: Principal, body: dict[str, Any]
+) -> str:
+    principal.require_write()
+    sources = resolve_sources(settings, body["sources"])
+    now = time.time()
+    has_upload = any(s["type"] == "upload" for s in sources)
+    status = JobStatus.QUEUED if body.get("start", True) else JobStatus.PENDING
+    options = body["options"]
+    job = {
+        "id": new_id("job"),
+        "tenant": principal.tenant,
+        "name": body.get("name") or _default_name(sources),
+        "description": body.get("description"),
+        "status": status.value,
+        "priority": body.get("priority", Priority.NORMAL),
+        "pipeline": body.get("pipeline", "full"),
+        "options": options,
+        "labels": body.get("labels") or {},
+        "sealed": not has_upload,
+        "max_workers": options.get("max_workers") or NO_CAP,
+        "webhook_url": body.get("webhook_url"),
+        "run_at": body.get("run_at"),
+        "created_at": now,
+        "updated_at": now,
+    }
+    rows = [
+        {
+            "idx": i,
+            "type": s["type"],
+            "spec": s,
+            "state": "open" if s["type"] == "upload" else "pending",
+        }
+        for i, s in enumerate(sources)
+    ]
+    async with db.write() as conn:
+        await job_store.insert_job(conn, job, rows)
+        await append_event(
+            conn,
+            tenant=principal.tenant,
+            type="job.created",
+            job_id=job["id"],
+            data={"status": status.value, "name": job["name"]},
+            at=now,
+        )
+    return str(job["id"])
+
+
+def _default_name(sources: list[dict[str, Any]]) -> str:
+    first = sources[0]
+    if first.get("path"):
+        return Path(str(first["path"]).replace("\\", "/")).name or str(first["path"])
+    return f"{first['type']} job"
+
+
+async def get_job_row(
+    conn: AsyncConnection, principal: Principal, job_id: str, *, lock: bool = False
+) -> dict[str, Any]:
+    job = await job_store.get_job(conn, job_id, principal.scope, lock=lock)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    return job
+
+
+async def act(
+    db: Database, principal: Principal, job_id: str, action: JobAction, *, failed_only: bool = True
+) -> JobStatus:
+    """Apply a job action; raises ``InvalidTransition`` (409) naming the current status."""
+    principal.require_write()
+    now = time.time()
+    async with db.write() as conn:
+        job = await get_job_row(conn, principal, job_id, lock=True)
+        current = JobStatus(job["status"])
+        new = next_status(
+            current, action, started=job["started_at"] is not None, sealed=job["sealed"]
+        )
+        values: dict[str, Any] = {"status": new.value, "updated_at": now}
+        if action is JobAction.CANCEL:
+            await _cancel_queued(conn, job_id, now)
+            values["completed_at"] = now
+        elif action is JobAction.RETRY:
+            if (
+                not await _requeue(conn, job_id, failed_only=failed_only, now=now)
+                and current.is_terminal
+            ):
+                raise Conflict(f"the job is {current.value} and has no files to retry")
+            values.update(completed_at=None, error=None)
+            await _reopen_failed_sources(conn, job_id)
+        elif action is JobAction.SEAL:
+            values["sealed"] = True
+            await conn.execute(
+                job_sources.update()
+                .where(job_sources.c.job_id == job_id, job_sources.c.state == "open")
+                .values(state="listed")
+            )
+        await job_store.update_job(conn, job_id, **values)
+        if new is not current or action is JobAction.RETRY:
+            event = "job.cancelled" if new is JobStatus.CANCELLED else "job.updated"
+            await append_event(
+                conn,
+                tenant=job["tenant"],
+                type=event,
+                job_id=job_id,
+                data={"status": new.value, "action": action.value},
+                at=now,
+            )
+        await finish_job_if_done(conn, job_id, now)
+        final = await job_store.get_job(conn, job_id, None)
+    assert final is not None
+    return JobStatus(final["status"])
+
+
+async def _cancel_queued(conn: AsyncConnection, job_id: str, now: float) -> None:
+    await conn.execute(
+        files.update()
+        .where(files.c.job_id == job_id, files.c.status == FileStatus.QUEUED.value)
+        .values(status=FileStatus.CANCELLED.value, completed_at=now, step=None)
+    )
+    await conn.execute(
+        job_sources.update()
+        .where(job_sources.c.job_id == job_id, job_sources.c.state.in_(["pending", "listing"]))
+        .values(state="failed", error={"code": "cancelled", "message": "the job was cancelled"})
+    )
+    await job_store.recount(conn, job_id)
+
+
+async def _requeue(conn: AsyncConnection, job_id: str, *, failed_only: bool, now: float) -> int:
+    statuses = (
+        [FileStatus.FAILED.value]
+        if failed_only
+        else [FileStatus.FAILED.value, FileStatus.CANCELLED.value]
+    )
+    result = await conn.execute(
+        files.update()
+        .where(files.c.job_id == job_id, files.c.status.in_(statuses))
+        .values(status=FileStatus.QUEUED.value, run_after=now, completed_at=None, step=None)
+    )
+    if result.rowcount:
+        await job_store.recount(conn, job_id)
+    return int(result.rowcount)
+
+
+async def _reopen_failed_sources(conn: AsyncConnection, job_id: str) -> None:
+    """A source that failed to list (e.g. it was cancelled mid-listing) is listed again."""
+    await conn.execute(
+        job_sources.update()
+        .where(
+            job_sources.c.job_id == job_id,
+            job_sources.c.state == "failed",
+            job_sources.c.type.in_(LISTABLE),
+        )
+        .values(state="pending", error=None)
+    )
+
+
+async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[str, Any]:
+    principal.require_write()
+    now = time.time()
+    async with db.write() as conn:
+        row = await file_store.get_file(conn, file_id, principal.scope)
+        if row is None:
+            raise NotFound(f"no file {file_id}")
+        await job_store.lock_jobs(conn, [row["job_id"]])
+        if row["status"] not in (FileStatus.FAILED.value, FileStatus.CANCELLED.value):
+            raise InvalidTransition("file", row["status"], "retry")
+        await file_store.update_file(
+            conn,
+            file_id,
+            status=FileStatus.QUEUED.value,
+            run_after=now,
+            completed_at=None,
+            step=None,
+        )
+        await job_store.move_counter(
+            conn,
+            row["job_id"],
+            row["source_index"],
+            FileStatus(row["status"]),
+            FileStatus.QUEUED,
+            size=row["size"],
+        )
+        job = await job_store.get_job(conn, row["job_id"], None, lock=True)
+        assert job is not None
+        if JobStatus(job["status"]).is_terminal:
+            new = JobStatus.RUNNING if job["started_at"] else JobStatus.QUEUED
+            await job_store.update_job(
+                conn, job["id"], status=new.value, completed_at=None, error=None, updated_at=now
+            )
+            await append_event(
+                conn,
+                tenant=job["tenant"],
+                type="job.updated",
+                job_id=job["id"],
+                data={"status": new.value, "action": "retry"},
+                at=now,
+            )
+        fresh = await file_store.get_file(conn, file_id, None)
+    assert fresh is not None
+    return fresh
+
+
+async def delete_job(db: Database, principal: Principal, job_id: str) -> None:
+    """Cancel if needed, then remove the job, its files and chunks."""
+    principal.require_write()
+    async with db.write() as conn:
+        job = await get_job_row(conn, principal, job_id, lock=True)
+        await job_store.delete_job(conn, job_id)
+        await append_event(conn, tenant=job["tenant"], type="job.deleted", job_id=job_id, data={})

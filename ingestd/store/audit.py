@@ -1,0 +1,26 @@
+"""The audit log: appended after every mutating API call, read by admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ingestd.store.tables import audit_log
+
+
+async def record(conn: AsyncConnection, entry: dict[str, Any]) -> None:
+    await conn.execute(audit_log.insert().values(**entry))
+
+
+async def list_entries(
+    conn: AsyncConnection, *, tenant: str | None, before_seq: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first."""
+    query = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
+    if tenant is not None:
+        query = query.where(audit_log.c.tenant == tenant)
+    if before_seq is not None:
+        query = query.where(audit_log.c.seq < before_seq)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]

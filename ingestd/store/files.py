@@ -1,0 +1,126 @@
+"""Files (the unit of work) and their chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ingestd.domain.states import FileStatus
+from ingestd.store.dialect import insert_ignoring_duplicates
+from ingestd.store.tables import chunks, files
+
+
+async def insert_files(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Insert files, ignoring ones already listed (same job, source and path): a re-listing
+    after a crash adds nothing twice. Returns the rows really inserted."""
+    if not rows:
+        return []
+    statement = insert_ignoring_duplicates(conn, files).returning(
+        files.c.id, files.c.source_index, files.c.size, files.c.status
+    )
+    keys = set().union(*(row.keys() for row in rows))
+    uniform = [{key: row.get(key) for key in keys} for row in rows]
+    result = await conn.execute(statement, uniform)  # one multi-row INSERT … RETURNING per batch
+    return [dict(r) for r in result.mappings()]
+
+
+def _scoped(query: Any, tenant: str | None) -> Any:
+    return query if tenant is None else query.where(files.c.tenant == tenant)
+
+
+async def get_file(
+    conn: AsyncConnection, file_id: str, tenant: str | None
+) -> dict[str, Any] | None:
+    row = (
+        (await conn.execute(_scoped(sa.select(files).where(files.c.id == file_id), tenant)))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+async def list_files(
+    conn: AsyncConnection,
+    job_id: str,
+    *,
+    statuses: Sequence[str] = (),
+    after_id: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    query = sa.select(files).where(files.c.job_id == job_id).order_by(files.c.id).limit(limit)
+    if statuses:
+        query = query.where(files.c.status.in_(list(statuses)))
+    if after_id:
+        query = query.where(files.c.id > after_id)
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def running_files(conn: AsyncConnection, file_ids: Sequence[str]) -> set[str]:
+    """Which of these files are still running (not ended, not re-queued)."""
+    if not file_ids:
+        return set()
+    rows = await conn.execute(
+        sa.select(files.c.id).where(
+            files.c.id.in_(list(file_ids)), files.c.status == FileStatus.RUNNING.value
+        )
+    )
+    return {row[0] for row in rows}
+
+
+async def update_file(conn: AsyncConnection, file_id: str, **values: Any) -> None:
+    await conn.execute(files.update().where(files.c.id == file_id).values(**values))
+
+
+async def find_ingested(
+    conn: AsyncConnection, tenant: str, sha256: str, exclude_file_id: str
+) -> str | None:
+    """The id of a completed file of this tenant with the same content, if any."""
+    query = (
+        sa.select(files.c.id)
+        .where(
+            files.c.tenant == tenant,
+            files.c.sha256 == sha256,
+            files.c.status == FileStatus.COMPLETED.value,
+            files.c.id != exclude_file_id,
+        )
+        .limit(1)
+    )
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def insert_chunks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(chunks.insert(), list(rows))
+
+
+async def delete_chunks(conn: AsyncConnection, file_id: str) -> None:
+    await conn.execute(chunks.delete().where(chunks.c.file_id == file_id))
+
+
+async def list_chunks(
+    conn: AsyncConnection, file_id: str, *, after_index: int = -1, limit: int = 50
+) -> list[dict[str, Any]]:
+    query = (
+        sa.select(
+            chunks.c.idx,
+            chunks.c.text,
+            chunks.c.start,
+            chunks.c.end,
+            chunks.c.metadata,
+            chunks.c.embedder,
+        )
+        .where(chunks.c.file_id == file_id, chunks.c.idx > after_index)
+        .order_by(chunks.c.idx)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def count_by_status(conn: AsyncConnection, tenant: str | None) -> dict[str, int]:
+    query = _scoped(sa.select(files.c.status, sa.func.count()).group_by(files.c.status), tenant)
+    return {str(k): int(v) for k, v in (await conn.execute(query)).all()}

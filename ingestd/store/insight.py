@@ -1,0 +1,72 @@
+"""Aggregate queries for stats, the queue view and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ingestd.store.tables import files, job_sources, jobs, workers
+
+RECENT_DURATIONS = 10_000  # completed files whose timings feed the mean and p95
+
+
+def _scope(query: Any, column: Any, tenant: str | None) -> Any:
+    return query if tenant is None else query.where(column == tenant)
+
+
+async def processed(conn: AsyncConnection, tenant: str | None) -> dict[str, int]:
+    query = _scope(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(files.c.size), 0)).where(
+            files.c.status == "completed"
+        ),
+        files.c.tenant,
+        tenant,
+    )
+    count, size = (await conn.execute(query)).one()
+    return {"files": int(count), "bytes": int(size)}
+
+
+async def recent_durations(conn: AsyncConnection, tenant: str | None) -> list[int]:
+    query = _scope(
+        sa.select(files.c.duration_ms)
+        .where(files.c.status == "completed", files.c.duration_ms.is_not(None))
+        .order_by(files.c.completed_at.desc())
+        .limit(RECENT_DURATIONS),
+        files.c.tenant,
+        tenant,
+    )
+    return [int(v) for v in (await conn.execute(query)).scalars()]
+
+
+async def jobs_by_source_type(conn: AsyncConnection, tenant: str | None) -> dict[str, int]:
+    query = _scope(
+        sa.select(job_sources.c.type, sa.func.count(sa.distinct(job_sources.c.job_id)))
+        .join(jobs, jobs.c.id == job_sources.c.job_id)
+        .group_by(job_sources.c.type),
+        jobs.c.tenant,
+        tenant,
+    )
+    return {str(k): int(v) for k, v in (await conn.execute(query)).all()}
+
+
+async def recent_rate(conn: AsyncConnection, tenant: str | None, since: float) -> tuple[int, int]:
+    query = _scope(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(files.c.size), 0)).where(
+            files.c.completed_at >= since
+        ),
+        files.c.tenant,
+        tenant,
+    )
+    count, size = (await conn.execute(query)).one()
+    return int(count), int(size)
+
+
+async def live_workers(conn: AsyncConnection, seen_after: float) -> list[dict[str, Any]]:
+    query = (
+        sa.select(workers)
+        .where(workers.c.stopped_at.is_(None), workers.c.last_seen >= seen_after)
+        .order_by(workers.c.started_at)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]

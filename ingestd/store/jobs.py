@@ -1,0 +1,196 @@
+"""Jobs and their sources, including the per-source progress counters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ingestd.domain.states import FileStatus
+from ingestd.store.tables import files, job_sources, jobs
+
+COUNTER = {status: f"n_{status.value}" for status in FileStatus}
+FINAL_FOR_BYTES = (
+    FileStatus.COMPLETED,
+    FileStatus.FAILED,
+    FileStatus.SKIPPED,
+    FileStatus.CANCELLED,
+)
+
+
+async def insert_job(
+    conn: AsyncConnection, job: dict[str, Any], sources: Sequence[dict[str, Any]]
+) -> None:
+    await conn.execute(jobs.insert().values(**job))
+    if sources:
+        await conn.execute(job_sources.insert(), [dict(s, job_id=job["id"]) for s in sources])
+
+
+def _scoped(query: Any, tenant: str | None) -> Any:
+    return query if tenant is None else query.where(jobs.c.tenant == tenant)
+
+
+async def get_job(
+    conn: AsyncConnection, job_id: str, tenant: str | None, *, lock: bool = False
+) -> dict[str, Any] | None:
+    query = _scoped(sa.select(jobs).where(jobs.c.id == job_id), tenant)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def sources_of(
+    conn: AsyncConnection, job_ids: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not job_ids:
+        return grouped
+    rows = await conn.execute(
+        sa.select(job_sources)
+        .where(job_sources.c.job_id.in_(list(job_ids)))
+        .order_by(job_sources.c.job_id, job_sources.c.idx)
+    )
+    for row in rows.mappings():
+        grouped[row["job_id"]].append(dict(row))
+    return grouped
+
+
+async def list_jobs(
+    conn: AsyncConnection,
+    tenant: str | None,
+    *,
+    statuses: Sequence[str] = (),
+    labels: dict[str, str] | None = None,
+    before_id: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Newest first; ``before_id`` is the cursor (ids sort by creation time)."""
+    query = _scoped(sa.select(jobs), tenant).order_by(jobs.c.id.desc())
+    if statuses:
+        query = query.where(jobs.c.status.in_(list(statuses)))
+    if before_id:
+        query = query.where(jobs.c.id < before_id)
+    rows = [
+        dict(r)
+        for r in (await conn.execute(query.limit(limit if not labels else 10_000))).mappings()
+    ]
+    if labels:
+        # Labels are JSON; filtering in Python keeps the query portable. Bounded by the scan cap.
+        rows = [r for r in rows if all(r["labels"].get(k) == v for k, v in labels.items())][:limit]
+    return rows
+
+
+async def lock_jobs(conn: AsyncConnection, job_ids: Sequence[str]) -> None:
+    """Lock these jobs' rows, in id order, before touching their files or counters.
+
+    Every transaction that changes a job's files takes its job locks first and in the same
+    order, so two of them (a cancel and a completion, say) can never deadlock on PostgreSQL.
+    SQLite serialises writers anyway.
+    """
+    if conn.dialect.name == "postgresql" and job_ids:
+        await conn.execute(
+            sa.select(jobs.c.id)
+            .where(jobs.c.id.in_(sorted(set(job_ids))))
+            .order_by(jobs.c.id)
+            .with_for_update()
+        )
+
+
+async def try_lock_jobs(conn: AsyncConnection, job_ids: Sequence[str]) -> set[str]:
+    """Lock what can be locked now and say which: for claimers, who must never wait on a job
+    row (a cancel holding it may be waiting on the very files the claimer has locked)."""
+    wanted = sorted(set(job_ids))
+    if conn.dialect.name != "postgresql" or not wanted:
+        return set(wanted)
+    rows = await conn.execute(
+        sa.select(jobs.c.id)
+        .where(jobs.c.id.in_(wanted))
+        .order_by(jobs.c.id)
+        .with_for_update(skip_locked=True)
+    )
+    return set(rows.scalars())
+
+
+async def update_job(conn: AsyncConnection, job_id: str, **values: Any) -> None:
+    await conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+
+
+async def delete_job(conn: AsyncConnection, job_id: str) -> None:
+    await conn.execute(jobs.delete().where(jobs.c.id == job_id))
+
+
+async def move_counter(
+    conn: AsyncConnection,
+    job_id: str,
+    source_index: int,
+    old: FileStatus | None,
+    new: FileStatus,
+    *,
+    size: int = 0,
+    count: int = 1,
+) -> None:
+    """Account for ``count`` files of ``size`` total bytes moving from ``old`` to ``new``."""
+    values: dict[str, Any] = {}
+    col = job_sources.c
+    if old is not None:
+        values[COUNTER[old]] = getattr(col, COUNTER[old]) - count
+    values[COUNTER[new]] = getattr(col, COUNTER[new]) + count
+    if old is None:
+        values["bytes_total"] = col.bytes_total + size
+    if new in FINAL_FOR_BYTES and old not in FINAL_FOR_BYTES:
+        values["bytes_done"] = col.bytes_done + size
+    elif old in FINAL_FOR_BYTES and new not in FINAL_FOR_BYTES:
+        values["bytes_done"] = col.bytes_done - size
+    await conn.execute(
+        job_sources.update().where(col.job_id == job_id, col.idx == source_index).values(**values)
+    )
+
+
+async def recount(conn: AsyncConnection, job_id: str) -> None:
+    """Rebuild a job's counters from its files (after bulk changes; not on the hot path)."""
+    rows = await conn.execute(
+        sa.select(
+            files.c.source_index,
+            files.c.status,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(files.c.size), 0),
+        )
+        .where(files.c.job_id == job_id)
+        .group_by(files.c.source_index, files.c.status)
+    )
+    per_source: dict[int, dict[str, int]] = defaultdict(
+        lambda: {name: 0 for name in COUNTER.values()} | {"bytes_total": 0, "bytes_done": 0}
+    )
+    for source_index, status, count, size in rows:
+        counters = per_source[source_index]
+        counters[COUNTER[FileStatus(status)]] = int(count)
+        counters["bytes_total"] += int(size)
+        if FileStatus(status) in FINAL_FOR_BYTES:
+            counters["bytes_done"] += int(size)
+    indexes = (
+        await conn.execute(sa.select(job_sources.c.idx).where(job_sources.c.job_id == job_id))
+    ).scalars()
+    for idx in list(indexes):
+        await conn.execute(
+            job_sources.update()
+            .where(job_sources.c.job_id == job_id, job_sources.c.idx == idx)
+            .values(**per_source[idx])
+        )
+
+
+async def update_source(conn: AsyncConnection, job_id: str, idx: int, **values: Any) -> None:
+    await conn.execute(
+        job_sources.update()
+        .where(job_sources.c.job_id == job_id, job_sources.c.idx == idx)
+        .values(**values)
+    )
+
+
+async def totals_by(conn: AsyncConnection, column: str, tenant: str | None) -> dict[str, int]:
+    col = getattr(jobs.c, column)
+    query = _scoped(sa.select(col, sa.func.count()).group_by(col), tenant)
+    return {str(k): int(v) for k, v in (await conn.execute(query)).all()}

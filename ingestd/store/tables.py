@@ -1,0 +1,275 @@
+"""The schema, as SQLAlchemy Core tables. Migrations under ``migrations/`` must produce exactly this.
+
+Times are stored as float seconds since the epoch (UTC): the same on SQLite and PostgreSQL, cheap
+to compare in the claim query, converted to RFC 3339 at the API edge.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Time = sa.Float(precision=53)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("last_used_at", Time),
+    sa.Column("revoked_at", Time),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("priority", sa.String(10), nullable=False),
+    sa.Column("pipeline", sa.String(10), nullable=False),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("labels", Json, nullable=False),
+    sa.Column("sealed", sa.Boolean, nullable=False),
+    sa.Column("max_workers", sa.Integer, nullable=False),
+    sa.Column("webhook_url", sa.Text),
+    sa.Column("error", Json),
+    sa.Column("run_at", Time),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Column("started_at", Time),
+    sa.Column("completed_at", Time),
+    sa.Index(None, "tenant", "id"),
+    sa.Index(None, "status"),
+)
+
+# One row per source of a job: its listing state and the job's progress counters for it.
+job_sources = sa.Table(
+    "job_sources",
+    metadata,
+    sa.Column(
+        "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("spec", Json, nullable=False),
+    # pending → listing → listed | failed; "open" for upload sources until the job is sealed.
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("error", Json),
+    sa.Column("lease_owner", sa.String(40)),
+    sa.Column("lease_expires_at", Time),
+    sa.Column("n_queued", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_running", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_completed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("n_cancelled", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("bytes_total", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("bytes_done", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Index(None, "state"),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("source_index", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(1000), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mime_type", sa.String(200)),
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("step", sa.String(20)),
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_code", sa.String(60)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("elements", sa.Integer),
+    sa.Column("chunks", sa.Integer),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("priority_rank", sa.Integer, nullable=False),
+    sa.Column("run_after", Time, nullable=False),  # not claimable before (backoff)
+    sa.Column("lease_owner", sa.String(40)),
+    sa.Column("lease_token", sa.String(40)),
+    sa.Column("lease_expires_at", Time),
+    sa.Column("local_path", sa.Text),  # what a worker opens: a source file or a blob
+    sa.Column("blob_key", sa.String(64)),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("started_at", Time),
+    sa.Column("completed_at", Time),
+    sa.UniqueConstraint("job_id", "source_index", "path"),
+    sa.Index(None, "job_id", "status"),
+    sa.Index(None, "tenant", "sha256"),
+    sa.Index(None, "job_id", "completed_at"),
+)
+
+# The claim query reads queued files in this order and stops at its limit: no sort.
+sa.Index("ix_files_claim_order", files.c.status, files.c.priority_rank.desc(), files.c.id)
+
+chunks = sa.Table(
+    "chunks",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column(
+        "file_id", sa.String(40), sa.ForeignKey("files.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("start", sa.Integer, nullable=False),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("embedder", sa.String(100)),
+    sa.Column("dim", sa.Integer),
+    sa.Column("vector", sa.LargeBinary),
+    sa.UniqueConstraint("file_id", "idx"),
+    sa.Index(None, "tenant", "job_id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("job_id", sa.String(40)),
+    sa.Column("file_id", sa.String(40)),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("data", Json, nullable=False),
+    sa.Index(None, "job_id", "seq"),
+    sa.Index(None, "tenant", "seq"),
+    sa.Index(None, "at"),
+)
+
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", Time, nullable=False),
+    sa.Column("last_seen", Time, nullable=False),
+    sa.Column("running", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stopped_at", Time),
+)
+
+# Resumable (tus) uploads: where each one stands. The bytes live in a partial file under the blob
+# root until the last one lands; then the blob is adopted and the upload points at its job file.
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("filename", sa.String(1000), nullable=False),
+    sa.Column("length", sa.BigInteger),  # NULL while the client defers it
+    sa.Column("offset", sa.BigInteger, nullable=False, server_default="0"),
+    # open → complete | terminated | expired
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("metadata", Json, nullable=False),
+    sa.Column("expected_sha256", sa.String(64)),  # from the client's metadata, checked at the end
+    sa.Column("sha256", sa.String(64)),  # set once every byte is in: the finish can be redone
+    sa.Column("file_id", sa.String(40)),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Column("expires_at", Time, nullable=False),
+    sa.Index(None, "tenant", "id"),
+    sa.Index(None, "status", "expires_at"),
+)
+
+# Who changed what: every mutating API call, kept for admins (GET /api/v1/audit).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("at", Time, nullable=False),
+    sa.Column("key_id", sa.String(40)),
+    sa.Column("tenant", sa.String(100)),
+    sa.Column("role", sa.String(20)),
+    sa.Column(
+        "action", sa.String(200), nullable=False
+    ),  # "POST /api/v1/jobs/{job_id}/actions/{action}"
+    sa.Column("target", Json, nullable=False),  # the path parameters: job_id, file_id, action…
+    sa.Column("status", sa.Integer, nullable=False),  # the HTTP status answered
+    sa.Column("client", sa.String(100)),  # the caller's address
+    sa.Column("request_id", sa.String(128)),
+    sa.Index(None, "tenant", "seq"),
+    sa.Index(None, "at"),
+)
+
+# Webhooks: a tenant's subscriptions to its events, and every delivery attempt made for them.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", Json, nullable=False),  # event types, or ["*"]
+    sa.Column("secret", sa.String(200), nullable=False),  # "whsec_" + base64
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "tenant", "id"),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column(
+        "webhook_id",
+        sa.String(40),
+        sa.ForeignKey("webhooks.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("latency_ms", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("next_attempt_at", Time),  # when the next attempt is due; NULL when none follows
+    sa.Column("delivered", sa.Boolean, nullable=False),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "webhook_id", "created_at"),
+)

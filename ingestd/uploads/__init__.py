@@ -1,0 +1,1 @@
+"""Streaming uploads: tus resumable uploads and streamed multipart bodies."""

@@ -1,0 +1,1 @@
+"""Webhooks: a tenant's subscriptions to its events, delivered signed (Standard Webhooks)."""

@@ -1,0 +1,120 @@
+"""The embedded workers of ``ingestd serve``, in a child process of their own.
+
+The API process then never parses, unpickles results or writes chunk batches, so its event loop
+(and the GIL) stay free and a job's status answers in milliseconds while every core is busy.
+The API nudges the child with signals: SIGUSR1 = new work, SIGUSR2 = a job was cancelled.
+The child stops gracefully on SIGTERM and by itself if its parent dies (``kill -9`` of serve).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from ingestd.config import Settings
+
+log = logging.getLogger("ingestd.worker")
+
+NUDGE_EVERY = 0.01  # seconds: at most one wake-up signal per interval
+
+
+class WorkerProcess:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._process: BaseProcess | None = None
+        self._ready: Any = None  # a multiprocessing Event, set once the child handles signals
+        self._last_nudge = 0.0
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._ready = context.Event()
+        self._process = context.Process(
+            target=run_child, args=(self.settings, os.getpid(), self._ready), name="ingestd-worker"
+        )
+        self._process.start()
+
+    @property
+    def exitcode(self) -> int | None:
+        """None while the child runs."""
+        return self._process.exitcode if self._process is not None else None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def wake(self) -> None:
+        now = time.monotonic()
+        if now - self._last_nudge >= NUDGE_EVERY:
+            self._last_nudge = now
+            self._signal(signal.SIGUSR1)
+
+    def job_cancelled(self) -> None:
+        self._signal(signal.SIGUSR2)
+
+    def _signal(self, signum: int) -> None:
+        # Before the child installs its handlers a signal would kill it; it claims on start anyway.
+        if self._ready is None or not self._ready.is_set():
+            return
+        if self._process is not None and self._process.pid and self._process.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._process.pid, signum)
+
+    def stop(self, grace_seconds: float) -> None:
+        if self._process is None:
+            return
+        if self._process.is_alive() and self._process.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._process.pid, signal.SIGTERM)
+        self._process.join(grace_seconds + 10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+
+
+def run_child(settings: Settings, parent_pid: int, ready: Any) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        asyncio.run(_child(settings, parent_pid, ready))
+    except BaseException:
+        log.exception("the worker process failed")
+        raise
+
+
+async def _child(settings: Settings, parent_pid: int, ready: Any) -> None:
+    from ingestd.runtime import Runtime
+
+    runtime = Runtime(
+        settings.model_copy(update={"worker_process": False}), run_workers=True, serves_api=False
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, lambda: None)  # Ctrl-C reaches serve, which stops us
+    await runtime.start()
+    worker = runtime.worker
+    assert worker is not None
+    loop.add_signal_handler(signal.SIGUSR1, worker.wake)
+    loop.add_signal_handler(signal.SIGUSR2, worker.check_now)
+    ready.set()
+    watch = asyncio.create_task(_watch_parent(parent_pid, stop))
+    await stop.wait()
+    watch.cancel()
+    await runtime.stop()
+
+
+async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        if os.getppid() != parent_pid:
+            break
+    log.warning("the ingestd serve process is gone; stopping its workers")
+    stop.set()

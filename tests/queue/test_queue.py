@@ -1,0 +1,285 @@
+"""The queue's promises, on SQLite and on PostgreSQL: order, limits, leases, exactly-once results."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from ingestd.domain.errors import FileError
+from ingestd.domain.ids import new_id
+from ingestd.domain.states import Priority
+from ingestd.queue.claims import claim_files
+from ingestd.queue.listing import add_files
+from ingestd.queue.outcomes import FileOutcome, LeaseLost, complete_file, fail_file
+from ingestd.queue.rescue import rescue_expired
+from ingestd.store import jobs as job_store
+from ingestd.store.db import Database
+from ingestd.store.tables import chunks, files, jobs
+
+LEASE = 30.0
+
+
+async def make_job(
+    db: Database,
+    n_files: int,
+    *,
+    priority: Priority = Priority.NORMAL,
+    max_workers: int = 100,
+    status: str = "queued",
+    run_at: float | None = None,
+    max_retries: int = 3,
+    tenant: str = "t",
+) -> str:
+    now = time.time()
+    job_id = new_id("job")
+    job = {
+        "id": job_id,
+        "tenant": tenant,
+        "name": "q",
+        "status": status,
+        "priority": priority.value,
+        "pipeline": "extract",
+        "options": {"max_retries": max_retries},
+        "labels": {},
+        "sealed": True,
+        "max_workers": max_workers,
+        "run_at": run_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with db.write() as conn:
+        await job_store.insert_job(
+            conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
+        )
+    rows = [
+        {
+            "id": new_id("file"),
+            "job_id": job_id,
+            "tenant": tenant,
+            "source_index": 0,
+            "name": f"f{i}",
+            "path": f"f{i}",
+            "size": 10,
+            "status": "queued",
+            "priority_rank": priority.rank,
+            "run_after": now,
+            "local_path": "/nonexistent",
+            "metadata": {},
+            "created_at": now,
+        }
+        for i in range(n_files)
+    ]
+    await add_files(db, job_id, rows)
+    return job_id
+
+
+def outcome(n_chunks: int = 2) -> FileOutcome:
+    return FileOutcome(
+        mime_type="text/plain",
+        sha256="0" * 64,
+        size=10,
+        elements=1,
+        chunks=[
+            {"idx": i, "text": f"c{i}", "start": 0, "end": 2, "metadata": {}}
+            for i in range(n_chunks)
+        ],
+    )
+
+
+async def job_row(db: Database, job_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        job = await job_store.get_job(conn, job_id, None)
+        assert job is not None
+        sources = await job_store.sources_of(conn, [job_id])
+    return {**job, "sources": sources[job_id]}
+
+
+async def test_claims_follow_priority_then_age(db: Database) -> None:
+    low = await make_job(db, 2, priority=Priority.LOW)
+    urgent = await make_job(db, 2, priority=Priority.URGENT)
+    normal = await make_job(db, 2)
+    claimed = await claim_files(db, "w1", 6, now=time.time(), lease_seconds=LEASE)
+    assert [c.job_id for c in claimed] == [urgent, urgent, normal, normal, low, low]
+
+
+async def test_max_workers_per_job_holds_within_and_across_claims(db: Database) -> None:
+    job_id = await make_job(db, 10, max_workers=3)
+    first = await claim_files(db, "w1", 10, now=time.time(), lease_seconds=LEASE)
+    second = await claim_files(db, "w2", 10, now=time.time(), lease_seconds=LEASE)
+    assert len(first) == 3 and second == []
+    await complete_file(db, first[0], outcome(), now=time.time())
+    third = await claim_files(db, "w2", 10, now=time.time(), lease_seconds=LEASE)
+    assert len(third) == 1 and third[0].job_id == job_id
+
+
+async def test_paused_pending_and_future_jobs_are_not_claimed(db: Database) -> None:
+    await make_job(db, 1, status="paused")
+    await make_job(db, 1, status="pending")
+    await make_job(db, 1, run_at=time.time() + 3600)
+    assert await claim_files(db, "w1", 10, now=time.time(), lease_seconds=LEASE) == []
+
+
+async def test_claim_marks_job_running_and_counts(db: Database) -> None:
+    job_id = await make_job(db, 3)
+    claimed = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    job = await job_row(db, job_id)
+    assert job["status"] == "running" and job["started_at"]
+    assert job["sources"][0]["n_running"] == 2 and job["sources"][0]["n_queued"] == 1
+    assert all(c.attempts == 1 for c in claimed)
+
+
+async def test_completion_stores_chunks_once_and_ends_the_job(db: Database) -> None:
+    job_id = await make_job(db, 2)
+    claimed = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    for item in claimed:
+        await complete_file(db, item, outcome(3), now=time.time())
+    try:
+        await complete_file(db, claimed[0], outcome(3), now=time.time())
+        raise AssertionError("a second completion must be refused")
+    except LeaseLost:
+        pass
+    async with db.read() as conn:
+        count = (
+            await conn.execute(
+                sa.select(sa.func.count()).select_from(chunks).where(chunks.c.job_id == job_id)
+            )
+        ).scalar()
+    assert count == 6
+    job = await job_row(db, job_id)
+    assert job["status"] == "completed" and job["sources"][0]["n_completed"] == 2
+
+
+async def test_expired_lease_is_rescued_and_the_stale_worker_writes_nothing(db: Database) -> None:
+    job_id = await make_job(db, 1)
+    now = time.time()
+    [stale] = await claim_files(db, "w1", 1, now=now, lease_seconds=1.0)
+    assert await rescue_expired(db, now=now + 0.5) == 0
+    assert await rescue_expired(db, now=now + 2.0) == 1
+    [fresh] = await claim_files(db, "w2", 1, now=now + 2.0, lease_seconds=LEASE)
+    assert fresh.id == stale.id and fresh.attempts == 2
+    try:
+        await complete_file(db, stale, outcome(), now=now + 3)
+        raise AssertionError("the stale worker must lose")
+    except LeaseLost:
+        pass
+    await complete_file(db, fresh, outcome(4), now=now + 3)
+    async with db.read() as conn:
+        count = (
+            await conn.execute(
+                sa.select(sa.func.count()).select_from(chunks).where(chunks.c.job_id == job_id)
+            )
+        ).scalar()
+    assert count == 4
+
+
+async def test_a_file_that_keeps_killing_workers_fails_after_its_retries(db: Database) -> None:
+    job_id = await make_job(db, 1, max_retries=1)
+    now = time.time()
+    for attempt in range(2):
+        claimed = await claim_files(db, f"w{attempt}", 1, now=now, lease_seconds=1.0)
+        assert len(claimed) == 1
+        now += 2
+        await rescue_expired(db, now=now)
+    job = await job_row(db, job_id)
+    assert job["status"] == "failed" and job["sources"][0]["n_failed"] == 1
+    async with db.read() as conn:
+        row = (
+            (await conn.execute(sa.select(files).where(files.c.job_id == job_id))).mappings().one()
+        )
+    assert row["error_code"] == "worker_lost"
+
+
+async def test_retryable_errors_back_off_then_fail(db: Database) -> None:
+    job_id = await make_job(db, 1, max_retries=1)
+    now = time.time()
+    [first] = await claim_files(db, "w1", 1, now=now, lease_seconds=LEASE)
+    status = await fail_file(
+        db,
+        first,
+        FileError("timeout", "slow", retryable=True),
+        now=now,
+        max_retries=1,
+        backoff_seconds=10,
+    )
+    assert status == "queued"
+    assert await claim_files(db, "w1", 1, now=now + 5, lease_seconds=LEASE) == []  # backing off
+    [second] = await claim_files(db, "w1", 1, now=now + 11, lease_seconds=LEASE)
+    status = await fail_file(
+        db,
+        second,
+        FileError("timeout", "slow", retryable=True),
+        now=now + 12,
+        max_retries=1,
+        backoff_seconds=20,
+    )
+    assert status == "failed"
+    assert (await job_row(db, job_id))["status"] == "failed"
+
+
+async def test_permanent_errors_fail_at_once(db: Database) -> None:
+    await make_job(db, 1, max_retries=5)
+    [item] = await claim_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE)
+    status = await fail_file(
+        db,
+        item,
+        FileError("parse_error", "corrupt"),
+        now=time.time(),
+        max_retries=5,
+        backoff_seconds=1,
+    )
+    assert status == "failed"
+
+
+async def test_racing_claimers_never_share_a_file(db: Database) -> None:
+    for _ in range(15):
+        await make_job(db, 1)
+    other = Database(db.url)
+    seen: list[str] = []
+    try:
+        for _ in range(10):  # two claimers, one file each, fifteen files
+            results = await asyncio.gather(
+                claim_files(db, "a", 1, now=time.time(), lease_seconds=LEASE),
+                claim_files(other, "b", 1, now=time.time(), lease_seconds=LEASE),
+            )
+            seen += [c.id for batch in results for c in batch]
+        assert len(seen) == len(set(seen)) == 15
+    finally:
+        await other.close()
+    async with db.read() as conn:
+        running = (
+            await conn.execute(
+                sa.select(sa.func.count()).select_from(files).where(files.c.status == "running")
+            )
+        ).scalar()
+        total = (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar()
+    assert running == total == 15
+
+
+async def test_relisting_adds_nothing_twice(db: Database) -> None:
+    job_id = await make_job(db, 0)
+    now = time.time()
+    rows = [
+        {
+            "id": new_id("file"),
+            "job_id": job_id,
+            "tenant": "t",
+            "source_index": 0,
+            "name": "a",
+            "path": "a",
+            "size": 5,
+            "status": "queued",
+            "priority_rank": 1,
+            "run_after": now,
+            "local_path": "/x",
+            "metadata": {},
+            "created_at": now,
+        }
+    ]
+    assert await add_files(db, job_id, rows) == 1
+    again = [dict(rows[0], id=new_id("file"))]
+    assert await add_files(db, job_id, again) == 0
+    job = await job_row(db, job_id)
+    assert job["sources"][0]["n_queued"] == 1 and job["sources"][0]["bytes_total"] == 5
