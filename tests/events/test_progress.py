@@ -51,13 +51,9 @@ async def test_no_progress_event_for_a_file_that_already_ended(
     """Regression: a progress row made due just before its file (and job) finished was written
     after the job's final event, so a replay ended on ``file.progress``, not ``job.completed``."""
     async with start_app(database_url=database_url) as app:
-        job = (
-            await app.client.post("/api/v1/jobs", json={"sources": [{"type": "upload"}]})
-        ).json()
+        job = (await app.client.post("/api/v1/jobs", json={"sources": [{"type": "upload"}]})).json()
         files = [("file", ("a.txt", b"hello there", "text/plain"))]
-        await app.client.post(
-            f"/api/v1/jobs/{job['id']}/files", files=files, data={"seal": "true"}
-        )
+        await app.client.post(f"/api/v1/jobs/{job['id']}/files", files=files, data={"seal": "true"})
         await app.wait_job(job["id"])
         [file] = await app.files(job["id"])
         assert app.runtime.db is not None
