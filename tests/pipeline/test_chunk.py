@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -255,13 +254,10 @@ def test_element_range_follows_chunks() -> None:
         assert text[c.start : c.end] == c.text
 
 
-def test_speed_is_linear_and_fast() -> None:
+def test_a_large_document_keeps_every_invariant() -> None:
+    # Speed (MB/s) is measured in bench/chunk_embed.py; a timing assertion here would flake.
     paragraph = _sentences(12)
     elements = [Element("paragraph", paragraph, page=i // 10) for i in range(4000)]
-    total = len(doc_text(elements))
-    began = time.perf_counter()
+    assert len(doc_text(elements)) > 2_000_000
     chunks = chunk_elements(elements)
-    elapsed = time.perf_counter() - began
-    assert total > 2_000_000
-    assert elapsed < 2.0, f"{total / elapsed / 1e6:.1f} MB/s"
     assert_invariants(elements, chunks, 1000, 200)
