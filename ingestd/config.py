@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path(".ingestd")
     database_url: str | None = None  # default: SQLite file in the data directory
+    # PostgreSQL connections a process keeps open (and may add as many again at peak); budget
+    # processes * 2 * this (+2 each for LISTEN) below the server's max_connections.
+    database_pool_size: int = Field(default=10, ge=1, le=100)
     workers: int = Field(default_factory=_default_workers, ge=0)  # parser processes; 0 = API only
     # Files a worker holds per parser process, so parsers never wait on I/O or the database.
     prefetch: int = Field(default=8, ge=1, le=64)
@@ -54,6 +57,12 @@ class Settings(BaseSettings):
     event_retention_seconds: float = Field(default=7 * 86400.0, gt=0)
     event_retention_count: int | None = Field(default=None, ge=1)  # also keep at most N events
     event_retention_check_seconds: float = Field(default=300.0, gt=0)
+    # How API processes learn of events written elsewhere: "auto" = Redis pub/sub with
+    # redis_url, else PostgreSQL LISTEN/NOTIFY, else polling (SQLite). The log stays the truth;
+    # with a push feed connected the tail polls only every event_fallback_poll_seconds.
+    event_feed: Literal["auto", "redis", "postgres", "poll"] = "auto"
+    event_fallback_poll_seconds: float = Field(default=1.0, gt=0)
+    event_channel: str = Field(default="ingestd_events", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     # Source-side throttles: at most one file.progress per file per interval, and one
     # progress-carrying job.updated per job per interval. Final events are never throttled.
     progress_event_seconds: float = Field(default=0.25, gt=0)
@@ -69,8 +78,23 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Memory a parser process may use, in MB; a document that needs more fails that file alone.
     parser_memory_mb: int = Field(default=4096, ge=128)
+    # Malware scanning (docs/security.md): with a ClamAV daemon here (tcp://HOST:PORT or
+    # unix:///PATH), every file is scanned before it is parsed or stored; infected files fail
+    # with malware_detected, and while clamd is down files fail retryably (never pass unscanned).
+    clamd: str | None = None
+    clamd_timeout_seconds: float = Field(default=120.0, gt=0)  # connect, each send, the verdict
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("clamd")
+    @classmethod
+    def _check_clamd(cls, value: str | None) -> str | None:
+        from ingestd.pipeline.scan import parse_clamd_url
+
+        if value is not None and value.strip():
+            parse_clamd_url(value)  # ValueError names the accepted forms
+            return value.strip()
+        return None
+
+    @field_validator("cors_origins", "s3_allowed_endpoints", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -120,6 +144,45 @@ class Settings(BaseSettings):
     webhook_disable_after: int = Field(default=20, ge=1)
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The durable outbox: how often each API process looks for new events and due deliveries
+    # (appends in this process wake it at once), deliveries in flight per process, and how long
+    # finished deliveries (outbox rows and the attempt log) are kept.
+    webhook_poll_seconds: float = Field(default=0.5, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1, le=1000)
+    webhook_retention_seconds: float = Field(default=7 * 86400.0, gt=0)
+
+    # Outbound requests (URL sources, webhooks; docs/sources.md): loopback, private, link-local
+    # and metadata addresses are refused unless allowed here: comma-separated CIDRs or addresses
+    # (127.0.0.1, 10.0.0.0/8) and host names (files.corp, *.corp). Checked after DNS, per hop.
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    url_max_bytes: int = Field(default=1024**3, gt=0)  # per downloaded file (and max_file_size)
+    url_max_per_source: int = Field(default=1000, ge=1, le=10_000)
+    url_max_redirects: int = Field(default=5, ge=0, le=20)
+    url_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    url_read_timeout_seconds: float = Field(default=30.0, gt=0)  # silence between bytes
+    url_total_timeout_seconds: float = Field(default=600.0, gt=0)  # one whole download
+
+    # Blob storage (docs/storage.md): unset = <data_dir>/blobs; file:///path = a directory (a
+    # shared mount when scaled out); s3://bucket/prefix?endpoint=…&region=… = S3-compatible
+    # storage (the ingestd[s3] extra), credentials from the standard AWS_* variables.
+    blob_url: str | None = None
+    # s3 sources: the endpoint they use (unset: AWS, or AWS_ENDPOINT_URL), its region, and the
+    # other endpoints a request's endpoint_url may name (exact scheme://host:port; any other is
+    # refused). Credentials are the server's (AWS_* variables), never taken from a request.
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_allowed_endpoints: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _split_allow(cls, value: object) -> object:
+        from ingestd.net.outbound import OutboundPolicy
+
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            OutboundPolicy.parse(value)  # ValueError names a malformed entry
+        return value
 
 
 def normalise_database_url(url: str) -> str:

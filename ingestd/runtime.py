@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 
+from sqlalchemy.exc import IntegrityError
+
 from ingestd.config import Settings
 from ingestd.domain.auth import Role
+from ingestd.events.push import EventPublisher
+from ingestd.events.push import choose as choose_push
 from ingestd.queue.notify import WorkNotifier
 from ingestd.services.keys import KeyAuthenticator, create_key
 from ingestd.store.db import Database
@@ -32,6 +37,7 @@ class Runtime:
         self.worker: Worker | None = None
         self.child: WorkerProcess | None = None
         self.notifier: WorkNotifier | None = None
+        self.event_publisher: EventPublisher | None = None  # wakes API processes elsewhere
         self._supervisor: asyncio.Task[None] | None = None
         self.bootstrap_key: str | None = None  # a first admin key made at start, shown once
 
@@ -41,9 +47,13 @@ class Runtime:
         os.chmod(settings.data_dir, 0o700)
         url = settings.resolved_database_url
         await upgrade(url)
-        self.db = Database(url)
+        self.db = Database(url, pool_size=settings.database_pool_size)
         self.auth = KeyAuthenticator(self.db)
         self.notifier = WorkNotifier(self.db)
+        push = choose_push(settings, self.db)
+        if push is not None:
+            self.event_publisher = EventPublisher(push)
+            self.event_publisher.start()
         if self.serves_api:
             await self._admin_key()
         if not self.run_workers:
@@ -60,13 +70,16 @@ class Runtime:
     async def _admin_key(self) -> None:
         assert self.db is not None
         if self.settings.admin_key:
-            await create_key(
-                self.db,
-                name="INGESTD_ADMIN_KEY",
-                role=Role.ADMIN,
-                tenant="default",
-                plain=self.settings.admin_key,
-            )
+            # Several API processes may start at once on a new database: one inserts the key,
+            # the others find it taken (same hash) and have nothing to do.
+            with contextlib.suppress(IntegrityError):
+                await create_key(
+                    self.db,
+                    name="INGESTD_ADMIN_KEY",
+                    role=Role.ADMIN,
+                    tenant="default",
+                    plain=self.settings.admin_key,
+                )
             return
         from ingestd.store.keys import count_keys
 
@@ -119,5 +132,7 @@ class Runtime:
             self._supervisor.cancel()
         if self.child is not None:
             await asyncio.to_thread(self.child.stop, GRACE_SECONDS)
+        if self.event_publisher is not None:
+            await self.event_publisher.stop()
         if self.db is not None:
             await self.db.close()

@@ -12,21 +12,23 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ingestd.blobs.local import LocalBlobStore
+from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
 from ingestd.domain.errors import BadRequest, FileError
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import Pipeline, Priority
 from ingestd.events.progress import ProgressEvents
 from ingestd.pipeline import stages
+from ingestd.pipeline.fetch import Fetcher
 from ingestd.pipeline.pool import ExtractionPool
-from ingestd.queue import listing
+from ingestd.pipeline.scan import ClamdScanner
+from ingestd.queue import listing, registry
 from ingestd.queue.claims import Claimed, ClaimedFile, claim_files, renew_leases
 from ingestd.queue.committer import Committer
 from ingestd.queue.notify import WorkListener
@@ -41,10 +43,12 @@ from ingestd.queue.outcomes import (
 from ingestd.queue.rescue import rescue_expired
 from ingestd.sources.base import SourceEntry, SourceError
 from ingestd.store import files as file_store
-from ingestd.store.db import Database
+from ingestd.store.db import Database, is_unavailable
 from ingestd.store.tables import workers
 
 log = logging.getLogger("ingestd.worker")
+
+T = TypeVar("T")
 
 LIST_BATCH = 500  # files inserted per transaction while listing a source
 CONTENDED_RETRY_SECONDS = 0.05
@@ -82,12 +86,19 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.blobs = LocalBlobStore(settings.blob_dir)
+        self.blobs = open_blob_store(settings)
+        self.fetcher = Fetcher(settings, self.blobs)  # bytes in a remote blob store or bucket
         self.concurrency = concurrency
         self.pool = pool or ExtractionPool(
             settings.process_count, memory_mb=settings.parser_memory_mb
         )
         self._owns_pool = pool is None
+        # Malware scanning before parsing, when a clamd is configured (pipeline/scan.py).
+        self.scanner = (
+            ClamdScanner.from_url(settings.clamd, timeout=settings.clamd_timeout_seconds)
+            if settings.clamd
+            else None
+        )
         self.id = new_id("wrk")
         self._inflight: dict[str, InFlight] = {}
         self._wake = asyncio.Event()
@@ -132,6 +143,16 @@ class Worker:
             self.concurrency,
             self.pool.processes,
         )
+        if self.scanner is not None:
+            await self._check_scanner(self.scanner)
+
+    async def _check_scanner(self, scanner: ClamdScanner) -> None:
+        """Say at start whether clamd answers; files fail retryably while it does not."""
+        try:
+            await asyncio.to_thread(scanner.ping)
+            log.info("files are scanned for malware by clamd at %s", scanner.address)
+        except FileError as error:
+            log.warning("%s; files fail with scan_unavailable until it answers", error.message)
 
     def wake(self) -> None:
         """New work may be waiting: claim (and list new sources) now, not at the next poll."""
@@ -195,8 +216,8 @@ class Worker:
                     now=time.time(),
                     lease_seconds=self.settings.lease_seconds,
                 )
-            except Exception:
-                log.exception("claiming files failed; retrying")
+            except Exception as exc:
+                _log_retry("claiming files", exc)
             for item in claimed:
                 task = asyncio.create_task(self._run_file(item), name=item.id)
                 self._inflight[item.id] = InFlight(claimed=item, task=task)
@@ -216,8 +237,8 @@ class Worker:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
                 await self._heartbeat()
-            except Exception:
-                log.exception("heartbeat failed; retrying")
+            except Exception as exc:
+                _log_retry("heartbeat", exc)
 
     async def _heartbeat(self) -> None:
         now = time.time()
@@ -229,18 +250,17 @@ class Worker:
             now=now,
             lease_seconds=self.settings.lease_seconds,
             job_ids=[f.claimed.job_id for f in self._inflight.values()],
+            running=len(self._inflight),  # the registry row, in the same transaction
         )
         for file_id in to_stop:
             flight = self._inflight.get(file_id)
             if flight is not None:
                 flight.stop("cancelled")
-        async with self.db.write() as conn:
-            await conn.execute(
-                workers.update()
-                .where(workers.c.id == self.id)
-                .values(last_seen=now, running=len(self._inflight))
-            )
-        rescued = await rescue_expired(self.db, now=now)
+        silent = registry.gone_after(
+            heartbeat_seconds=self.settings.heartbeat_seconds,
+            lease_seconds=self.settings.lease_seconds,
+        )
+        rescued = await rescue_expired(self.db, now=now, gone_before=now - silent)
         if rescued:
             log.warning("re-queued %d file(s) whose worker stopped responding", rescued)
             self.wake()
@@ -254,8 +274,8 @@ class Worker:
                 if source is not None:
                     await self._list_source(source)
                     continue
-            except Exception:
-                log.exception("listing a source failed; retrying")
+            except Exception as exc:
+                _log_retry("listing a source", exc)
             await self._wait(self._list_wake, self.settings.poll_seconds)
 
     # -- sources -----------------------------------------------------------------------------
@@ -302,6 +322,23 @@ class Worker:
         from ingestd.sources.directory import iter_directory
 
         spec = source["spec"]
+        if source["type"] == "s3":  # one file per object; downloaded when claimed (fetch.py)
+            from ingestd.sources.s3 import iter_s3_objects, source_client
+
+            endpoint = spec.get("endpoint_url") or self.settings.s3_endpoint_url
+            return iter_s3_objects(
+                source_client(endpoint, self.settings.s3_region),
+                bucket=spec["bucket"],
+                prefix=spec.get("prefix") or "",
+                endpoint_url=endpoint,
+                recursive=spec.get("recursive", True),
+                include=spec.get("include") or [],
+                exclude=spec.get("exclude") or [],
+            )
+        if source["type"] == "url":  # one file per URL; downloaded when claimed (_process_url)
+            from ingestd.sources.url import iter_urls
+
+            return iter_urls(spec["urls"])
         roots = self.settings.resolved_source_roots
         path = Path(spec["resolved_path"])
         if source["type"] == "directory":
@@ -329,12 +366,17 @@ class Worker:
                 flight.started = True
                 if flight.stop_reason:
                     raise asyncio.CancelledError()
-            await self._process(claimed)
+            await self._process_fetched(claimed)
         except LeaseLost:
             log.warning("lost the lease on %s; its result was discarded", claimed.id)
         except asyncio.CancelledError:
             await self._after_cancel(claimed)
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):  # a read failed mid-file: not the file's fault, no attempt lost
+                log.warning("the database is unreachable; handing %s back", claimed.id)
+                with contextlib.suppress(LeaseLost):
+                    await self._record(claimed, lambda: release_file(self.db, claimed))
+                return
             log.exception("unexpected error processing %s", claimed.id)
             with contextlib.suppress(LeaseLost):
                 await self._fail(
@@ -365,11 +407,28 @@ class Worker:
                 claimed.id, claimed.tenant, claimed.job_id, step, progress, claimed.name
             )
 
+    async def _process_fetched(self, claimed: ClaimedFile) -> None:
+        """Bytes in a remote blob store or an s3 bucket are downloaded to a temporary local file
+        first (pipeline/fetch.py); everything else is opened in place, with no copy."""
+        download = self.fetcher.remote(claimed)
+        if download is None:
+            await self._process(claimed)
+            return
+        self._step(claimed, "downloading", 0.0)
+        try:
+            async with self.fetcher.local_copy(claimed, download) as local:
+                await self._process(local)
+        except FileError as error:
+            await self._fail(claimed, error)
+
     async def _process(self, claimed: ClaimedFile) -> None:
         started = time.monotonic()
         options = claimed.options
         deadline = started + float(options.get("timeout_seconds") or 300)
         pipeline = Pipeline(claimed.pipeline)
+        if claimed.local_path and claimed.local_path.startswith(("http://", "https://")):
+            await self._process_url(claimed, deadline)  # downloads, then back here
+            return
         if not claimed.local_path:
             raise FileError("access_error", "the file's bytes are not available", retryable=False)
         self._step(claimed, "detecting", 0.05)
@@ -385,20 +444,29 @@ class Worker:
         except FileError as error:
             await self._fail(claimed, error)
             return
+        if self.scanner is not None:  # before anything reads the content beyond its head
+            try:
+                await asyncio.to_thread(self.scanner.scan_file, claimed.local_path)
+            except FileError as error:
+                await self._fail(claimed, error, mime_type=inspection.mime_type)
+                return
         if options.get("skip_existing", True):
             async with self.db.read() as conn:
                 duplicate = await file_store.find_ingested(
                     conn, claimed.tenant, inspection.sha256, claimed.id
                 )
             if duplicate:
-                await skip_file(
-                    self.db,
+                await self._record(
                     claimed,
-                    sha256=inspection.sha256,
-                    mime_type=inspection.mime_type,
-                    size=inspection.size,
-                    duplicate_of=duplicate,
-                    now=time.time(),
+                    lambda: skip_file(
+                        self.db,
+                        claimed,
+                        sha256=inspection.sha256,
+                        mime_type=inspection.mime_type,
+                        size=inspection.size,
+                        duplicate_of=duplicate,
+                        now=time.time(),
+                    ),
                 )
                 return
         try:
@@ -408,7 +476,61 @@ class Worker:
             return
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
         self._step(claimed, "storing", 0.95)
-        await self._committer.complete(claimed, outcome)
+        await self._record(claimed, lambda: self._committer.complete(claimed, outcome))
+
+    async def _record(self, claimed: ClaimedFile, write: Callable[[], Awaitable[T]]) -> T:
+        """Write a file's outcome. While the database is unreachable (a restart, a failover) the
+        file stays in flight and the write is tried again with backoff, so finished work is not
+        thrown away and the file is never left leased with nobody holding it. The lease decides
+        once the database answers: if another worker took the file meanwhile, the write refuses
+        (``LeaseLost``) and nothing is stored twice."""
+        delay = 0.25  # seconds, doubling up to 5
+        while True:
+            try:
+                return await write()
+            except Exception as exc:
+                if not is_unavailable(exc) or self._stopping.is_set():
+                    raise
+                log.warning(
+                    "the database is unreachable; recording %s again in %.2g s", claimed.id, delay
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _process_url(self, claimed: ClaimedFile, deadline: float) -> None:
+        """A URL file: download it through the outbound guard into a temporary file, process
+        that like a local file, then remove it."""
+        from dataclasses import replace
+
+        from ingestd.sources import url as url_source
+
+        assert claimed.local_path is not None
+        self._step(claimed, "downloading", 0.0)
+        limits = url_source.limits_for(
+            self.settings,
+            max_file_size=claimed.options.get("max_file_size"),
+            seconds_left=deadline - time.monotonic(),
+        )
+
+        def progress(done: int, declared: int | None) -> None:
+            self._step(claimed, "downloading", min(1.0, done / declared) if declared else 0.0)
+
+        policy = url_source.policy_for(self.settings)
+        try:
+            got = await url_source.download(
+                claimed.local_path, self.blobs.tmp_dir(), policy, limits, progress
+            )
+        except FileError as error:
+            await self._fail(claimed, error)
+            return
+        try:
+            name = got.filename or claimed.name
+            if name != claimed.name:  # the server's Content-Disposition name wins
+                async with self.db.write() as conn:
+                    await file_store.update_file(conn, claimed.id, name=name)
+            await self._process(replace(claimed, local_path=str(got.path), name=name))
+        finally:
+            got.path.unlink(missing_ok=True)  # our own temp file: the bytes are processed
 
     async def _transform(
         self,
@@ -424,7 +546,7 @@ class Worker:
         if pipeline is Pipeline.STORE:
             self._step(claimed, "storing", 0.5)
             outcome.blob_key = claimed.blob_key or await asyncio.to_thread(
-                stages.copy_to_blob, claimed.local_path, str(self.blobs.root), inspection.sha256
+                stages.copy_to_blob, claimed.local_path, self.blobs, inspection.sha256
             )
             return outcome
         options = claimed.options
@@ -464,17 +586,30 @@ class Worker:
             self.settings.retry_base_seconds * 2 ** (claimed.attempts - 1),
             self.settings.retry_max_seconds,
         )
-        await fail_file(
-            self.db,
+        await self._record(
             claimed,
-            error,
-            now=time.time(),
-            max_retries=max_retries,
-            backoff_seconds=backoff,
-            mime_type=mime_type,
+            lambda: fail_file(
+                self.db,
+                claimed,
+                error,
+                now=time.time(),
+                max_retries=max_retries,
+                backoff_seconds=backoff,
+                mime_type=mime_type,
+            ),
         )
         if error.retryable:
             self.wake()
+
+
+def _log_retry(what: str, exc: Exception) -> None:
+    """A loop step failed and will be tried again: one line while the database is unreachable
+    (it may be restarting: no traceback per poll), the whole traceback for anything else."""
+    if is_unavailable(exc):
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("%s failed, the database is unreachable (%s); retrying", what, reason)
+    else:
+        log.error("%s failed; retrying", what, exc_info=exc)
 
 
 def _take(entries: Iterator[SourceEntry], n: int) -> list[SourceEntry]:

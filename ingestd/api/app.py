@@ -26,7 +26,7 @@ from ingestd.api.routes import (
     webhooks,
 )
 from ingestd.api.security import SecurityHeadersMiddleware
-from ingestd.blobs.local import LocalBlobStore
+from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
 from ingestd.events import redact
 from ingestd.events.service import LiveEvents
@@ -80,7 +80,7 @@ def create_app(
         live = LiveEvents(settings, runtime.db)  # tails the event log for WebSocket/SSE clients
         await live.start()
         app.state.events = live
-        dispatcher = WebhookDispatcher(settings, runtime.db, live.hub)  # every tenant's events
+        dispatcher = WebhookDispatcher(settings, runtime.db)  # the durable outbox
         await dispatcher.start()
         app.state.webhooks = dispatcher
         if on_ready is not None:
@@ -101,7 +101,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.runtime = runtime
-    app.state.blobs = LocalBlobStore(settings.blob_dir)
+    app.state.blobs = open_blob_store(settings)  # a directory or S3 (docs/storage.md)
     app.state.notify_work = runtime.notify_work
     app.state.cancel_job = runtime.cancel_job
     app.state.rate_limits = RateLimits(settings)

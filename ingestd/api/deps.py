@@ -8,7 +8,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from ingestd.api.ratelimit import RateLimits
-from ingestd.blobs.local import LocalBlobStore
+from ingestd.blobs.base import BlobStore
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
 from ingestd.services.keys import KeyAuthenticator
@@ -26,7 +26,7 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_blobs(request: Request) -> LocalBlobStore:
+def get_blobs(request: Request) -> BlobStore:
     return request.app.state.blobs  # type: ignore[no-any-return]
 
 
@@ -57,7 +57,7 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
 
 DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-BlobsDep = Annotated[LocalBlobStore, Depends(get_blobs)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 Caller = Annotated[Principal, Depends(get_principal)]
 Writer = Annotated[Principal, Depends(get_writer)]
 Admin = Annotated[Principal, Depends(get_admin)]

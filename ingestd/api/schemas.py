@@ -42,10 +42,16 @@ class UrlSource(Strict):
 
 
 class S3Source(Strict):
+    """Every object under ``prefix`` in ``bucket``, read with the server's own credentials;
+    ``endpoint_url`` (an S3-compatible service) must be one the server allows."""
+
     type: Literal["s3"]
-    bucket: str
-    prefix: str = ""
-    endpoint_url: str | None = None
+    bucket: str = Field(min_length=3, max_length=63)
+    prefix: str = Field(default="", max_length=1024)
+    endpoint_url: str | None = Field(default=None, max_length=2000)
+    recursive: bool = True
+    include: list[str] = Field(default_factory=list, max_length=100)
+    exclude: list[str] = Field(default_factory=list, max_length=100)
 
 
 Source = Annotated[

@@ -1,5 +1,14 @@
 """Content-addressed blob storage: bytes are kept under their sha256."""
 
-from ingestd.blobs.local import BlobInfo, LocalBlobStore
+from ingestd.blobs.base import BlobInfo, BlobStore, BlobStoreConfigError, run_blob_io
+from ingestd.blobs.local import LocalBlobStore
+from ingestd.blobs.url import open_blob_store
 
-__all__ = ["BlobInfo", "LocalBlobStore"]
+__all__ = [
+    "BlobInfo",
+    "BlobStore",
+    "BlobStoreConfigError",
+    "LocalBlobStore",
+    "open_blob_store",
+    "run_blob_io",
+]

@@ -30,6 +30,54 @@ DatabaseUrl = Annotated[
         help="postgresql://… ; default: SQLite in the data directory",
     ),
 ]
+
+
+def _check_clamd(value: str | None) -> str | None:
+    from ingestd.pipeline.scan import parse_clamd_url
+
+    if value:
+        try:
+            parse_clamd_url(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+Clamd = Annotated[
+    str | None,
+    typer.Option(
+        "--clamd",
+        envvar="INGESTD_CLAMD",
+        callback=_check_clamd,
+        help="scan every file with this ClamAV daemon before parsing: tcp://HOST:PORT or "
+        "unix:///PATH (docs/security.md)",
+    ),
+]
+
+
+def _check_blob_url(value: str | None) -> str | None:
+    from ingestd.blobs.base import BlobStoreConfigError
+    from ingestd.blobs.url import check_blob_url
+
+    if value:
+        try:
+            check_blob_url(value)
+        except BlobStoreConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+BlobUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--blob-url",
+        envvar="INGESTD_BLOB_URL",
+        callback=_check_blob_url,
+        help="where blobs live, shared by every process: file:///PATH or "
+        "s3://BUCKET/PREFIX?endpoint=URL (needs ingestd\\[s3]; docs/storage.md) "
+        "\\[default: DATA_DIR/blobs]",
+    ),
+]
 Url = Annotated[
     str | None,
     typer.Option("--url", envvar="INGESTD_URL", help="the server [default: http://127.0.0.1:8000]"),

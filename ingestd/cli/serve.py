@@ -15,11 +15,13 @@ from rich.console import Console
 from rich.panel import Panel
 
 from ingestd import __version__
-from ingestd.cli.options import DatabaseUrl, DataDir, settings_from
+from ingestd.cli.options import BlobUrl, Clamd, DatabaseUrl, DataDir, settings_from
 from ingestd.config import Settings
 from ingestd.runtime import Runtime
 
 console = Console(stderr=True)
+
+HTTP_GRACE_SECONDS = 10  # see serve(): how long SIGTERM waits for open connections
 
 
 def _logging(level: str) -> None:
@@ -55,12 +57,15 @@ def serve(
             "--path-map", help="translate client paths: 'C:\\Docs=/srv/docs' (repeatable)"
         ),
     ] = None,
+    clamd: Clamd = None,
+    blob_url: BlobUrl = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Run the API with embedded workers (SQLite and a local blob store by default)."""
     import uvicorn
 
     from ingestd.api.app import create_app
+    from ingestd.uploads.http import WideWindowHttpToolsProtocol
 
     _logging(log_level)
     settings = settings_from(
@@ -71,6 +76,8 @@ def serve(
         workers=workers,
         source_roots=source_root,
         path_maps=path_map,
+        clamd=clamd,
+        blob_url=blob_url,
     )
     runtime = Runtime(settings)
     app = create_app(settings, runtime=runtime, on_ready=lambda: _banner(settings, runtime))
@@ -78,9 +85,16 @@ def serve(
         app,
         host=settings.host,
         port=settings.port,
+        http=WideWindowHttpToolsProtocol,  # bigger body messages: see ingestd/uploads/http.py
         log_level=log_level.lower(),
         server_header=False,
         access_log=log_level.lower() == "debug",
+        # On SIGTERM, requests in flight get this long; then open WebSocket/SSE streams (which
+        # never end by themselves) are closed, and their clients resume elsewhere by seq.
+        timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
+        # The sans-I/O websockets protocol holds ~8 KB less per open WebSocket than the legacy
+        # one (bench/events.py), and event clients may keep thousands open.
+        ws="websockets-sansio",
     )
 
 
@@ -96,11 +110,12 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
         "",
         f"  API docs      {base}/docs   (OpenAPI: {base}/openapi.json)",
         f"  Database      {database}",
-        f"  Blobs         {settings.blob_dir.resolve()}",
+        f"  Blobs         {_blobs_shown(settings)}",
         f"  Workers       {settings.process_count} parser process(es), up to {settings.files_in_flight} files in flight"
         if runtime.run_workers
         else "  Workers       none in this process (--workers 0)",
         f"  Source roots  {', '.join(str(r) for r in settings.resolved_source_roots)}",
+        f"  Malware scan  clamd at {settings.clamd}" if settings.clamd else "  Malware scan  off",
         "",
     ]
     if runtime.bootstrap_key:
@@ -120,6 +135,12 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
     console.print(Panel("\n".join(lines), expand=False))
 
 
+def _blobs_shown(settings: Settings) -> str:
+    from ingestd.blobs.url import open_blob_store
+
+    return open_blob_store(settings).describe()
+
+
 def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
@@ -127,18 +148,27 @@ def worker(
         int | None, typer.Option(help="files processed at once [default: CPU count]")
     ] = None,
     source_root: Annotated[list[Path] | None, typer.Option("--source-root")] = None,
+    clamd: Clamd = None,
+    blob_url: BlobUrl = None,
     log_level: Annotated[str, typer.Option()] = "info",
 ) -> None:
     """Run workers only (no API), against the same database and blob storage as the API."""
     _logging(log_level)
     settings = settings_from(
-        data_dir=data_dir, database_url=database_url, workers=concurrency, source_roots=source_root
+        data_dir=data_dir,
+        database_url=database_url,
+        workers=concurrency,
+        source_roots=source_root,
+        clamd=clamd,
+        blob_url=blob_url,
     )
     asyncio.run(_run_worker(settings))
 
 
 async def _run_worker(settings: Settings) -> None:
-    runtime = Runtime(settings, run_workers=True)
+    # serves_api=False: work in this process (no child worker process) and make no admin key
+    # (a bootstrap key made here would never be shown to anyone).
+    runtime = Runtime(settings, run_workers=True, serves_api=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,6 +187,7 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     from ingestd.store.migrate import upgrade_sync
 
     settings = settings_from(data_dir=data_dir, database_url=database_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.database_url:  # the SQLite file lives there; PostgreSQL needs no directory
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_sync(settings.resolved_database_url)
     console.print("database is up to date")

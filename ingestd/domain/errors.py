@@ -13,7 +13,8 @@
     ├── RateLimited                    (429 rate_limit_exceeded)
     ├── Unavailable                    (503 unavailable)
     └── FileError                      a single file failed; never reaches HTTP
-        (code such as ``parse_error``, ``too_large``, ``type_not_allowed``, ``empty_file``)
+        (code such as ``parse_error``, ``too_large``, ``type_not_allowed``, ``empty_file``,
+        ``malware_detected``; the scan codes are listed in ``pipeline/scan.py``)
 
 Code below the API raises these; the API maps them to RFC 9457 problem+json in one place.
 """

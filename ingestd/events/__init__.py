@@ -1,8 +1,8 @@
 """Live events: the event log (``store/events.py``) fanned out to WebSocket, SSE and webhooks.
 
-The log table is the source of truth. A *feed* adapter learns of newly committed rows (today:
-:class:`~ingestd.events.tail.LogTail`, polling ``seq > last`` and woken by in-process appends;
-tomorrow a PostgreSQL LISTEN/NOTIFY or Redis pub/sub adapter behind the same
-:class:`~ingestd.events.hub.Feed` port) and publishes them, in seq order, to the in-memory
-:class:`~ingestd.events.hub.Hub`, which hands each event to the matching subscriptions.
+The log table is the source of truth. :class:`~ingestd.events.tail.LogTail` reads newly
+committed rows by seq and publishes them, in order, to the in-memory
+:class:`~ingestd.events.hub.Hub`, which hands each event to the matching subscriptions. What wakes
+the tail when another process appends (a worker elsewhere, another API process) is a push feed
+(``events/push.py``: Redis pub/sub or PostgreSQL LISTEN/NOTIFY), or on SQLite a brisk poll.
 """

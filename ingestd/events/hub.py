@@ -20,46 +20,61 @@ class Lagged(Exception):
 
 
 class Subscription:
-    __slots__ = ("_items", "_limit", "_ready", "job_id", "lagged", "tenant")
+    """One consumer's bounded buffer. Kept small (it exists per open connection): no
+    ``asyncio.Event`` (each holds a deque), the buffer made on the first event, and at most one
+    waiter future, only while the consumer waits."""
+
+    __slots__ = ("_items", "_limit", "_waiter", "job_id", "lagged", "tenant")
 
     def __init__(self, tenant: str | None, job_id: str | None, limit: int) -> None:
         self.tenant = tenant  # None: every tenant (admin keys)
         self.job_id = job_id
         self.lagged = False
         self._limit = limit
-        self._items: deque[LiveEvent] = deque()
-        self._ready = asyncio.Event()
+        self._items: deque[LiveEvent] | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, event: LiveEvent) -> bool:
         """Buffer one event; False (and lagged) when the buffer is full."""
-        if len(self._items) >= self._limit:
+        items = self._items
+        if items is None:
+            items = self._items = deque()
+        if len(items) >= self._limit:
             self.lagged = True
-            self._items.clear()
-            self._ready.set()
+            items.clear()
+            self._wake()
             return False
-        self._items.append(event)
-        self._ready.set()
+        items.append(event)
+        self._wake()
         return True
 
     def close(self) -> None:
-        """Wake a waiting consumer so it notices the hub stopped."""
+        """Wake a waiting consumer so it notices the hub stopped (or its client left)."""
         self.lagged = True
-        self._ready.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def get(self, wait_seconds: float | None = None) -> LiveEvent | None:
         """The next event; None when ``wait_seconds`` pass first. Raises :class:`Lagged`."""
         while not self._items:
             if self.lagged:
                 raise Lagged
-            self._ready.clear()
-            if wait_seconds is None:
-                await self._ready.wait()
-                continue
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
             try:
-                async with asyncio.timeout(wait_seconds):  # not wait_for: see events/tail.py
-                    await self._ready.wait()
-            except TimeoutError:
-                return None
+                if wait_seconds is None:
+                    await waiter
+                    continue
+                try:
+                    async with asyncio.timeout(wait_seconds):  # not wait_for: see events/tail.py
+                        await waiter
+                except TimeoutError:
+                    return None
+            finally:
+                self._waiter = None
         return self._items.popleft()
 
 

@@ -8,7 +8,9 @@ import logging
 import time
 
 from ingestd.config import Settings
+from ingestd.events import push
 from ingestd.events.hub import Hub
+from ingestd.events.push import Push
 from ingestd.events.stream import EventStream
 from ingestd.events.tail import LogTail
 from ingestd.store import events as event_store
@@ -22,23 +24,37 @@ class LiveEvents:
         self.settings = settings
         self.db = db
         self.hub = Hub(queue_size=settings.event_queue_size)
+        # Redis pub/sub or PostgreSQL LISTEN wakes the tail when any process appends; without
+        # one (SQLite, one machine) the tail polls briskly and in-process appends wake it.
+        self.push: Push | None = push.choose(settings, db)
         self.feed = LogTail(
             db,
             self.hub,
             poll_seconds=settings.event_poll_seconds,
             gap_seconds=settings.event_gap_seconds if not db.is_sqlite else 0.0,
+            idle_poll_seconds=settings.event_fallback_poll_seconds if self.push else None,
         )
-        self._retention: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def feed_name(self) -> str:
+        return "poll" if self.push is None else type(self.push).__name__
 
     async def start(self) -> None:
         await self.feed.start()
-        self._retention = asyncio.create_task(self._retain(), name="event-retention")
+        self._tasks.append(asyncio.create_task(self._retain(), name="event-retention"))
+        if self.push is not None:
+            listen = self.push.listen(self.feed.wake, self.feed.set_pushed)
+            self._tasks.append(asyncio.create_task(listen, name="event-listen"))
 
     async def stop(self) -> None:
-        if self._retention is not None:
-            self._retention.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._retention
+                await task
+        if self.push is not None:
+            await self.push.close()
         await self.feed.stop()
         self.hub.close_all()
 

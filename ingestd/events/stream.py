@@ -14,11 +14,27 @@ from ingestd.store import events as event_store
 from ingestd.store.db import Database
 
 PAGE = 500
+_EMPTY: deque[LiveEvent] = deque(maxlen=0)  # shared by streams with no backlog (most, live)
 
 __all__ = ["EventStream", "Lagged"]
 
 
 class EventStream:
+    __slots__ = (
+        "_backlog",
+        "_backlog_done",
+        "_hub",
+        "_log_end_read",
+        "_sub",
+        "_upto",
+        "db",
+        "finite",
+        "gone",
+        "job_id",
+        "last",
+        "tenant",
+    )
+
     def __init__(
         self,
         db: Database,
@@ -37,11 +53,12 @@ class EventStream:
         self._upto = feed.high_water
         # No cursor: live from now on.
         self.last = self._upto if after is None else after
-        self._backlog: deque[LiveEvent] = deque()
+        self._backlog: deque[LiveEvent] = _EMPTY  # a deque of its own once there is a backlog
         self._backlog_done = self.last >= self._upto
         self._log_end_read = False  # a finite stream reads the log to its end before stopping
         # Set for a job that had already ended when the stream opened: after the backlog, stop.
         self.finite = False
+        self.gone = False  # the client left: stop quietly
 
     @property
     def upto(self) -> int:
@@ -64,6 +81,11 @@ class EventStream:
 
     def close(self) -> None:
         self._hub.unsubscribe(self._sub)
+
+    def hang_up(self) -> None:
+        """The client went away: wake :meth:`next`, which then raises :class:`Lagged`."""
+        self.gone = True
+        self._sub.close()
 
     async def next(self, wait_seconds: float | None = None) -> LiveEvent | None:
         """The next event after ``last``; None if ``wait_seconds`` pass or a finite stream has
@@ -102,6 +124,8 @@ class EventStream:
                 job_id=self.job_id,
                 limit=PAGE,
             )
+        if self._backlog is _EMPTY:
+            self._backlog = deque()
         self._backlog.extend(LiveEvent.from_row(r) for r in rows)
         if len(rows) < PAGE:
             self._backlog_done = True

@@ -8,6 +8,11 @@ On PostgreSQL, sequence values are handed out at insert but become visible at co
 may be seen before seq 11. Publishing 12 then would make a resume ``after=12`` skip 11 forever;
 so the tail stops at a gap and waits up to ``event_gap_seconds`` for it to fill (a rolled-back
 transaction leaves a gap that never does).
+
+With a push feed connected (``events/push.py``: PostgreSQL NOTIFY or Redis pub/sub), every
+process's appends wake the tail, so it polls only every ``idle_poll_seconds`` as a fallback. A
+wake may come before the writer's commit is visible, so after one the tail re-reads after 5,
+10, 20 ms, then every ``poll_seconds``, for ``HOT_SECONDS``.
 """
 
 from __future__ import annotations
@@ -21,22 +26,36 @@ from collections.abc import Callable
 from ingestd.events.envelope import LiveEvent
 from ingestd.events.hub import Hub
 from ingestd.store import events as event_store
-from ingestd.store.db import Database
+from ingestd.store.db import Database, is_unavailable
 
 log = logging.getLogger("ingestd.events")
 
 BATCH = 1000  # rows per read (at most half a subscription's buffer: a burst must not lag all)
+HOT_SECONDS = 0.5  # after a wake or new rows, keep reading briskly this long
+FIRST_RETRY_SECONDS = 0.005
 
 
 class LogTail:
-    """Feed adapter: the database table, polled (and woken early by in-process appends)."""
+    """Feed adapter: the database table, polled (and woken early by appends)."""
 
-    def __init__(self, db: Database, hub: Hub, *, poll_seconds: float, gap_seconds: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        hub: Hub,
+        *,
+        poll_seconds: float,
+        gap_seconds: float,
+        idle_poll_seconds: float | None = None,
+    ) -> None:
         self.db = db
         self.hub = hub
         self.poll_seconds = poll_seconds
+        self.idle_poll_seconds = max(poll_seconds, idle_poll_seconds or poll_seconds)
         self.gap_seconds = gap_seconds
         self.high_water = 0
+        self.pushed = False  # a push feed is connected: poll slowly while nothing happens
+        self._hot_until = 0.0
+        self._retry = poll_seconds
         self.batch = max(1, min(BATCH, hub.queue_size // 2))
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -57,21 +76,55 @@ class LogTail:
                 await self._task
 
     def wake(self) -> None:
+        """New events may have been committed: read now, and briskly for a short while."""
+        self._hot_until = time.monotonic() + HOT_SECONDS
+        self._retry = FIRST_RETRY_SECONDS
         self._wake.set()
 
+    def set_pushed(self, connected: bool) -> None:
+        """A push feed (dis)connected; either way, read: notifications may have been missed."""
+        self.pushed = connected
+        self.wake()
+
+    def _wait_seconds(self) -> float:
+        if not self.pushed:
+            return self.poll_seconds
+        if time.monotonic() < self._hot_until or self._gap_since is not None:
+            wait, self._retry = self._retry, min(self._retry * 2, self.poll_seconds)
+            return wait
+        return self.idle_poll_seconds
+
     async def _run(self) -> None:
+        down_since: float | None = None  # the database is unreachable: back off, log once
+        backoff = 0.25
         while True:
+            before = self.high_water
             try:
                 full = await self.read_once()
-            except Exception:
-                log.exception("reading the event log failed; retrying")
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    log.exception("reading the event log failed; retrying")
+                elif down_since is None:
+                    down_since = time.monotonic()
+                    log.warning("event log unreachable (%s); retrying with backoff", exc)
                 full = False
+            else:
+                if down_since is not None:
+                    log.info("event log reachable again after %.1fs", time.monotonic() - down_since)
+                    down_since, backoff = None, 0.25
             if full:
                 continue
+            if down_since is not None:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if self.high_water != before:  # events come in bursts: stay brisk
+                self._hot_until = time.monotonic() + HOT_SECONDS
+            wait = self._wait_seconds()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
             # that lands as the event fires, and the task then never stops.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             self._wake.clear()
 

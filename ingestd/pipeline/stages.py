@@ -6,13 +6,15 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingestd.domain.errors import FileError
+
+if TYPE_CHECKING:
+    from ingestd.blobs.base import BlobStore
 
 HEAD_BYTES = 8192
 READ_BLOCK = 1024 * 1024
@@ -78,17 +80,15 @@ def inspect_file(
     return Inspection(mime_type=mime_type, size=size, sha256=digest.hexdigest())
 
 
-def copy_to_blob(local_path: str, blob_root: str, sha256: str) -> str:
-    """Keep the bytes (the ``store`` pipeline): copy into the content-addressed store."""
-    from ingestd.blobs.local import LocalBlobStore
+def copy_to_blob(local_path: str, blobs: BlobStore, sha256: str) -> str:
+    """Keep the bytes (the ``store`` pipeline): copy into the content-addressed store (a local
+    copy, or a streaming multipart upload to S3). Runs in a thread."""
+    from ingestd.domain.errors import Unavailable
 
-    store = LocalBlobStore(Path(blob_root))
-    target = store.path(sha256)
-    if not target.exists():
-        tmp = store.tmp_dir() / f"{sha256}.{os.getpid()}.part"
-        shutil.copyfile(local_path, tmp)
-        store.adopt(tmp, sha256, os.path.getsize(tmp))
-    return sha256
+    try:
+        return blobs.put_file(Path(local_path), sha256).key
+    except Unavailable as exc:  # the object store is down: this file tries again later
+        raise FileError("blob_unavailable", exc.detail, retryable=True) from None
 
 
 def parse_and_chunk(

@@ -1,27 +1,30 @@
 """Claiming queued files with a lease, and keeping or losing that lease.
 
-A claim is a short write transaction: pick the best queued files (priority, then age) of jobs
-that may run, respecting each job's ``max_workers``, and mark them running with a lease that the
-worker must keep renewing. On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets claimers pass each other.
+A claim is a short write transaction: share the free slots between the jobs that may run (fair
+between tenants, by priority then age inside a tenant, never past a job's ``max_workers``: see
+``fairness``), take each job's best queued files, and mark them running with a lease that the
+worker must keep renewing. Every step reads counters or an index in order: no scans, no sorts.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.domain.states import CLAIMABLE_JOB_STATUSES, FileStatus, JobStatus
+from ingestd.domain.states import CLAIMABLE_JOB_STATUSES, FileStatus, JobStatus, Priority
+from ingestd.queue import fairness, registry
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.dialect import for_update_skip_locked
 from ingestd.store.events import append_event
-from ingestd.store.tables import files, job_sources, jobs
+from ingestd.store.tables import files, jobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,86 +46,124 @@ class ClaimedFile:
     options: dict[str, Any]
 
 
-_running_in_job = (
-    sa.select(sa.func.coalesce(sa.func.sum(job_sources.c.n_running), 0))
-    .where(job_sources.c.job_id == jobs.c.id)
-    .scalar_subquery()
-)
-
-
 class Claimed(list[ClaimedFile]):
-    """The files claimed; ``contended`` says queued files were passed over because their job was
-    locked by another writer at that instant: claim again soon rather than at the next poll."""
+    """The files claimed; ``contended`` says a job was locked by another writer for longer than
+    a claimer waits: claim again soon rather than at the next poll."""
 
     contended: bool = False
+
+
+# How long a claimer waits for a job row that another writer holds (milliseconds): claims and
+# completions hold job rows for a few ms; a cancel of a huge job may hold one longer.
+LOCK_WAIT_MS = 500
 
 
 async def claim_files(
     db: Database, worker_id: str, limit: int, *, now: float, lease_seconds: float
 ) -> Claimed:
+    """Claim up to ``limit`` queued files, shared fairly between tenants (see ``fairness``).
+
+    PostgreSQL: the chosen jobs are locked first (in id order, like every writer of their files),
+    then their counters are read again, so per-job ``max_workers`` holds across processes.
+    SQLite serialises writers (``BEGIN IMMEDIATE``): what it reads is already current.
+    """
     result = Claimed()
     if limit <= 0:
         return result
-    async with db.write() as conn:
-        picked, result.contended = await _pick(conn, limit, now)
-        if picked:
-            result.extend(await _mark_running(conn, picked, worker_id, now + lease_seconds, now))
+    try:
+        async with db.write() as conn:
+            slots, loads = await _allot(conn, limit, now)
+            if slots:
+                expires = now + lease_seconds
+                result.extend(await _take(conn, slots, loads, worker_id, expires, now))
+    except DBAPIError as exc:
+        if not _lock_timed_out(exc):
+            raise
+        result.contended = True
     return result
 
 
-async def _pick(conn: AsyncConnection, limit: int, now: float) -> tuple[list[dict[str, Any]], bool]:
+async def _allot(
+    conn: AsyncConnection, limit: int, now: float
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """The job of each slot, in the order dealt, and the loads of the jobs involved."""
     claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
-    query = (
-        sa.select(
-            files.c.id,
-            files.c.job_id,
-            files.c.source_index,
-            jobs.c.max_workers,
-            jobs.c.pipeline,
-            jobs.c.options,
-            jobs.c.status.label("job_status"),
-            _running_in_job.label("running"),
+    loads = await job_store.claim_loads(conn, now=now, statuses=claimable)
+    order = fairness.tenant_order(_loads(loads))
+    slots = fairness.allot(_loads(loads), limit, order)
+    if slots and conn.dialect.name == "postgresql":
+        # A claim need not wait for its WAL flush: if the server crashed and lost it, the file is
+        # simply queued again and the claimer's completion is refused (lease check), so at worst
+        # the work is redone, never stored twice. Completions stay synchronous.
+        await conn.execute(
+            sa.text(
+                f"SELECT set_config('lock_timeout', '{LOCK_WAIT_MS}', true),"
+                " set_config('synchronous_commit', 'off', true)"
+            )
         )
-        .join(jobs, jobs.c.id == files.c.job_id)
-        .where(
-            files.c.status == FileStatus.QUEUED.value,
-            files.c.run_after <= now,
-            jobs.c.status.in_(claimable),
-            sa.or_(jobs.c.run_at.is_(None), jobs.c.run_at <= now),
-            _running_in_job < jobs.c.max_workers,
-        )
-        # Matches the index (status, priority_rank, id): read in order, stop at the limit.
-        .order_by(files.c.priority_rank.desc(), files.c.id)
-        .limit(limit * 4)  # room to skip files of jobs that reach max_workers in this batch
-    )
-    # Claimers pass each other on files (SKIP LOCKED) and never wait on a job row: a job being
-    # cancelled or finished elsewhere is skipped this round (see job_store.try_lock_jobs).
-    rows = (await conn.execute(for_update_skip_locked(conn, query, files))).mappings().all()
-    contended = False
-    if rows:
-        lockable = await job_store.try_lock_jobs(conn, [r["job_id"] for r in rows])
-        contended = any(r["job_id"] not in lockable for r in rows)
-        rows = [r for r in rows if r["job_id"] in lockable]
-    taken: Counter[str] = Counter()
-    picked = []
-    for row in rows:
-        if row["running"] + taken[row["job_id"]] >= row["max_workers"]:
-            continue
-        taken[row["job_id"]] += 1
-        picked.append(dict(row))
-        if len(picked) == limit:
-            break
-    return picked, contended
+        # Locked, and so read again: another claimer may have committed since the first read.
+        fresh = await job_store.lock_claim_loads(conn, slots, now=now, statuses=claimable)
+        loads = fresh + [row for row in loads if row["id"] not in set(slots)]
+        slots = fairness.allot(_loads(loads), limit, order)
+    return slots, {row["id"]: row for row in loads if row["id"] in set(slots)}
 
 
-async def _mark_running(
-    conn: AsyncConnection, picked: list[dict[str, Any]], worker_id: str, expires: float, now: float
+def _loads(rows: list[dict[str, Any]]) -> list[fairness.JobLoad]:
+    return [
+        fairness.JobLoad(
+            id=row["id"],
+            tenant=row["tenant"],
+            rank=Priority(row["priority"]).rank,
+            running=int(row["running"]),
+            queued=int(row["queued"]),
+            max_workers=int(row["max_workers"]),
+        )
+        for row in rows
+    ]
+
+
+def _best_queued(conn: AsyncConnection, wanted: Counter[str], now: float) -> Any:
+    """The ids of each wanted job's best queued files, as one statement.
+
+    Each branch reads the index (job_id, status, priority_rank DESC, id) in order and stops at
+    its count. ``SKIP LOCKED`` is belt and braces: the job locks already keep claimers apart.
+    A file backing off (``run_after``) leaves its slot empty until the next claim.
+    """
+    branches = [
+        for_update_skip_locked(
+            conn,
+            sa.select(files.c.id)
+            .where(
+                files.c.job_id == job_id,
+                files.c.status == FileStatus.QUEUED.value,
+                files.c.run_after <= now,
+            )
+            .order_by(files.c.priority_rank.desc(), files.c.id)
+            .limit(count),
+            files,
+        ).subquery()
+        for job_id, count in sorted(wanted.items())
+    ]
+    return sa.union_all(*(sa.select(branch.c.id) for branch in branches))
+
+
+def _lock_timed_out(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+async def _take(
+    conn: AsyncConnection,
+    slots: list[str],
+    loads: dict[str, dict[str, Any]],
+    worker_id: str,
+    expires: float,
+    now: float,
 ) -> list[ClaimedFile]:
-    by_id = {p["id"]: p for p in picked}
+    """Mark the chosen files running under one lease token: one statement picks and takes."""
     token = secrets.token_hex(8)
     updated = await conn.execute(
         files.update()
-        .where(files.c.id.in_(list(by_id)), files.c.status == FileStatus.QUEUED.value)
+        .where(files.c.id.in_(_best_queued(conn, Counter(slots), now)))
         .values(
             status=FileStatus.RUNNING.value,
             step="accessing",
@@ -133,20 +174,24 @@ async def _mark_running(
             lease_expires_at=expires,
             started_at=sa.func.coalesce(files.c.started_at, now),
         )
-        .returning(*_CLAIMED_COLUMNS)
+        .returning(*_CLAIMED_COLUMNS, files.c.priority_rank)
     )
-    claimed = [_claimed(dict(row), by_id[row["id"]]) for row in updated.mappings()]
+    by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in updated.mappings():
+        by_job[row["job_id"]].append(dict(row))
+    for rows in by_job.values():
+        rows.sort(key=lambda r: (-r.pop("priority_rank"), r["id"]))
+    claimed = [_claimed(row, loads[row["job_id"]]) for row in fairness.deal(slots, by_job)]
     moved: Counter[tuple[str, int]] = Counter((c.job_id, c.source_index) for c in claimed)
     for (job_id, source_index), count in moved.items():
         await job_store.move_counter(
             conn, job_id, source_index, FileStatus.QUEUED, FileStatus.RUNNING, count=count
         )
     starting = {
-        c.job_id: c.tenant for c in claimed if by_id[c.id]["job_status"] == JobStatus.QUEUED
+        c.job_id: c.tenant for c in claimed if loads[c.job_id]["status"] == JobStatus.QUEUED
     }
     await _mark_jobs_running(conn, starting, now)
-    order = {file_id: position for position, file_id in enumerate(by_id)}
-    return sorted(claimed, key=lambda c: order[c.id])
+    return claimed
 
 
 async def _mark_jobs_running(conn: AsyncConnection, starting: dict[str, str], now: float) -> None:
@@ -202,17 +247,30 @@ async def renew_leases(
     now: float,
     lease_seconds: float,
     job_ids: Sequence[str] = (),
+    running: int | None = None,
 ) -> set[str]:
     """Extend this worker's leases and record the step of files in flight.
 
     Returns the ids of files this worker must stop: their lease is gone or their job was cancelled.
     ``job_ids`` are the jobs of those files: locked first, like every writer of their files does.
+    ``running`` (files in flight) also renews the worker's registry row, in the same transaction.
     """
     async with db.write() as conn:
         await job_store.lock_jobs(conn, job_ids)
+        if running is not None:
+            await registry.beat(conn, worker_id, now=now, running=running)
+        if not progress:
+            return set()
+        # Only files really in flight: one whose task ended without recording an outcome (its
+        # write failed while the database was away, say) must expire and return to the queue,
+        # not stay leased for as long as this worker lives.
         await conn.execute(
             files.update()
-            .where(files.c.lease_owner == worker_id, files.c.status == FileStatus.RUNNING.value)
+            .where(
+                files.c.id.in_(list(progress)),
+                files.c.lease_owner == worker_id,
+                files.c.status == FileStatus.RUNNING.value,
+            )
             .values(lease_expires_at=now + lease_seconds)
         )
         for file_id, (step, fraction) in progress.items():
@@ -221,8 +279,6 @@ async def renew_leases(
                 .where(files.c.id == file_id, files.c.lease_owner == worker_id)
                 .values(step=step, progress=fraction)
             )
-        if not progress:
-            return set()
         held = await conn.execute(
             sa.select(files.c.id)
             .join(jobs, jobs.c.id == files.c.job_id)

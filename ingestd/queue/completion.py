@@ -22,7 +22,7 @@ from ingestd.queue.finalize import finish_job_if_done
 from ingestd.queue.outcomes import FileOutcome, LeaseLost
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
-from ingestd.store.tables import chunks, events, files, job_sources, jobs
+from ingestd.store.tables import chunks, events, files, job_sources
 
 Done = tuple[ClaimedFile, FileOutcome]
 
@@ -57,9 +57,9 @@ async def complete_files(
     if not done:
         return []
     async with db.write() as conn:
-        await job_store.lock_jobs(conn, [c.job_id for c, _ in done])
+        statuses = await job_store.lock_job_statuses(conn, [c.job_id for c, _ in done])
         held = await _held(conn, done)
-        cancelled_jobs = await _cancelled_jobs(conn, {c.job_id for c, _ in done})
+        cancelled_jobs = {j for j, status in statuses.items() if status == JobStatus.CANCELLED}
         results: list[FileStatus | LeaseLost] = []
         finished: list[tuple[ClaimedFile, FileOutcome, FileStatus]] = []
         for claimed, outcome in done:
@@ -73,7 +73,7 @@ async def complete_files(
             results.append(status)
         if finished:
             await _write(conn, finished, now)
-            for job_id in {c.job_id for c, _, _ in finished}:
+            for job_id in await job_store.idle_jobs(conn, [c.job_id for c, _, _ in finished]):
                 await finish_job_if_done(conn, job_id, now)
     return results
 
@@ -86,13 +86,6 @@ async def _held(conn: AsyncConnection, done: Sequence[Done]) -> set[str]:
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    return set((await conn.execute(query)).scalars())
-
-
-async def _cancelled_jobs(conn: AsyncConnection, job_ids: set[str]) -> set[str]:
-    query = sa.select(jobs.c.id).where(
-        jobs.c.id.in_(list(job_ids)), jobs.c.status == JobStatus.CANCELLED.value
-    )
     return set((await conn.execute(query)).scalars())
 
 

@@ -1,4 +1,5 @@
-"""Return work whose owner went silent: expired file leases and stalled source listings."""
+"""Return work whose owner went silent: expired file leases, files of workers that stopped
+heartbeating (or stopped without releasing them), and stalled source listings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ingestd.domain.states import FileStatus
+from ingestd.queue import registry
 from ingestd.queue.finalize import finish_job_if_done
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
@@ -16,9 +18,15 @@ from ingestd.store.tables import files, job_sources, jobs
 DEFAULT_MAX_RETRIES = 3
 
 
-async def rescue_expired(db: Database, *, now: float, limit: int = 500) -> int:
-    """Re-queue files whose lease expired (their worker died or stalled); fail those out of
-    attempts, so a file that kills its worker every time cannot loop forever."""
+async def rescue_expired(
+    db: Database, *, now: float, gone_before: float | None = None, limit: int = 500
+) -> int:
+    """Re-queue files whose lease expired (their worker died or stalled) or whose worker is gone
+    (silent since ``gone_before``, or stopped); fail those out of attempts, so a file that kills
+    its worker every time cannot loop forever. Also forgets workers silent for a day."""
+    lost = files.c.lease_expires_at < now
+    if gone_before is not None:
+        lost = sa.or_(lost, files.c.lease_owner.in_(registry.silent_workers(gone_before)))
     async with db.write() as conn:
         rows = (
             (
@@ -35,27 +43,31 @@ async def rescue_expired(db: Database, *, now: float, limit: int = 500) -> int:
                         jobs.c.status.label("job_status"),
                     )
                     .join(jobs, jobs.c.id == files.c.job_id)
-                    .where(
-                        files.c.status == FileStatus.RUNNING.value, files.c.lease_expires_at < now
-                    )
+                    .where(files.c.status == FileStatus.RUNNING.value, lost)
+                    .order_by(files.c.id)
                     .limit(limit)
                 )
             )
             .mappings()
             .all()
         )
+        # All the jobs at once and in id order, like every other writer: no deadlocks.
+        await job_store.lock_jobs(conn, [row["job_id"] for row in rows])
+        rescued = 0
         for row in rows:
-            await _rescue_one(conn, dict(row), now)
+            rescued += await _rescue_one(conn, dict(row), now, lost)
+        if gone_before is not None:
+            await registry.mark_emptied(conn, gone_before=gone_before)
+            await registry.forget(conn, before=now - registry.FORGET_AFTER_SECONDS)
         await conn.execute(
             job_sources.update()
             .where(job_sources.c.state == "listing", job_sources.c.lease_expires_at < now)
             .values(state="pending", lease_owner=None, lease_expires_at=None)
         )
-    return len(rows)
+    return rescued
 
 
-async def _rescue_one(conn: Any, row: dict[str, Any], now: float) -> None:
-    await job_store.lock_jobs(conn, [row["job_id"]])
+async def _rescue_one(conn: Any, row: dict[str, Any], now: float, lost: Any) -> int:
     max_retries = int((row["options"] or {}).get("max_retries", DEFAULT_MAX_RETRIES))
     out_of_attempts = row["attempts"] > max_retries
     status = FileStatus.FAILED if out_of_attempts else FileStatus.QUEUED
@@ -67,7 +79,7 @@ async def _rescue_one(conn: Any, row: dict[str, Any], now: float) -> None:
         .where(
             files.c.id == row["id"],
             files.c.status == FileStatus.RUNNING.value,
-            files.c.lease_expires_at < now,  # not re-claimed since we looked
+            lost,  # not re-claimed since we looked
         )
         .values(
             status=status.value,
@@ -82,7 +94,7 @@ async def _rescue_one(conn: Any, row: dict[str, Any], now: float) -> None:
         )
     )
     if result.rowcount != 1:
-        return
+        return 0
     await job_store.move_counter(
         conn, row["job_id"], row["source_index"], FileStatus.RUNNING, status, size=row["size"]
     )
@@ -97,3 +109,4 @@ async def _rescue_one(conn: Any, row: dict[str, Any], now: float) -> None:
             at=now,
         )
         await finish_job_if_done(conn, row["job_id"], now)
+    return 1

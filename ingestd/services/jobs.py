@@ -32,12 +32,20 @@ def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[d
     resolved = []
     for index, source in enumerate(sources):
         kind = source["type"]
-        if kind in ("url", "s3"):
-            raise BadRequest(
-                f"sources[{index}]: {kind} sources are not available in this version of ingestd",
-                errors=[{"loc": ["body", "sources", index, "type"], "msg": "not available"}],
-            )
         spec = dict(source)
+        if kind == "s3":
+            from ingestd.sources.s3 import resolve_s3_source
+
+            try:
+                spec = resolve_s3_source(settings, spec)
+            except BadRequest as exc:
+                raise BadRequest(f"sources[{index}].{exc.detail}") from None
+        if kind == "url":
+            from ingestd.sources.url import check_urls
+
+            spec["urls"] = check_urls(
+                source["urls"], index=index, max_count=settings.url_max_per_source
+            )
         if kind in LISTABLE:
             try:
                 path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
@@ -201,7 +209,7 @@ async def _reopen_failed_sources(conn: AsyncConnection, job_id: str) -> None:
         .where(
             job_sources.c.job_id == job_id,
             job_sources.c.state == "failed",
-            job_sources.c.type.in_(LISTABLE),
+            job_sources.c.type.in_((*LISTABLE, "s3")),
         )
         .values(state="pending", error=None)
     )

@@ -44,7 +44,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.blobs.local import BlobInfo, LocalBlobStore
+from ingestd.blobs.base import BlobInfo, BlobStore, run_blob_io
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import (
@@ -149,7 +149,7 @@ class TusService:
     def __init__(
         self,
         db: Database,
-        blobs: LocalBlobStore,
+        blobs: BlobStore,
         settings: Settings,
         notify_work: Callable[[], None] = lambda: None,
     ) -> None:
@@ -289,8 +289,7 @@ class TusService:
         start = row["offset"]
         base = hasher.copy()
         check = CHECKSUMS[checksum.algorithm]() if checksum else None
-        handle.seek(start)
-        sink = HashingSink(handle, [hasher] if check is None else [hasher, check])
+        sink = HashingSink(handle, [hasher] if check is None else [hasher, check], offset=start)
         progress = _Progress(self, row, self.settings.tus_progress_seconds)
         complete = False
         try:
@@ -400,7 +399,8 @@ class TusService:
                     uploads.update().where(uploads.c.id == upload_id).values(sha256=digest)
                 )
         if partial.exists():
-            blob = self.blobs.adopt(partial, digest, row["offset"])
+            # a rename (local store) or a streaming multipart upload (S3), then the partial goes
+            blob = await run_blob_io(self.blobs, self.blobs.adopt, partial, digest, row["offset"])
         else:  # adopted before a crash: only the rows are left to write
             blob = BlobInfo(key=digest, size=row["offset"])
         self._hashes.pop(upload_id, None)

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.blobs.local import BlobInfo, LocalBlobStore
+from ingestd.blobs.base import BlobInfo, BlobStore
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import Conflict, FileError, PayloadTooLarge, UnsupportedMediaType
 from ingestd.domain.ids import new_id
@@ -53,7 +53,7 @@ def safe_name(raw: str | None) -> str:
 
 async def add_uploads(
     db: Database,
-    blobs: LocalBlobStore,
+    blobs: BlobStore,
     principal: Principal,
     job_id: str,
     incoming: list[IncomingFile],
@@ -112,7 +112,7 @@ def refuse_disallowed_types(job: dict[str, Any], parts: list[tuple[str | None, P
 
 async def register_blobs(
     db: Database,
-    blobs: LocalBlobStore,
+    blobs: BlobStore,
     principal: Principal,
     job_id: str,
     stored: list[StoredFile],
@@ -134,7 +134,7 @@ async def register_blobs(
 
 async def _register(
     conn: AsyncConnection,
-    blobs: LocalBlobStore,
+    blobs: BlobStore,
     principal: Principal,
     job_id: str,
     stored: list[StoredFile],
@@ -156,7 +156,7 @@ async def _register(
             "status": FileStatus.QUEUED.value,
             "priority_rank": Priority(job["priority"]).rank,
             "run_after": now,
-            "local_path": str(blobs.path(item.blob.key)),
+            "local_path": blobs.locate(item.blob.key),  # a remote blob is fetched by its key
             "blob_key": item.blob.key,
             "metadata": {**item.metadata, "original_name": item.filename},
             "created_at": now,

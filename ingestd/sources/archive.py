@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ingestd.blobs.local import LocalBlobStore
+from ingestd.blobs.base import BlobStore
 from ingestd.domain.errors import FileError
 from ingestd.sources.base import PathFilter, SourceEntry, SourceError
 
@@ -62,7 +62,7 @@ class ArchiveLimits:
 
 def expand_zip(
     archive: Path,
-    blobs: LocalBlobStore,
+    blobs: BlobStore,
     *,
     limits: ArchiveLimits = ArchiveLimits(),
     include: Sequence[str] = (),
@@ -81,7 +81,7 @@ def expand_zip(
 class _Expander:
     """One expansion: the shared entry/byte budget across nesting levels."""
 
-    def __init__(self, blobs: LocalBlobStore, limits: ArchiveLimits, filter: PathFilter) -> None:
+    def __init__(self, blobs: BlobStore, limits: ArchiveLimits, filter: PathFilter) -> None:
         self.blobs = blobs
         self.limits = limits
         self.filter = filter
@@ -239,7 +239,7 @@ class _Expander:
         except FileError as exc:  # the store's own limit: only reachable with a lying header
             raise SourceError("zip_bomb", f"entry {_show(display)}: {exc.message}") from None
         self.total += blob.size
-        path = str(self.blobs.path(blob.key))
+        path = self.blobs.locate(blob.key)  # a remote blob is fetched by its key
         return SourceEntry(display.rsplit("/", 1)[-1], display, blob.size, path, blob.key)
 
     def _spool(self, stream: IO[bytes], first: bytes, info: zipfile.ZipInfo, prefix: str) -> Path:

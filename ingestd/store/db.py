@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -40,6 +41,37 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
     return engine
 
 
+CONNECT_TIMEOUT = 10.0  # seconds to open a PostgreSQL connection
+
+# SQLSTATE classes that mean "the server is not there right now", not "the query is wrong":
+# 08 connection exceptions, 57P01-57P03 admin shutdown / crash shutdown / cannot connect now,
+# 53300 too many connections (others will close theirs).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database could not be reached (down, restarting, failing over,
+    a dropped connection): the same statement may well succeed a moment later.
+
+    Follows ``__cause__`` (SQLAlchemy wraps the driver's error with ``raise … from``), not
+    ``__context__`` (whatever was being handled when the error came). asyncpg raises plain
+    ``OSError`` subclasses (refused, reset, unreachable) when it cannot connect at all.
+    """
+    current: BaseException | None = exc
+    for _ in range(10):  # a chain is a few links long; never loop on a cycle
+        if current is None:
+            return False
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OSError | TimeoutError):
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        current = current.__cause__
+    return False
+
+
 class Database:
     """Async access to the store. ``write()`` for anything that changes rows."""
 
@@ -50,8 +82,14 @@ class Database:
             self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
             self._reader = _sqlite_engine(url, begin="BEGIN", pool_size=4)
         else:
+            # pre-ping: a connection that died with a PostgreSQL restart is replaced on checkout;
+            # the connect timeout (seconds) keeps an unreachable server from stalling heartbeats.
             self._writer = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args={"timeout": CONNECT_TIMEOUT},
             )
             self._reader = self._writer
 

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.store.tables import files, job_sources, jobs, workers
+from ingestd.store.tables import events, files, job_sources, jobs, workers
 
 RECENT_DURATIONS = 10_000  # completed files whose timings feed the mean and p95
 
@@ -51,16 +51,47 @@ async def jobs_by_source_type(conn: AsyncConnection, tenant: str | None) -> dict
     return {str(k): int(v) for k, v in (await conn.execute(query)).all()}
 
 
+FINISHED_FILE_EVENTS = ("file.completed", "file.failed", "file.skipped")
+
+
 async def recent_rate(conn: AsyncConnection, tenant: str | None, since: float) -> tuple[int, int]:
+    """Files finished and bytes completed since ``since``, from the event log: a range of its
+    ``at`` index, where counting files by ``completed_at`` would scan the whole files table."""
+    completed_size = sa.case(
+        (events.c.type == "file.completed", events.c.data["size"].as_integer()), else_=0
+    )
     query = _scope(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(files.c.size), 0)).where(
-            files.c.completed_at >= since
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(completed_size), 0)).where(
+            events.c.at >= since, events.c.type.in_(FINISHED_FILE_EVENTS)
         ),
-        files.c.tenant,
+        events.c.tenant,
         tenant,
     )
     count, size = (await conn.execute(query)).one()
     return int(count), int(size)
+
+
+async def queue_counts(conn: AsyncConnection, tenant: str | None) -> tuple[int, int]:
+    """Files queued and running, from the per-source counters (no scan of the files table)."""
+    query = sa.select(
+        sa.func.coalesce(sa.func.sum(job_sources.c.n_queued), 0),
+        sa.func.coalesce(sa.func.sum(job_sources.c.n_running), 0),
+    )
+    if tenant is not None:
+        query = query.join(jobs, jobs.c.id == job_sources.c.job_id).where(jobs.c.tenant == tenant)
+    queued, running = (await conn.execute(query)).one()
+    return int(queued), int(running)
+
+
+async def registered_workers(conn: AsyncConnection, *, limit: int = 500) -> list[dict[str, Any]]:
+    """Workers that have not said goodbye (active or gone), most recently seen first."""
+    query = (
+        sa.select(workers)
+        .where(workers.c.stopped_at.is_(None))
+        .order_by(workers.c.last_seen.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
 async def live_workers(conn: AsyncConnection, seen_after: float) -> list[dict[str, Any]]:

@@ -100,6 +100,27 @@ async def lock_jobs(conn: AsyncConnection, job_ids: Sequence[str]) -> None:
         )
 
 
+async def lock_job_statuses(conn: AsyncConnection, job_ids: Sequence[str]) -> dict[str, str]:
+    """``lock_jobs``, and the status of each job as of the lock: one round trip for both."""
+    query = sa.select(jobs.c.id, jobs.c.status).where(jobs.c.id.in_(sorted(set(job_ids))))
+    if conn.dialect.name == "postgresql":
+        query = query.order_by(jobs.c.id).with_for_update()
+    return {str(k): str(v) for k, v in (await conn.execute(query)).all()}
+
+
+async def idle_jobs(conn: AsyncConnection, job_ids: Sequence[str]) -> list[str]:
+    """Those of these jobs with nothing queued or running: the only ones that may have ended."""
+    col = job_sources.c
+    query = (
+        sa.select(col.job_id)
+        .where(col.job_id.in_(sorted(set(job_ids))))
+        .group_by(col.job_id)
+        .having(sa.func.sum(col.n_queued) + sa.func.sum(col.n_running) == 0)
+        .order_by(col.job_id)
+    )
+    return list((await conn.execute(query)).scalars())
+
+
 async def try_lock_jobs(conn: AsyncConnection, job_ids: Sequence[str]) -> set[str]:
     """Lock what can be locked now and say which: for claimers, who must never wait on a job
     row (a cancel holding it may be waiting on the very files the claimer has locked)."""
@@ -194,3 +215,82 @@ async def totals_by(conn: AsyncConnection, column: str, tenant: str | None) -> d
     col = getattr(jobs.c, column)
     query = _scoped(sa.select(col, sa.func.count()).group_by(col), tenant)
     return {str(k): int(v) for k, v in (await conn.execute(query)).all()}
+
+
+async def claim_loads(
+    conn: AsyncConnection,
+    *,
+    now: float,
+    statuses: Sequence[str],
+    job_ids: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Jobs that may be claimed from now, with their running and queued counts.
+
+    Read from the per-source counters, never by counting files: one row per active job however
+    many files it has. ``job_ids`` narrows it to these jobs (a re-read once they are locked).
+    """
+    col = job_sources.c
+    query = (
+        sa.select(
+            jobs.c.id,
+            jobs.c.tenant,
+            jobs.c.priority,
+            jobs.c.max_workers,
+            jobs.c.status,
+            jobs.c.pipeline,
+            jobs.c.options,
+            sa.func.coalesce(sa.func.sum(col.n_running), 0).label("running"),
+            sa.func.coalesce(sa.func.sum(col.n_queued), 0).label("queued"),
+        )
+        .join(job_sources, col.job_id == jobs.c.id)
+        .where(
+            jobs.c.status.in_(list(statuses)),
+            sa.or_(jobs.c.run_at.is_(None), jobs.c.run_at <= now),
+        )
+        .group_by(jobs.c.id)
+        # Jobs with files running count towards their tenant's share even when nothing waits.
+        .having(sa.or_(sa.func.sum(col.n_queued) > 0, sa.func.sum(col.n_running) > 0))
+    )
+    if job_ids is not None:
+        query = query.where(jobs.c.id.in_(list(job_ids)))
+    return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+async def lock_claim_loads(
+    conn: AsyncConnection, job_ids: Sequence[str], *, now: float, statuses: Sequence[str]
+) -> list[dict[str, Any]]:
+    """``claim_loads`` for these jobs, with their rows and source rows locked (PostgreSQL).
+
+    Locks are taken in job id order, each job before its sources, like every writer does. A
+    locking read returns the newest committed version of each row, so the counts are current
+    even if another claimer committed after this transaction began.
+    """
+    col = job_sources.c
+    query = (
+        sa.select(
+            jobs.c.id,
+            jobs.c.tenant,
+            jobs.c.priority,
+            jobs.c.max_workers,
+            jobs.c.status,
+            jobs.c.pipeline,
+            jobs.c.options,
+            jobs.c.run_at,
+            col.n_running,
+            col.n_queued,
+        )
+        .join(job_sources, col.job_id == jobs.c.id)
+        .where(jobs.c.id.in_(sorted(set(job_ids))))
+        .order_by(jobs.c.id, col.idx)
+        .with_for_update(of=[jobs, job_sources])
+    )
+    merged: dict[str, dict[str, Any]] = {}
+    for row in (await conn.execute(query)).mappings():
+        load = merged.setdefault(row["id"], {**row, "running": 0, "queued": 0})
+        load["running"] += row["n_running"]
+        load["queued"] += row["n_queued"]
+    return [
+        load
+        for load in merged.values()
+        if load["status"] in statuses and (load["run_at"] is None or load["run_at"] <= now)
+    ]

@@ -121,13 +121,19 @@ files = sa.Table(
     sa.Column("started_at", Time),
     sa.Column("completed_at", Time),
     sa.UniqueConstraint("job_id", "source_index", "path"),
-    sa.Index(None, "job_id", "status"),
+    sa.Index(None, "status", "lease_expires_at"),  # the rescuer; counts by status
     sa.Index(None, "tenant", "sha256"),
     sa.Index(None, "job_id", "completed_at"),
 )
 
-# The claim query reads queued files in this order and stops at its limit: no sort.
-sa.Index("ix_files_claim_order", files.c.status, files.c.priority_rank.desc(), files.c.id)
+# A claim reads each chosen job's queued files in this order and stops at its limit: no sort.
+sa.Index(
+    "ix_files_job_claim_order",
+    files.c.job_id,
+    files.c.status,
+    files.c.priority_rank.desc(),
+    files.c.id,
+)
 
 chunks = sa.Table(
     "chunks",
@@ -186,6 +192,7 @@ workers = sa.Table(
     sa.Column("last_seen", Time, nullable=False),
     sa.Column("running", sa.Integer, nullable=False, server_default="0"),
     sa.Column("stopped_at", Time),
+    sa.Index(None, "last_seen"),
 )
 
 # Resumable (tus) uploads: where each one stands. The bytes live in a partial file under the blob
@@ -272,4 +279,50 @@ webhook_deliveries = sa.Table(
     sa.Column("delivered", sa.Boolean, nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Index(None, "webhook_id", "created_at"),
+)
+
+# The webhook outbox: one row per (event, target) still to deliver or recently finished. Any API
+# process claims due rows by pushing next_attempt_at past a lease (so a crashed sender's rows come
+# due again); the unique (event_id, target) makes matching an event twice insert nothing.
+webhook_outbox = sa.Table(
+    "webhook_outbox",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("target", sa.String(40), nullable=False),  # the webhook id, or "job" (webhook_url)
+    sa.Column("webhook_id", sa.String(40), sa.ForeignKey("webhooks.id", ondelete="CASCADE")),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the envelope: events may age out before sending
+    sa.Column("state", sa.String(20), nullable=False),  # pending | delivered | failed | dropped
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Time, nullable=False),  # due time; while claimed: lease expiry
+    sa.Column("lease_owner", sa.String(60)),
+    sa.Column("lease_token", sa.String(40)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("finished_at", Time),
+    sa.Index(None, "event_id", "target", unique=True),
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "finished_at"),
+)
+
+# One row: the seq of the last event matched to webhooks. Advanced compare-and-set in the
+# transaction that writes the outbox rows, so each event is matched by exactly one process.
+webhook_cursor = sa.Table(
+    "webhook_cursor",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+)
+
+# The per-tenant secret that signs deliveries to a job's webhook_url (admins read it).
+webhook_tenant_secrets = sa.Table(
+    "webhook_tenant_secrets",
+    metadata,
+    sa.Column("tenant", sa.String(100), primary_key=True),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("created_at", Time, nullable=False),
 )

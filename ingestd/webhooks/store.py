@@ -1,4 +1,5 @@
-"""The webhooks tables: subscriptions and the record of each delivery attempt."""
+"""The webhooks tables: subscriptions and the record of each delivery attempt (the outbox of
+deliveries still to make is in ``outbox.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.ids import new_id
-from ingestd.store.tables import jobs, webhook_deliveries, webhooks
+from ingestd.store.tables import webhook_deliveries, webhook_outbox, webhooks
 
 
 async def create_webhook(
@@ -57,6 +58,7 @@ async def delete_webhook(conn: AsyncConnection, webhook_id: str, *, tenant: str 
     await conn.execute(
         webhook_deliveries.delete().where(webhook_deliveries.c.webhook_id == webhook_id)
     )
+    await conn.execute(webhook_outbox.delete().where(webhook_outbox.c.webhook_id == webhook_id))
     await conn.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
     return True
 
@@ -84,10 +86,17 @@ async def record_delivery(conn: AsyncConnection, **values: Any) -> None:
 async def note_result(conn: AsyncConnection, webhook_id: str, *, ok: bool) -> int | None:
     """Reset or bump the failure streak; returns the new streak (None if the webhook is gone)."""
     column = webhooks.c.consecutive_failures
+    if ok:
+        # Only when there is a streak to reset: every delivery's transaction would otherwise lock
+        # the webhook's row, and they would all queue behind each other across processes.
+        await conn.execute(
+            webhooks.update()
+            .where(webhooks.c.id == webhook_id, column != 0)
+            .values(consecutive_failures=0)
+        )
+        return 0
     await conn.execute(
-        webhooks.update()
-        .where(webhooks.c.id == webhook_id)
-        .values(consecutive_failures=0 if ok else column + 1)
+        webhooks.update().where(webhooks.c.id == webhook_id).values(consecutive_failures=column + 1)
     )
     value = (await conn.execute(sa.select(column).where(webhooks.c.id == webhook_id))).scalar()
     return None if value is None else int(value)
@@ -101,8 +110,3 @@ async def disable_webhook(conn: AsyncConnection, webhook_id: str) -> bool:
         .values(enabled=False)
     )
     return (result.rowcount or 0) > 0
-
-
-async def job_webhook_url(conn: AsyncConnection, job_id: str) -> str | None:
-    value = (await conn.execute(sa.select(jobs.c.webhook_url).where(jobs.c.id == job_id))).scalar()
-    return str(value) if value else None

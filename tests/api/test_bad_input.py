@@ -91,11 +91,13 @@ async def test_source_paths_outside_roots_are_400(sqlite_app: App, docs: Path, r
     assert response.json()["code"] == "validation_error" and "path" in response.json()["detail"]
 
 
-async def test_url_sources_are_refused_clearly(sqlite_app: App) -> None:
+async def test_bad_source_urls_are_refused_clearly(sqlite_app: App) -> None:
+    # More in tests/sources/test_url.py.
     response = await sqlite_app.client.post(
-        "/api/v1/jobs", json={"sources": [{"type": "url", "urls": ["https://example.org/a.pdf"]}]}
+        "/api/v1/jobs", json={"sources": [{"type": "url", "urls": ["file:///etc/passwd"]}]}
     )
-    assert response.status_code == 400 and "not available" in response.json()["detail"]
+    assert response.status_code == 400 and "http" in response.json()["detail"]
+    assert response.json()["errors"][0]["loc"] == ["body", "sources", 0, "urls", 0]
 
 
 def _docx_junk() -> bytes:

@@ -4,97 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import sqlalchemy as sa
 
 from ingestd.domain.errors import FileError
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import Priority
-from ingestd.queue.claims import claim_files
+from ingestd.queue.claims import claim_files, renew_leases
 from ingestd.queue.listing import add_files
-from ingestd.queue.outcomes import FileOutcome, LeaseLost, complete_file, fail_file
+from ingestd.queue.outcomes import LeaseLost, complete_file, fail_file
 from ingestd.queue.rescue import rescue_expired
-from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.tables import chunks, files, jobs
-
-LEASE = 30.0
-
-
-async def make_job(
-    db: Database,
-    n_files: int,
-    *,
-    priority: Priority = Priority.NORMAL,
-    max_workers: int = 100,
-    status: str = "queued",
-    run_at: float | None = None,
-    max_retries: int = 3,
-    tenant: str = "t",
-) -> str:
-    now = time.time()
-    job_id = new_id("job")
-    job = {
-        "id": job_id,
-        "tenant": tenant,
-        "name": "q",
-        "status": status,
-        "priority": priority.value,
-        "pipeline": "extract",
-        "options": {"max_retries": max_retries},
-        "labels": {},
-        "sealed": True,
-        "max_workers": max_workers,
-        "run_at": run_at,
-        "created_at": now,
-        "updated_at": now,
-    }
-    async with db.write() as conn:
-        await job_store.insert_job(
-            conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
-        )
-    rows = [
-        {
-            "id": new_id("file"),
-            "job_id": job_id,
-            "tenant": tenant,
-            "source_index": 0,
-            "name": f"f{i}",
-            "path": f"f{i}",
-            "size": 10,
-            "status": "queued",
-            "priority_rank": priority.rank,
-            "run_after": now,
-            "local_path": "/nonexistent",
-            "metadata": {},
-            "created_at": now,
-        }
-        for i in range(n_files)
-    ]
-    await add_files(db, job_id, rows)
-    return job_id
-
-
-def outcome(n_chunks: int = 2) -> FileOutcome:
-    return FileOutcome(
-        mime_type="text/plain",
-        sha256="0" * 64,
-        size=10,
-        elements=1,
-        chunks=[
-            {"idx": i, "text": f"c{i}", "start": 0, "end": 2, "metadata": {}}
-            for i in range(n_chunks)
-        ],
-    )
-
-
-async def job_row(db: Database, job_id: str) -> dict[str, Any]:
-    async with db.read() as conn:
-        job = await job_store.get_job(conn, job_id, None)
-        assert job is not None
-        sources = await job_store.sources_of(conn, [job_id])
-    return {**job, "sources": sources[job_id]}
+from tests.queue.factory import LEASE, job_row, make_job, outcome
 
 
 async def test_claims_follow_priority_then_age(db: Database) -> None:
@@ -283,3 +205,17 @@ async def test_relisting_adds_nothing_twice(db: Database) -> None:
     assert await add_files(db, job_id, again) == 0
     job = await job_row(db, job_id)
     assert job["sources"][0]["n_queued"] == 1 and job["sources"][0]["bytes_total"] == 5
+
+
+async def test_a_heartbeat_renews_only_the_files_still_in_flight(db: Database) -> None:
+    """Regression: renewing every lease the worker owned kept a file whose task had ended without
+    an outcome (its write failed while PostgreSQL restarted) leased forever; its job never ended."""
+    await make_job(db, 2)
+    now = time.time()
+    kept, orphan = await claim_files(db, "w1", 2, now=now, lease_seconds=5)
+    later = now + 4
+    await renew_leases(db, "w1", {kept.id: ("parsing", 0.5)}, now=later, lease_seconds=5)
+    assert await rescue_expired(db, now=later + 2) == 1
+    async with db.read() as conn:
+        status = dict((await conn.execute(sa.select(files.c.id, files.c.status))).all())
+    assert status == {kept.id: "running", orphan.id: "queued"}

@@ -17,6 +17,8 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
+from starlette.routing import WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from ingestd.api.deps import DbDep
 from ingestd.api.schemas import ERRORS
@@ -122,16 +124,25 @@ async def _open(
 
 
 # -- WebSocket -----------------------------------------------------------------------------
-@router.websocket("/jobs/{job_id}/events")
-async def job_events_ws(
-    websocket: WebSocket, job_id: str, after: After = None, token: Token = None
-) -> None:
-    await _websocket(websocket, job_id, after, token)
+class _EventSocket:
+    """The WebSocket endpoints as bare ASGI apps, not FastAPI routes: an open connection then
+    holds no dependency-injection state (about 5 KB each, which 10,000 idle clients feel)."""
+
+    def __init__(self, per_job: bool) -> None:
+        self.per_job = per_job
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        job_id = scope["path_params"]["job_id"] if self.per_job else None
+        params = websocket.query_params
+        await _websocket(websocket, job_id, params.get("after"), params.get("token"))
 
 
-@router.websocket("/events")
-async def events_ws(websocket: WebSocket, after: After = None, token: Token = None) -> None:
-    await _websocket(websocket, None, after, token)
+# Full paths: the router's prefix is applied by its own add_* methods, not at include time.
+router.routes.append(
+    WebSocketRoute(router.prefix + "/jobs/{job_id}/events", _EventSocket(per_job=True))
+)
+router.routes.append(WebSocketRoute(router.prefix + "/events", _EventSocket(per_job=False)))
 
 
 async def _websocket(
@@ -154,51 +165,53 @@ async def _websocket(
 
 
 async def _session(websocket: WebSocket, stream: EventStream, job_id: str | None) -> None:
-    lock = asyncio.Lock()
+    """Events are sent from this task; a second one reads (pings, and the client leaving).
 
-    async def send(text: str) -> None:
-        async with lock:
-            await websocket.send_text(text)
+    Both send, one frame per ``send`` call: the ASGI servers write each frame whole."""
+    hello = {"type": "connected", "job_id": job_id, "after": stream.last, "seq": stream.upto}
+    await websocket.send_text(orjson.dumps(hello).decode())
+    reading = asyncio.create_task(_read(websocket, stream))
+    try:
+        code, reason = await _pump(websocket, stream)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return  # the client went away mid-send
+    finally:
+        reading.cancel()
+        await asyncio.gather(reading, return_exceptions=True)
+    if code:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await websocket.close(code=code, reason=reason)
 
-    async def pump() -> tuple[int, str]:
-        while True:
-            try:
-                event = await stream.next()
-            except Lagged:
-                await send(orjson.dumps({"type": "lagged", "resume_after": stream.last}).decode())
-                return LAGGED_CODE, "lagged: resume with after"
-            if event is None:  # a finished job's backlog has been sent
-                return 1000, "the job has ended"
-            await send(event.text)
-            if stream.ends_with(event):
-                return 1000, "the job has ended"
 
-    async def read() -> None:
+async def _pump(websocket: WebSocket, stream: EventStream) -> tuple[int, str]:
+    """Send events until the stream ends; ``(0, "")`` when the client left first."""
+    while True:
+        try:
+            event = await stream.next()
+        except Lagged:
+            if stream.gone:
+                return 0, ""
+            lagged = {"type": "lagged", "resume_after": stream.last}
+            await websocket.send_text(orjson.dumps(lagged).decode())
+            return LAGGED_CODE, "lagged: resume with after"
+        if event is None:  # a finished job's backlog has been sent
+            return 1000, "the job has ended"
+        await websocket.send_text(event.text)
+        if stream.ends_with(event):
+            return 1000, "the job has ended"
+
+
+async def _read(websocket: WebSocket, stream: EventStream) -> None:
+    try:
         while True:
             message = await websocket.receive_text()
             with contextlib.suppress(orjson.JSONDecodeError):
                 body = orjson.loads(message)
                 if isinstance(body, dict) and body.get("type") == "ping":
-                    await send('{"type":"pong"}')
-
-    await send(
-        orjson.dumps(
-            {"type": "connected", "job_id": job_id, "after": stream.last, "seq": stream.upto}
-        ).decode()
-    )
-    pumping = asyncio.create_task(pump())
-    reading = asyncio.create_task(read())
-    try:
-        done, _ = await asyncio.wait({pumping, reading}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        pumping.cancel()
-        reading.cancel()
-        await asyncio.gather(pumping, reading, return_exceptions=True)
-    if pumping in done and not pumping.cancelled() and pumping.exception() is None:
-        code, reason = pumping.result()
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await websocket.close(code=code, reason=reason)
-    # else: the client went away (or sent something we cannot read): nothing more to say
+                    await websocket.send_text('{"type":"pong"}')
+    except (WebSocketDisconnect, RuntimeError, KeyError):
+        # The client left (or sent something that is not text): stop the pump quietly.
+        stream.hang_up()
 
 
 # -- SSE and JSON ----------------------------------------------------------------------------

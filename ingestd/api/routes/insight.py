@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from ingestd.api.deps import Caller, DbDep, SettingsDep
 from ingestd.api.schemas import ERRORS
+from ingestd.config import Settings
+from ingestd.queue import registry
 from ingestd.services.views import rfc3339
 from ingestd.store import files as file_store
 from ingestd.store import insight
@@ -18,12 +20,19 @@ from ingestd.store import jobs as job_store
 router = APIRouter(prefix="/api/v1", tags=["insight"], responses=ERRORS)
 
 
+class WorkerCounts(BaseModel):
+    active: int
+    gone: int
+    running: int  # files in flight on active workers
+
+
 class Stats(BaseModel):
     jobs: dict[str, Any]
     files: dict[str, Any]
     bytes_processed: int
     success_rate: float | None
     processing_ms: dict[str, float | None]
+    workers: WorkerCounts
 
 
 class WorkerView(BaseModel):
@@ -32,7 +41,8 @@ class WorkerView(BaseModel):
     pid: int
     started_at: str
     last_seen: str
-    running: int
+    running: int  # files in flight at its last heartbeat; 0 once a gone worker's are returned
+    status: Literal["active", "gone"]  # gone: silent for longer than the registry allows
 
 
 class Queue(BaseModel):
@@ -50,9 +60,31 @@ def _p95(values: list[int]) -> float | None:
     return float(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))])
 
 
+def _gone_before(settings: Settings, now: float) -> float:
+    return now - registry.gone_after(
+        heartbeat_seconds=settings.heartbeat_seconds, lease_seconds=settings.lease_seconds
+    )
+
+
+def _worker_views(rows: list[dict[str, Any]], gone_before: float) -> list[dict[str, Any]]:
+    return [
+        {
+            **w,
+            "started_at": rfc3339(w["started_at"]),
+            "last_seen": rfc3339(w["last_seen"]),
+            "status": registry.status_of(w, gone_before=gone_before),
+        }
+        for w in rows
+    ]
+
+
 @router.get("/stats", response_model=Stats, summary="Totals by status, source type and priority")
-async def stats(db: DbDep, caller: Caller) -> Any:
+async def stats(db: DbDep, settings: SettingsDep, caller: Caller) -> Any:
+    now = time.time()
     async with db.read() as conn:
+        registered = _worker_views(
+            await insight.registered_workers(conn), _gone_before(settings, now)
+        )
         by_status = await job_store.totals_by(conn, "status", caller.scope)
         by_priority = await job_store.totals_by(conn, "priority", caller.scope)
         by_source = await insight.jobs_by_source_type(conn, caller.scope)
@@ -78,6 +110,11 @@ async def stats(db: DbDep, caller: Caller) -> Any:
             "mean": round(sum(durations) / len(durations), 1) if durations else None,
             "p95": _p95(durations),
         },
+        "workers": {
+            "active": sum(w["status"] == "active" for w in registered),
+            "gone": sum(w["status"] == "gone" for w in registered),
+            "running": sum(w["running"] for w in registered if w["status"] == "active"),
+        },
     }
 
 
@@ -87,17 +124,13 @@ async def stats(db: DbDep, caller: Caller) -> Any:
 async def queue(db: DbDep, settings: SettingsDep, caller: Caller) -> Any:
     now = time.time()
     async with db.read() as conn:
-        counts = await file_store.count_by_status(conn, caller.scope)
-        seen_after = now - max(3 * settings.heartbeat_seconds, settings.lease_seconds)
-        alive = await insight.live_workers(conn, seen_after)
+        queued, running = await insight.queue_counts(conn, caller.scope)
+        registered = await insight.registered_workers(conn)
         files_done, bytes_done = await insight.recent_rate(conn, caller.scope, now - 60)
     return {
-        "queued": counts.get("queued", 0),
-        "running": counts.get("running", 0),
-        "workers": [
-            {**w, "started_at": rfc3339(w["started_at"]), "last_seen": rfc3339(w["last_seen"])}
-            for w in alive
-        ],
+        "queued": queued,
+        "running": running,
+        "workers": _worker_views(registered, _gone_before(settings, now)),
         "files_per_s": round(files_done / 60, 2),
         "bytes_per_s": round(bytes_done / 60, 1),
     }

@@ -18,6 +18,7 @@ from ingestd.api.schemas import (
     Page,
     RetryBody,
 )
+from ingestd.blobs.base import run_blob_io
 from ingestd.domain.errors import BadRequest, IngestdError
 from ingestd.domain.states import JobAction
 from ingestd.services import jobs as job_service
@@ -178,7 +179,12 @@ async def upload_files(
         metadata = _metadata(form.fields.get("metadata"), len(form.files))
         refuse_disallowed_types(job, [(part.filename, part.path) for part in form.files])
         stored = [
-            StoredFile(part.filename, blobs.adopt(part.path, part.sha256, part.size), meta)
+            # a rename (local store) or a streaming multipart upload in a thread (S3)
+            StoredFile(
+                part.filename,
+                await run_blob_io(blobs, blobs.adopt, part.path, part.sha256, part.size),
+                meta,
+            )
             for part, meta in zip(form.files, metadata, strict=True)
         ]
     finally:

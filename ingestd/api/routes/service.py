@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -12,11 +13,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from ingestd import __version__
 from ingestd.api.deps import BlobsDep, DbDep
 from ingestd.api.schemas import Health, Ready
+from ingestd.blobs.base import BlobStore, run_blob_io
+from ingestd.domain.errors import IngestdError
 from ingestd.store import files as file_store
 from ingestd.store import insight
 from ingestd.store import jobs as job_store
 
 router = APIRouter(tags=["service"])
+log = logging.getLogger("ingestd.api")
 
 
 @router.get("/health", response_model=Health, summary="Liveness")
@@ -31,7 +35,7 @@ async def health() -> Any:
     responses={503: {"model": Ready}},
 )
 async def ready(db: DbDep, blobs: BlobsDep) -> Any:
-    checks = {"database": await _check_db(db), "blobs": _check_blobs(blobs)}
+    checks = {"database": await _check_db(db), "blobs": await _check_blobs(blobs)}
     ok = all(c["ok"] for c in checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
     if ok:
@@ -51,19 +55,19 @@ async def _check_db(db: Any) -> dict[str, Any]:
     return {"ok": True, "latency_ms": _ms(started)}
 
 
-def _check_blobs(blobs: Any) -> dict[str, Any]:
+async def _check_blobs(blobs: BlobStore) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        blobs.ensure()
-        probe = blobs.tmp_dir() / ".ready"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        await run_blob_io(blobs, blobs.check)  # a probe file, or HEAD on the S3 bucket
     except OSError as exc:
         return {
             "ok": False,
             "latency_ms": _ms(started),
             "error": exc.strerror or type(exc).__name__,
         }
+    except IngestdError:  # unreachable or refused; details go to the log, not to anonymous callers
+        log.warning("blob store readiness check failed", exc_info=True)
+        return {"ok": False, "latency_ms": _ms(started), "error": "blob store unavailable"}
     return {"ok": True, "latency_ms": _ms(started)}
 
 

@@ -1,4 +1,5 @@
-"""Webhooks: a tenant's event subscriptions (signed per Standard Webhooks) and their deliveries."""
+"""Webhooks: a tenant's event subscriptions (signed per Standard Webhooks), their deliveries, and
+the tenant secret that signs deliveries to a job's ``webhook_url``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
 
-from ingestd.api.deps import Caller, DbDep, SettingsDep, Writer
+from ingestd.api.deps import Admin, Caller, DbDep, SettingsDep, Writer
 from ingestd.api.schemas import ERRORS, Page, Strict
 from ingestd.domain.errors import NotFound, ValidationFailed
 from ingestd.services.views import rfc3339
-from ingestd.webhooks import safety, signing
+from ingestd.webhooks import outbox, safety, signing
 from ingestd.webhooks import store as webhook_store
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
@@ -66,6 +67,12 @@ class WebhookCreated(Webhook):
     secret: str = Field(description="shown once: verify signatures with it")
 
 
+class TenantSecret(BaseModel):
+    tenant: str
+    secret: str = Field(description="whsec_…: verifies the signature of job webhook_url deliveries")
+    created_at: str
+
+
 class Delivery(BaseModel):
     id: str
     webhook_id: str
@@ -98,8 +105,7 @@ async def create(
 ) -> Any:
     try:
         safety.check_url_syntax(body.url)
-        if not settings.webhook_allow_private:
-            safety.check_literal(body.url)
+        safety.check_literal(body.url, safety.webhook_policy(settings))
     except safety.UnsafeTarget as exc:
         raise ValidationFailed(
             str(exc), errors=[{"loc": ["body", "url"], "msg": str(exc)}]
@@ -118,6 +124,31 @@ async def list_(db: DbDep, caller: Caller) -> Any:
     async with db.read() as conn:
         rows = await webhook_store.list_webhooks(conn, tenant=caller.scope)
     return {"items": [_view(r) for r in rows], "next": None}
+
+
+@router.get(
+    "/secret",
+    response_model=TenantSecret,
+    summary="The secret that signs a job's webhook_url deliveries (admin)",
+    description=(
+        "A job created with `webhook_url` gets its terminal event (`job.completed`, `job.failed` "
+        "or `job.cancelled`) at that URL, signed per Standard Webhooks like any webhook "
+        "delivery, with this per-tenant secret (made on first use). Verify with any Standard "
+        "Webhooks library: `Webhook(secret).verify(body, headers)`. Admin keys only; `tenant` "
+        "picks another tenant than the key's own."
+    ),
+)
+async def tenant_secret(
+    db: DbDep,
+    caller: Admin,
+    tenant: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="default: the key's tenant"),
+    ] = None,
+) -> Any:
+    async with db.write() as conn:
+        row = await outbox.tenant_secret(conn, tenant or caller.tenant)
+    return {**row, "created_at": rfc3339(row["created_at"])}
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Unsubscribe (deliveries go too)")

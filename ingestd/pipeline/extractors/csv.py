@@ -6,6 +6,7 @@ import csv
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from ingestd.domain.documents import Element
 from ingestd.domain.errors import FileError
@@ -20,6 +21,11 @@ from ingestd.pipeline.extractors.text import open_text
 # csv.Sniffer's regexes get slow on big samples; a few hundred lines tell the dialect.
 SNIFF_CHARS = 16 * 1024
 _DELIMITERS = ",;\t|"
+# csv.reader takes whole lines from its input, however long, before it looks at them: a 500 MB
+# line would be read into memory first. Lines reach it through a bounded reader instead, which
+# refuses a longer one after reading this much of it. Fields are capped at csv.field_size_limit
+# (128 Ki chars), so a real row this long would need 64 maximal fields.
+MAX_LINE_CHARS = 8 * 1024 * 1024
 
 
 def extract(path: Path) -> list[Element]:
@@ -27,7 +33,7 @@ def extract(path: Path) -> list[Element]:
         sample = handle.read(SNIFF_CHARS)
         handle.seek(0)
         dialect = _sniff(sample)
-        rows = _numbered_rows(csv.reader(handle, dialect))
+        rows = _numbered_rows(csv.reader(_bounded_lines(handle), dialect))
         first = next(rows, None)
         if first is None:
             return []
@@ -45,6 +51,22 @@ def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:
         # Sniffer gives up on one-column files and some quoting styles; the default is right
         # for the overwhelming majority of CSVs.
         return csv.excel
+
+
+def _bounded_lines(handle: TextIO) -> Iterator[str]:
+    """Physical lines, each at most ``MAX_LINE_CHARS`` long, or a ``parse_error`` naming the
+    first one that is longer (read no further than that)."""
+    for number in itertools.count(1):
+        line = handle.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS:
+            raise FileError(
+                "parse_error",
+                f"line {number} of the CSV file is longer than {MAX_LINE_CHARS:,} characters; "
+                "this is not a table ingestd can read",
+            )
+        yield line
 
 
 def _numbered_rows(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:

@@ -1,0 +1,442 @@
+"""Queue throughput: claims + completions with no-op work, and CPU-bound PDFs, on real processes.
+
+    .venv/bin/python bench/claims.py [--noop 20000] [--pdfs 24] [--batch 16] [--skip-pdf]
+
+Measures, in one run:
+- no-op claims+completions/s on PostgreSQL with 1, 2 and 4 worker processes and on SQLite with
+  1 and 2: each process loops ``claim_files`` → ``complete_files`` (the worker's real code paths,
+  with the pipeline replaced by nothing), started together behind a barrier;
+- a baseline on the same PostgreSQL: the bare minimum of a queue (one ``UPDATE … SKIP LOCKED``
+  to claim a batch, one ``UPDATE`` to finish it, no counters, events or fairness), 1 process;
+- files/s for generated CPU-bound PDFs (pipeline ``extract``) with 1 and 2 real ``ingestd worker``
+  processes (one parser each), on PostgreSQL and on SQLite, and the baseline of parsing the
+  same PDFs in one loop in this process.
+Prints a table and writes bench/results/claims.json. Targets (issue #6): ≥ 3,000 no-op
+claims+completions/s on 2 cores; ≥ 1.8x from 1 to 2 worker processes on CPU-bound files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from extractors import make_pdf  # noqa: E402
+
+from ingestd.domain.ids import new_id  # noqa: E402
+from ingestd.queue.claims import claim_files  # noqa: E402
+from ingestd.queue.completion import complete_files  # noqa: E402
+from ingestd.queue.listing import add_files  # noqa: E402
+from ingestd.queue.outcomes import FileOutcome  # noqa: E402
+from ingestd.store import jobs as job_store  # noqa: E402
+from ingestd.store.db import Database  # noqa: E402
+from ingestd.store.migrate import upgrade  # noqa: E402
+from ingestd.store.tables import jobs, workers  # noqa: E402
+
+PG_DSN = os.environ.get("INGESTD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+LEASE = 300.0
+
+
+# -- databases -------------------------------------------------------------------------------
+async def fresh_pg() -> tuple[str, str]:
+    name = f"ingestd_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(PG_DSN)
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    url = f"{base}/{name}"
+    await upgrade(url)
+    return name, url
+
+
+async def drop_pg(name: str) -> None:
+    admin = await asyncpg.connect(PG_DSN)
+    await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await admin.close()
+
+
+async def fresh_sqlite(folder: Path) -> str:
+    url = f"sqlite+aiosqlite:///{folder / f'bench-{secrets.token_hex(3)}.db'}"
+    await upgrade(url)
+    return url
+
+
+async def make_job(
+    url: str, n: int, *, status: str, pipeline: str = "extract", paths: list[str] | None = None
+) -> str:
+    db = Database(url)
+    now = time.time()
+    job_id = new_id("job")
+    job = {
+        "id": job_id,
+        "tenant": "bench",
+        "name": "bench",
+        "status": status,
+        "priority": "normal",
+        "pipeline": pipeline,
+        "options": {"skip_existing": False},
+        "labels": {},
+        "sealed": True,
+        "max_workers": 1_000_000,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with db.write() as conn:
+        await job_store.insert_job(
+            conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
+        )
+    for start in range(0, n, 5000):
+        rows = [
+            {
+                "id": new_id("file"),
+                "job_id": job_id,
+                "tenant": "bench",
+                "source_index": 0,
+                "name": f"f{i}",
+                "path": f"f{i}",
+                "size": 100,
+                "status": "queued",
+                "priority_rank": 1,
+                "run_after": now,
+                "local_path": paths[i] if paths else "/nonexistent",
+                "metadata": {},
+                "created_at": now,
+            }
+            for i in range(start, min(n, start + 5000))
+        ]
+        await add_files(db, job_id, rows)
+    await db.close()
+    return job_id
+
+
+# -- no-op claims + completions ----------------------------------------------------------------
+def noop_process(url: str, batch: int, ready: Any, go: Any, results: Any) -> None:
+    results.put(asyncio.run(_noop_loop(url, batch, ready, go)))
+
+
+async def _noop_loop(url: str, batch: int, ready: Any, go: Any) -> int:
+    db = Database(url, pool_size=2)
+    worker_id = new_id("wrk")
+    async with db.read() as conn:  # connect before the start line
+        await conn.execute(sa.select(1))
+    ready.set()
+    await asyncio.to_thread(go.wait)
+    done = 0
+    idle = 0
+    while idle < 3:
+        claimed = await claim_files(db, worker_id, batch, now=time.time(), lease_seconds=LEASE)
+        if not claimed:
+            idle += 0 if claimed.contended else 1
+            await asyncio.sleep(0.01)
+            continue
+        idle = 0
+        outcome = FileOutcome(mime_type="text/plain", sha256=None, size=100)
+        await complete_files(db, [(c, outcome) for c in claimed], now=time.time())
+        done += len(claimed)
+    await db.close()
+    return done
+
+
+def run_noop(url: str, processes: int, files: int, batch: int, jobs: int = 1) -> dict[str, Any]:
+    for _ in range(jobs):
+        asyncio.run(make_job(url, files // jobs, status="queued"))
+    files = files // jobs * jobs
+    context = multiprocessing.get_context("spawn")
+    go = context.Event()
+    results = context.Queue()
+    readies = [context.Event() for _ in range(processes)]
+    procs = [
+        context.Process(target=noop_process, args=(url, batch, ready, go, results))
+        for ready in readies
+    ]
+    for proc in procs:
+        proc.start()
+    for ready in readies:
+        ready.wait(120)
+    started = time.perf_counter()
+    go.set()
+    counts = [results.get(timeout=600) for _ in procs]
+    # The last three empty claims (10 ms apart) are not work: take them off.
+    elapsed = time.perf_counter() - started - 0.03
+    for proc in procs:
+        proc.join(30)
+    total = sum(counts)
+    assert total == files, (total, files)
+    return {
+        "processes": processes,
+        "jobs": jobs,
+        "files": total,
+        "seconds": round(elapsed, 3),
+        "per_s": round(total / elapsed, 1),
+    }
+
+
+async def bare_baseline(url: str, files: int, batch: int) -> dict[str, Any]:
+    """The least a SQL queue can do per batch: claim with SKIP LOCKED, then mark done."""
+    await make_job(url, files, status="queued")
+    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    claim = (
+        "UPDATE files SET status = 'running', lease_owner = 'b' WHERE id IN (SELECT id FROM files"
+        " WHERE status = 'queued' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id"
+    )
+    done = 0
+    started = time.perf_counter()
+    while True:
+        ids = [r["id"] for r in await conn.fetch(claim, batch)]
+        if not ids:
+            break
+        await conn.execute(
+            "UPDATE files SET status = 'completed', lease_owner = NULL WHERE id = ANY($1)", ids
+        )
+        done += len(ids)
+    elapsed = time.perf_counter() - started
+    await conn.close()
+    return {
+        "processes": 1,
+        "files": done,
+        "seconds": round(elapsed, 3),
+        "per_s": round(done / elapsed, 1),
+    }
+
+
+# -- CPU-bound PDFs through real `ingestd worker` processes ----------------------------------------
+def make_pdfs(folder: Path, count: int, size_kb: int) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(6)
+    paths = []
+    for i in range(count):
+        path = folder / f"doc{i:03}.pdf"
+        make_pdf(path, size_kb * 1000, rng)
+        paths.append(str(path))
+    return paths
+
+
+def _parse_all(paths: list[str]) -> float:
+    from ingestd.pipeline import stages
+
+    started = time.perf_counter()
+    for path in paths:
+        stages.parse_and_chunk(path, "application/pdf", 1000, 200)
+    return time.perf_counter() - started
+
+
+def parse_baseline(paths: list[str], niceness: int) -> dict[str, Any]:
+    """Parse every PDF in one loop in one process at this niceness. The workers' parsers run at
+    nice 10 (they yield to the API), so on a shared machine that is the fair comparison."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=os.nice, initargs=(niceness,)
+    ) as ex:
+        elapsed = ex.submit(_parse_all, paths).result()
+    return {
+        "files": len(paths),
+        "nice": niceness,
+        "seconds": round(elapsed, 3),
+        "per_s": round(len(paths) / elapsed, 2),
+    }
+
+
+async def _registered(url: str) -> int:
+    db = Database(url)
+    async with db.read() as conn:
+        query = sa.select(sa.func.count()).select_from(workers)
+        count = int((await conn.execute(query.where(workers.c.stopped_at.is_(None)))).scalar_one())
+    await db.close()
+    return count
+
+
+async def _release(url: str, job_id: str) -> None:
+    db = Database(url)
+    async with db.write() as conn:
+        await conn.execute(jobs.update().where(jobs.c.id == job_id).values(status="queued"))
+        if not db.is_sqlite:
+            await conn.execute(sa.text("NOTIFY ingestd_work"))
+    await db.close()
+
+
+async def _finished(url: str, job_id: str) -> dict[str, Any]:
+    db = Database(url)
+    async with db.read() as conn:
+        row = (await conn.execute(sa.select(jobs).where(jobs.c.id == job_id))).mappings().one()
+    await db.close()
+    return dict(row)
+
+
+def run_pdfs(url: str, processes: int, paths: list[str], data_dir: Path) -> dict[str, Any]:
+    job_id = asyncio.run(make_job(url, len(paths), status="paused", paths=paths))
+    env = {
+        **os.environ,
+        "INGESTD_POLL_SECONDS": "0.05",
+        "INGESTD_HEARTBEAT_SECONDS": "1",
+        "INGESTD_ADMIN_KEY": "ik_bench_claims_key_0123456789abcdef",
+    }
+    procs = []
+    for i in range(processes):
+        command = [
+            sys.executable,
+            "-m",
+            "ingestd",
+            "worker",
+            "--concurrency",
+            "1",
+            "--data-dir",
+            str(data_dir / f"w{i}"),
+            "--database-url",
+            url,
+            "--log-level",
+            "warning",
+        ]
+        procs.append(
+            subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while asyncio.run(_registered(url)) < processes:  # started, parser pools warm
+            assert time.monotonic() < deadline, "workers did not start"
+            time.sleep(0.2)
+        time.sleep(2.0)
+        released = time.time()
+        asyncio.run(_release(url, job_id))
+        while True:
+            job = asyncio.run(_finished(url, job_id))
+            if job["status"] in ("completed", "failed"):
+                break
+            assert time.monotonic() < deadline + 900, "the PDF job did not finish"
+            time.sleep(0.1)
+        elapsed = job["completed_at"] - released
+        return {
+            "processes": processes,
+            "files": len(paths),
+            "status": job["status"],
+            "seconds": round(elapsed, 3),
+            "per_s": round(len(paths) / elapsed, 2),
+        }
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
+
+
+# -- main ------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--noop", type=int, default=20_000)
+    parser.add_argument("--pdfs", type=int, default=24)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--pdf-kb", type=int, default=1000, help="size of each generated PDF")
+    parser.add_argument("--skip-pdf", action="store_true")
+    parser.add_argument("--skip-noop", action="store_true", help="keep the last run's no-op rows")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_avg_at_start": os.getloadavg(),
+        },
+        "batch": args.batch,
+        "noop": {},
+        "pdf": {},
+    }
+    created: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        try:
+            if args.skip_noop:  # keep the no-op rows of the last full run
+                previous = ROOT / "bench" / "results" / "claims.json"
+                results["noop"] = json.loads(previous.read_text())["noop"]
+            else:
+                name, url = asyncio.run(fresh_pg())
+                created.append(name)
+                results["noop"]["baseline_bare_sql_postgres"] = asyncio.run(
+                    bare_baseline(url, args.noop, args.batch)
+                )
+                for n in (1, 2, 4):
+                    name, url = asyncio.run(fresh_pg())
+                    created.append(name)
+                    results["noop"][f"postgres_{n}"] = run_noop(url, n, args.noop, args.batch)
+                    print("noop postgres", n, results["noop"][f"postgres_{n}"], flush=True)
+                # One job is one hot counter row that every claim and completion updates: with
+                # several jobs, claimers on different jobs do not queue behind each other.
+                name, url = asyncio.run(fresh_pg())
+                created.append(name)
+                results["noop"]["postgres_4_on_4_jobs"] = run_noop(url, 4, args.noop, args.batch, 4)
+                print(
+                    "noop postgres 4 on 4 jobs", results["noop"]["postgres_4_on_4_jobs"], flush=True
+                )
+                for n in (1, 2):
+                    url = asyncio.run(fresh_sqlite(folder))
+                    results["noop"][f"sqlite_{n}"] = run_noop(url, n, args.noop, args.batch)
+                    print("noop sqlite", n, results["noop"][f"sqlite_{n}"], flush=True)
+            if not args.skip_pdf:
+                paths = make_pdfs(folder / "pdfs", args.pdfs, args.pdf_kb)
+                results["pdf_kb"] = args.pdf_kb
+                results["pdf"]["baseline_parse_loop"] = parse_baseline(paths, 0)
+                results["pdf"]["baseline_parse_loop_nice10"] = parse_baseline(paths, 10)
+                for backend in ("postgres", "sqlite"):
+                    for n in (1, 2):
+                        if backend == "postgres":
+                            name, url = asyncio.run(fresh_pg())
+                            created.append(name)
+                        else:
+                            url = asyncio.run(fresh_sqlite(folder))
+                        run = run_pdfs(url, n, paths, folder / f"data-{backend}-{n}")
+                        results["pdf"][f"{backend}_{n}"] = run
+                        print("pdf", backend, n, run, flush=True)
+                for backend in ("postgres", "sqlite"):
+                    one, two = results["pdf"][f"{backend}_1"], results["pdf"][f"{backend}_2"]
+                    results["pdf"][f"{backend}_speedup_1_to_2"] = round(
+                        two["per_s"] / one["per_s"], 2
+                    )
+        finally:
+            for name in created:
+                asyncio.run(drop_pg(name))
+    results["machine"]["load_avg_at_end"] = os.getloadavg()
+    print_table(results)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "claims.json").write_text(json.dumps(results, indent=2))
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\n{'measure':<36} {'procs':>5} {'files':>7} {'seconds':>9} {'per s':>10}")
+    for section in ("noop", "pdf"):
+        for key, row in results[section].items():
+            if isinstance(row, dict):
+                print(
+                    f"{section + ' ' + key:<36} {row.get('processes', 1):>5} {row['files']:>7} "
+                    f"{row['seconds']:>9} {row['per_s']:>10}"
+                )
+            else:
+                print(f"{section + ' ' + key:<36} {row:>5}x")
+    print(
+        "targets: >= 3000 no-op claims+completions/s on 2 cores; >= 1.8x from 1 to 2 processes "
+        "on CPU-bound files"
+    )
+    print(
+        f"load average (1, 5, 15 min) at start {results['machine']['load_avg_at_start']}, "
+        f"at end {results['machine']['load_avg_at_end']}: other sessions share these cores"
+    )
+
+
+if __name__ == "__main__":
+    main()

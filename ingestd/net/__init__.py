@@ -1,0 +1,1 @@
+"""Network access on a user's behalf, guarded (see :mod:`ingestd.net.outbound`)."""

@@ -1,0 +1,40 @@
+"""Which push feed a process uses: Redis if configured, else PostgreSQL, else none (poll)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingestd.config import Settings
+from ingestd.events.push import PgPush, RedisPush, choose
+from ingestd.store.db import Database
+
+PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"  # never connected to here
+
+
+def _choose(tmp_path: Path, url: str, **settings: object) -> object:
+    db = Database(url)
+    return choose(Settings(data_dir=tmp_path, **settings), db)  # type: ignore[arg-type]
+
+
+def test_auto_picks_redis_then_postgres_then_polling(tmp_path: Path) -> None:
+    sqlite = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    assert isinstance(_choose(tmp_path, PG_URL, redis_url="redis://127.0.0.1:6379/0"), RedisPush)
+    assert isinstance(_choose(tmp_path, sqlite, redis_url="redis://127.0.0.1:6379/0"), RedisPush)
+    assert isinstance(_choose(tmp_path, PG_URL), PgPush)
+    assert _choose(tmp_path, sqlite) is None
+    assert _choose(tmp_path, PG_URL, event_feed="poll") is None
+
+
+def test_a_forced_feed_that_cannot_work_is_refused(tmp_path: Path) -> None:
+    sqlite = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    with pytest.raises(ValueError, match="needs INGESTD_REDIS_URL"):
+        _choose(tmp_path, PG_URL, event_feed="redis")
+    with pytest.raises(ValueError, match="needs a PostgreSQL"):
+        _choose(tmp_path, sqlite, event_feed="postgres")
+
+
+def test_a_bad_channel_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="event_channel"):
+        Settings(event_channel="no spaces; please")

@@ -1,0 +1,93 @@
+"""Building queue state directly in the store, for the queue tests on both dialects."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ingestd.domain.ids import new_id
+from ingestd.domain.states import Priority
+from ingestd.queue.listing import add_files
+from ingestd.queue.outcomes import FileOutcome
+from ingestd.store import jobs as job_store
+from ingestd.store.db import Database
+
+LEASE = 30.0
+
+
+async def make_job(
+    db: Database,
+    n_files: int,
+    *,
+    priority: Priority = Priority.NORMAL,
+    max_workers: int = 100,
+    status: str = "queued",
+    run_at: float | None = None,
+    max_retries: int = 3,
+    tenant: str = "t",
+    pipeline: str = "extract",
+    local_paths: list[str] | None = None,
+) -> str:
+    """A sealed, listed job with ``n_files`` queued files (of ``local_paths`` when given)."""
+    now = time.time()
+    job_id = new_id("job")
+    job = {
+        "id": job_id,
+        "tenant": tenant,
+        "name": "q",
+        "status": status,
+        "priority": priority.value,
+        "pipeline": pipeline,
+        "options": {"max_retries": max_retries},
+        "labels": {},
+        "sealed": True,
+        "max_workers": max_workers,
+        "run_at": run_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with db.write() as conn:
+        await job_store.insert_job(
+            conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
+        )
+    rows = [
+        {
+            "id": new_id("file"),
+            "job_id": job_id,
+            "tenant": tenant,
+            "source_index": 0,
+            "name": f"f{i}",
+            "path": f"f{i}",
+            "size": 10,
+            "status": "queued",
+            "priority_rank": priority.rank,
+            "run_after": now,
+            "local_path": local_paths[i] if local_paths else "/nonexistent",
+            "metadata": {},
+            "created_at": now,
+        }
+        for i in range(n_files)
+    ]
+    await add_files(db, job_id, rows)
+    return job_id
+
+
+def outcome(n_chunks: int = 2) -> FileOutcome:
+    return FileOutcome(
+        mime_type="text/plain",
+        sha256="0" * 64,
+        size=10,
+        elements=1,
+        chunks=[
+            {"idx": i, "text": f"c{i}", "start": 0, "end": 2, "metadata": {}}
+            for i in range(n_chunks)
+        ],
+    )
+
+
+async def job_row(db: Database, job_id: str) -> dict[str, Any]:
+    async with db.read() as conn:
+        job = await job_store.get_job(conn, job_id, None)
+        assert job is not None
+        sources = await job_store.sources_of(conn, [job_id])
+    return {**job, "sources": sources[job_id]}

@@ -1,0 +1,42 @@
+"""The wider body window on a real uvicorn server: a slow app gets ~1 MB body messages instead of
+uvicorn's 64-256 KB ones, and never more than the window plus one socket read."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from ingestd.uploads.http import BODY_WINDOW, WideWindowHttpToolsProtocol
+from tests.loopback import serve_on_loopback
+
+BODY = 16 * 1024 * 1024
+
+
+async def body_messages(protocol: Any) -> list[int]:
+    sizes: list[int] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        more = True
+        while more:
+            message = await receive()
+            sizes.append(len(message.get("body", b"")))
+            more = message.get("more_body", False)
+            await asyncio.sleep(0.005)  # a busy app: the server buffers meanwhile
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with serve_on_loopback(app, http=protocol) as port, httpx.AsyncClient() as client:
+        response = await client.put(f"http://127.0.0.1:{port}/", content=b"x" * BODY)
+    assert response.status_code == 204
+    assert sum(sizes) == BODY
+    return sizes
+
+
+async def test_a_busy_app_gets_big_messages_within_the_window() -> None:
+    sizes = await body_messages(WideWindowHttpToolsProtocol)
+    assert max(sizes) > 256 * 1024  # more than uvicorn's own limit lets through
+    assert max(sizes) <= BODY_WINDOW + 1024 * 1024  # the window plus at most one read
+    default = await body_messages("httptools")
+    assert len(sizes) < len(default)
