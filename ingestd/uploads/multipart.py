@@ -117,13 +117,16 @@ class _FormParser:
         self.tmp_dir = tmp_dir
         self.max_size = max_size
         self.max_files = max_files
-        self.events: list[tuple[str, bytes]] = []
+        self.events: list[tuple[str, bytes | memoryview]] = []
         self.part = _Part()
 
     def callbacks(self) -> Any:
         def data_event(kind: str) -> Any:
             def record(data: bytes, start: int, end: int) -> None:
-                self.events.append((kind, data[start:end]))
+                # A view of an immutable chunk instead of a slice: the sink hands big ones to
+                # its threads without copying (see HashingSink.write).
+                piece = memoryview(data)[start:end] if isinstance(data, bytes) else data[start:end]
+                self.events.append((kind, piece))
 
             return record
 
@@ -148,7 +151,7 @@ class _FormParser:
         for kind, data in events:
             await self._handle(kind, data)
 
-    async def _handle(self, kind: str, data: bytes) -> None:
+    async def _handle(self, kind: str, data: bytes | memoryview) -> None:
         part = self.part
         if kind == "begin":
             self.part = _Part()
@@ -185,7 +188,7 @@ class _FormParser:
         part.digest = new_sha256()
         part.sink = HashingSink(part.handle, [part.digest])
 
-    async def _data(self, part: _Part, data: bytes) -> None:
+    async def _data(self, part: _Part, data: bytes | memoryview) -> None:
         if part.skip:
             return
         if part.sink is None:

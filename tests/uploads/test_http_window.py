@@ -16,21 +16,27 @@ BODY = 16 * 1024 * 1024
 
 async def body_messages(protocol: Any) -> list[int]:
     sizes: list[int] = []
+    received = bytearray()
+    sent = bytes(range(256)) * (BODY // 256)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         more = True
         while more:
             message = await receive()
-            sizes.append(len(message.get("body", b"")))
+            body = message.get("body", b"")
+            assert type(body) is bytes  # what ASGI promises, whatever we gather it in
+            sizes.append(len(body))
+            received.extend(body)
             more = message.get("more_body", False)
             await asyncio.sleep(0.005)  # a busy app: the server buffers meanwhile
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
     async with serve_on_loopback(app, http=protocol) as port, httpx.AsyncClient() as client:
-        response = await client.put(f"http://127.0.0.1:{port}/", content=b"x" * BODY)
+        response = await client.put(f"http://127.0.0.1:{port}/", content=sent)
     assert response.status_code == 204
     assert sum(sizes) == BODY
+    assert received == sent  # in order, nothing lost or repeated
     return sizes
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingestd.uploads import sink as sink_module
-from ingestd.uploads.sink import BLOCK, DEPTH, HashingSink
+from ingestd.uploads.sink import BLOCK, DEPTH, DIRECT, HashingSink
 
 
 def pieces(data: bytes, sizes: list[int]) -> list[bytes]:
@@ -73,7 +73,7 @@ async def test_buffers_are_recycled_so_memory_stays_flat(
         return real(*args)
 
     monkeypatch.setattr(sink_module, "bytearray", counting_bytearray, raising=False)
-    piece = os.urandom(256 * 1024)
+    piece = bytearray(os.urandom(256 * 1024))  # mutable pieces are copied into the buffers
     with (tmp_path / "big").open("wb") as handle:
         sink = HashingSink(handle, [hashlib.sha256()])
         for _ in range(64 * BLOCK // len(piece)):  # 64 blocks
@@ -81,6 +81,32 @@ async def test_buffers_are_recycled_so_memory_stays_flat(
         await sink.finish()
     assert sink.size == 64 * BLOCK
     assert made <= DEPTH + 1, f"{made} buffers for 64 blocks"
+
+
+async def test_big_bytes_go_on_uncopied_and_at_most_depth_are_held(tmp_path: Path) -> None:
+    data = os.urandom(40 * DIRECT + 3)
+    target = tmp_path / "direct"
+    digest = hashlib.sha256()
+    with target.open("wb") as handle:
+        sink = HashingSink(handle, [digest])
+        # big immutable pieces (handed on as they are) between small ones (copied into a block)
+        for piece in pieces(data, [DIRECT, 100, 3 * DIRECT + 1, 5000]):
+            await sink.write(memoryview(piece) if len(piece) % 2 else piece)
+            assert len(sink._inflight) < DEPTH  # flat memory: the oldest is waited for
+        await sink.finish()
+    assert target.read_bytes() == data
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+async def test_a_mutable_piece_may_change_after_write(tmp_path: Path) -> None:
+    piece = bytearray(os.urandom(2 * DIRECT))
+    expected = bytes(piece)
+    with (tmp_path / "f").open("wb") as handle:
+        sink = HashingSink(handle, [hashlib.sha256()])
+        await sink.write(piece)
+        piece[:] = bytes(len(piece))  # the caller reuses its buffer at once
+        await sink.finish()
+    assert (tmp_path / "f").read_bytes() == expected
 
 
 async def test_a_failing_write_surfaces_and_settle_drains(tmp_path: Path) -> None:
