@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
@@ -41,6 +42,7 @@ import httpx
 import orjson
 import psutil
 from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
@@ -60,8 +62,16 @@ REDIS = "redis://127.0.0.1:6379/0"
 class _Subscriber(asyncio.Protocol):
     """One WebSocket client: the sans-I/O protocol of ``websockets`` on a bare transport."""
 
-    def __init__(self, url: str, on_text: Callable[[bytes], None], opened: asyncio.Future[None]):
-        self.proto = ClientProtocol(parse_uri(url), max_size=None)
+    def __init__(
+        self,
+        url: str,
+        on_text: Callable[[bytes], None],
+        opened: asyncio.Future[None],
+        deflate: bool = False,
+    ):
+        # deflate: offer permessage-deflate, as browsers and the websockets library do.
+        extensions = [ClientPerMessageDeflateFactory()] if deflate else None
+        self.proto = ClientProtocol(parse_uri(url), max_size=None, extensions=extensions)
         self.on_text = on_text
         self.opened = opened
         self.transport: asyncio.Transport | None = None
@@ -84,7 +94,7 @@ class _Subscriber(asyncio.Protocol):
                 if not self.opened.done():  # the "connected" message
                     self.opened.set_result(None)
                     continue
-                self.on_text(event.data)
+                self.on_text(bytes(event.data))
         self._flush()  # pongs, close frames
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -102,7 +112,9 @@ class _Subscriber(asyncio.Protocol):
             self.transport.close()
 
 
-async def _connect_all(port: int, n: int, on_text: Callable[[bytes], None]) -> list[_Subscriber]:
+async def _connect_all(
+    port: int, n: int, on_text: Callable[[bytes], None], deflate: bool
+) -> list[_Subscriber]:
     loop = asyncio.get_running_loop()
     url = f"ws://127.0.0.1:{port}/api/v1/events"
     subs: list[_Subscriber] = []
@@ -112,7 +124,7 @@ async def _connect_all(port: int, n: int, on_text: Callable[[bytes], None]) -> l
         for _ in range(min(step, n - start)):
             future: asyncio.Future[None] = loop.create_future()
             _, sub = await loop.create_connection(
-                lambda f=future: _Subscriber(url, on_text, f), "127.0.0.1", port
+                functools.partial(_Subscriber, url, on_text, future, deflate), "127.0.0.1", port
             )
             subs.append(sub)
             opened.append(future)
@@ -120,7 +132,9 @@ async def _connect_all(port: int, n: int, on_text: Callable[[bytes], None]) -> l
     return subs
 
 
-async def _subscribers(port: int, n: int, events: int, control: Any, results: Any) -> None:
+async def _subscribers(
+    port: int, n: int, events: int, control: Any, results: Any, deflate: bool
+) -> None:
     samples: list[float] = []
     wanted = n * events
     done = asyncio.Event()
@@ -133,7 +147,7 @@ async def _subscribers(port: int, n: int, events: int, control: Any, results: An
         if len(samples) >= wanted:
             done.set()
 
-    subs = await _connect_all(port, n, on_text)
+    subs = await _connect_all(port, n, on_text, deflate)
     results.put("ready")
     loop = asyncio.get_running_loop()
     if events:
@@ -147,9 +161,11 @@ async def _subscribers(port: int, n: int, events: int, control: Any, results: An
     await asyncio.sleep(0.5)
 
 
-def _subscriber_process(port: int, n: int, events: int, control: Any, results: Any) -> None:
+def _subscriber_process(
+    port: int, n: int, events: int, control: Any, results: Any, deflate: bool
+) -> None:
     _raise_fd_limit()
-    asyncio.run(_subscribers(port, n, events, control, results))
+    asyncio.run(_subscribers(port, n, events, control, results, deflate))
 
 
 # -- the server and the writer -------------------------------------------------------------
@@ -191,10 +207,11 @@ def _serve(tree: Path, data: Path, env: dict[str, str]) -> Iterator[tuple[int, i
             proc.kill()
 
 
-def _spawn(port: int, n: int, events: int) -> tuple[Any, Any, Any]:
+def _spawn(port: int, n: int, events: int, deflate: bool = False) -> tuple[Any, Any, Any]:
     context = multiprocessing.get_context("spawn")
     control, results = context.Queue(), context.Queue()
-    proc = context.Process(target=_subscriber_process, args=(port, n, events, control, results))
+    args = (port, n, events, control, results, deflate)
+    proc = context.Process(target=_subscriber_process, args=args)
     proc.start()
     return proc, control, results
 
@@ -240,12 +257,12 @@ async def _latency(
     }
 
 
-async def _idle(port: int, pid: int, n: int) -> dict[str, Any]:
+async def _idle(port: int, pid: int, n: int, deflate: bool) -> dict[str, Any]:
     server = psutil.Process(pid)
     await asyncio.sleep(1)
     before = server.memory_info().rss
     started = time.monotonic()
-    proc, control, results = _spawn(port, n, 0)
+    proc, control, results = _spawn(port, n, 0, deflate)
     try:
         assert await _get(results) == "ready"
         connect_seconds = time.monotonic() - started
@@ -257,6 +274,7 @@ async def _idle(port: int, pid: int, n: int) -> dict[str, Any]:
         proc.join(60)
     return {
         "connections": n,
+        "client_offers_deflate": deflate,
         "connect_seconds": round(connect_seconds, 1),
         "rss_before_mb": round(before / 2**20, 1),
         "rss_after_mb": round(after / 2**20, 1),
@@ -309,7 +327,7 @@ async def _scenario(label: str, tree: Path, feed: str, args: argparse.Namespace)
                     print(label, feed, result, flush=True)
                     out["latency"].append(result)
                 if args.idle and feed == "sqlite":  # the feed does not change idle memory
-                    out["idle"] = await _idle(port, pid, args.idle)
+                    out["idle"] = await _idle(port, pid, args.idle, args.deflate)
                     print(label, feed, out["idle"], flush=True)
         finally:
             if pg_name is not None:
@@ -324,10 +342,15 @@ async def main() -> None:
     parser.add_argument("--interval", type=float, default=0.05, help="seconds between events")
     parser.add_argument("--idle", type=int, default=10_000)
     parser.add_argument("--feeds", default="sqlite,postgres,redis")
+    parser.add_argument(
+        "--deflate",
+        action="store_true",
+        help="idle clients offer permessage-deflate (as browsers do)",
+    )
     parser.add_argument("--baseline", type=Path, help="another source tree, measured first")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "events.json")
     args = parser.parse_args()
-    args.subscribers = [int(n) for n in args.subscribers.split(",")]
+    args.subscribers = [int(n) for n in args.subscribers.split(",") if n]  # "": idle only
     _raise_fd_limit()
     runs = []
     if args.baseline is not None:

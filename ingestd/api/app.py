@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from starlette.types import Receive, Scope, Send
 
 from ingestd import __version__
 from ingestd.api.audit import AuditMiddleware
@@ -61,6 +62,30 @@ Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`. Errors ar
 `application/problem+json` with a stable `code`."""
 
 
+class IngestdApp(FastAPI):
+    """FastAPI, with the live-event WebSockets dispatched ahead of the middleware stack.
+
+    An open event socket would otherwise stay suspended inside every middleware and the router
+    for its whole life (a coroutine frame and closure each, ~7 KB per connection), and none of
+    them acts on it: audit and security headers cover HTTP only, CORS does not apply to
+    WebSockets, and the request id is never read by event sockets. The endpoint does its own
+    authentication and tenant checks and closes with the same codes either way.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            found = events.websocket_endpoint(path[len(root) :] if path.startswith(root) else path)
+            if found is not None:
+                endpoint, params = found
+                scope["app"] = self  # what Starlette sets: the endpoint reads app.state
+                scope["path_params"] = params
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -93,7 +118,7 @@ def create_app(
             await app.state.rate_limits.close()
             await runtime.stop()
 
-    app = FastAPI(
+    app = IngestdApp(
         title="ingestd",
         version=__version__,
         description=DESCRIPTION,

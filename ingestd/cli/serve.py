@@ -65,6 +65,7 @@ def serve(
     import uvicorn
 
     from ingestd.api.app import create_app
+    from ingestd.events.uvicorn_ws import WS_MAX_MESSAGE, LeanWebSocketProtocol
     from ingestd.uploads.http import WideWindowHttpToolsProtocol
 
     _logging(log_level)
@@ -92,9 +93,13 @@ def serve(
         # On SIGTERM, requests in flight get this long; then open WebSocket/SSE streams (which
         # never end by themselves) are closed, and their clients resume elsewhere by seq.
         timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
-        # The sans-I/O websockets protocol holds ~8 KB less per open WebSocket than the legacy
-        # one (bench/events.py), and event clients may keep thousands open.
-        ws="websockets-sansio",
+        # uvicorn's sans-I/O websockets protocol (~8 KB less per open WebSocket than the legacy
+        # one) minus the handshake it keeps; no permessage-deflate: events are small JSON and
+        # each compressing connection holds zlib state (~40 KB); clients only send pings.
+        # See docs/events.md, bench/events.py.
+        ws=LeanWebSocketProtocol,
+        ws_per_message_deflate=False,
+        ws_max_size=WS_MAX_MESSAGE,
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from ingestd.events.uvicorn_ws import WS_MAX_MESSAGE, LeanWebSocketProtocol
 from tests.conftest import ADMIN_KEY, App
 from tests.loopback import serve_on_loopback
 
@@ -33,7 +34,10 @@ class Served:
 
 
 async def serve(app: App) -> AsyncIterator[Served]:
-    async with serve_on_loopback(app.asgi, ws="websockets-sansio") as port:
+    # The WebSocket options `ingestd serve` uses (ingestd/cli/serve.py).
+    async with serve_on_loopback(
+        app.asgi, ws=LeanWebSocketProtocol, ws_per_message_deflate=False, ws_max_size=WS_MAX_MESSAGE
+    ) as port:
         yield Served(app, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}")
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisco
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 from starlette.routing import WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingestd.api.deps import DbDep
 from ingestd.api.schemas import ERRORS
@@ -138,11 +138,28 @@ class _EventSocket:
         await _websocket(websocket, job_id, params.get("after"), params.get("token"))
 
 
+_PER_JOB = _EventSocket(per_job=True)
+_ALL_JOBS = _EventSocket(per_job=False)
 # Full paths: the router's prefix is applied by its own add_* methods, not at include time.
-router.routes.append(
-    WebSocketRoute(router.prefix + "/jobs/{job_id}/events", _EventSocket(per_job=True))
-)
-router.routes.append(WebSocketRoute(router.prefix + "/events", _EventSocket(per_job=False)))
+router.routes.append(WebSocketRoute(router.prefix + "/jobs/{job_id}/events", _PER_JOB))
+router.routes.append(WebSocketRoute(router.prefix + "/events", _ALL_JOBS))
+
+_ALL_PATH = router.prefix + "/events"
+_JOBS_PREFIX = router.prefix + "/jobs/"
+_JOB_SUFFIX = "/events"
+
+
+def websocket_endpoint(path: str) -> tuple[ASGIApp, dict[str, str]] | None:
+    """The event socket serving ``path`` (as the routes above would match it) and its path
+    parameters; None for any other path. Lets the app dispatch event sockets ahead of its
+    middleware stack and router (see ingestd/api/app.py)."""
+    if path == _ALL_PATH:
+        return _ALL_JOBS, {}
+    if path.startswith(_JOBS_PREFIX) and path.endswith(_JOB_SUFFIX):
+        job_id = path[len(_JOBS_PREFIX) : -len(_JOB_SUFFIX)]
+        if job_id and "/" not in job_id:  # what the route's "{job_id}" ([^/]+) matches
+            return _PER_JOB, {"job_id": job_id}
+    return None
 
 
 async def _websocket(
