@@ -128,47 +128,65 @@ async def test_a_stalled_consumer_does_not_delay_the_others(start_served: Any) -
         job_id = created.json()["id"]
         path = f"/api/v1/jobs/{job_id}/events"
         stalled, stalled_writer = await _raw_websocket(served, path)
-        hub = served.app.asgi.state.events.hub
-        async with served.connect(path) as brisk:
-            await receive(brisk)
-            assert hub.subscribers == 2
-            db = served.app.runtime.db
-            assert db is not None
-            blob = "x" * 8000  # big events fill the stalled socket's buffers quickly
+        try:
+            await _stalled_consumer_case(served, job_id, path, stalled, stalled_writer)
+        finally:
+            stalled_writer.close()
 
-            async def read_brisk() -> list[int]:
-                seen: list[int] = []
-                while len(seen) < 3000:
-                    event = await receive(brisk, 10)
-                    if event["type"] == "file.progress":
-                        seen.append(event["data"]["i"])
-                return seen
 
-            reader = asyncio.create_task(read_brisk())
-            started = time.monotonic()
-            for batch in range(30):
-                async with db.write() as conn:
-                    await append_events(
-                        conn,
-                        [
-                            {
-                                "tenant": "default",
-                                "type": "file.progress",
-                                "job_id": job_id,
-                                "data": {"i": batch * 100 + i, "pad": blob},
-                            }
-                            for i in range(100)
-                        ],
-                    )
-                await asyncio.sleep(0.01)
-            assert await reader == list(range(3000))
-            assert time.monotonic() - started < 10
-            assert hub.subscribers == 1, "the stalled one was dropped"
-        # Read at last, it has what it was sent, then "lagged" with a cursor to resume from.
-        stalled_writer.transport.resume_reading()
-        rest = await asyncio.wait_for(stalled.read(), 30)
-        stalled_writer.close()
-        assert b'"type":"lagged","resume_after":' in rest
+async def _until(condition: Any, seconds: float = 10.0) -> None:
+    """Wait for ``condition()`` on a deadline: the server subscribes each socket concurrently
+    with the test, so counting subscribers at once races (it failed on a loaded CI machine)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def _stalled_consumer_case(
+    served: Served, job_id: str, path: str, stalled: asyncio.StreamReader, stalled_writer: Any
+) -> None:
+    hub = served.app.asgi.state.events.hub
+    async with served.connect(path) as brisk:
+        await receive(brisk)
+        await _until(lambda: hub.subscribers == 2)
+        db = served.app.runtime.db
+        assert db is not None
+        blob = "x" * 8000  # big events fill the stalled socket's buffers quickly
+
+        async def read_brisk() -> list[int]:
+            seen: list[int] = []
+            while len(seen) < 3000:
+                event = await receive(brisk, 10)
+                if event["type"] == "file.progress":
+                    seen.append(event["data"]["i"])
+            return seen
+
+        reader = asyncio.create_task(read_brisk())
+        started = time.monotonic()
+        for batch in range(30):
+            async with db.write() as conn:
+                await append_events(
+                    conn,
+                    [
+                        {
+                            "tenant": "default",
+                            "type": "file.progress",
+                            "job_id": job_id,
+                            "data": {"i": batch * 100 + i, "pad": blob},
+                        }
+                        for i in range(100)
+                    ],
+                )
+            await asyncio.sleep(0.01)
+        assert await reader == list(range(3000))
+        assert time.monotonic() - started < 10
+        await _until(lambda: hub.subscribers == 1)  # the stalled one was dropped
+    # Read at last, it has what it was sent, then "lagged" with a cursor to resume from.
+    stalled_writer.transport.resume_reading()
+    rest = await asyncio.wait_for(stalled.read(), 30)
+    stalled_writer.close()
+    assert b'"type":"lagged","resume_after":' in rest
 
 
 async def test_ping_pong_and_the_all_jobs_stream(served: Served) -> None:
