@@ -19,6 +19,7 @@ from ingestd.config import Settings
 from ingestd.runtime import Runtime
 from ingestd.store.db import Database
 from ingestd.store.migrate import upgrade
+from tests.needs import missing
 
 PG_DSN = os.environ.get("INGESTD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # One template per test process: concurrent runs (xdist workers, other sessions) never share one.
@@ -77,9 +78,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
         return
     if not await _pg_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_DSN}; CI must run these tests")
-        pytest.skip("PostgreSQL is not reachable (outside CI only)")
+        missing(f"PostgreSQL is not reachable at {PG_DSN}")
     name = await _make_pg_database()
     yield _pg_url(name)
     await _drop_pg_database(name)
