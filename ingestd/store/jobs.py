@@ -217,28 +217,30 @@ async def totals_by(conn: AsyncConnection, column: str, tenant: str | None) -> d
     return {str(k): int(v) for k, v in (await conn.execute(query)).all()}
 
 
+# What a claim needs to know of a job, besides its counts.
+_LOAD_COLUMNS = (
+    jobs.c.id,
+    jobs.c.tenant,
+    jobs.c.priority,
+    jobs.c.max_workers,
+    jobs.c.status,
+    jobs.c.pipeline,
+    jobs.c.options,
+)
+
+
 async def claim_loads(
-    conn: AsyncConnection,
-    *,
-    now: float,
-    statuses: Sequence[str],
-    job_ids: Sequence[str] | None = None,
+    conn: AsyncConnection, *, now: float, statuses: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Jobs that may be claimed from now, with their running and queued counts.
 
     Read from the per-source counters, never by counting files: one row per active job however
-    many files it has. ``job_ids`` narrows it to these jobs (a re-read once they are locked).
+    many files it has.
     """
     col = job_sources.c
     query = (
         sa.select(
-            jobs.c.id,
-            jobs.c.tenant,
-            jobs.c.priority,
-            jobs.c.max_workers,
-            jobs.c.status,
-            jobs.c.pipeline,
-            jobs.c.options,
+            *_LOAD_COLUMNS,
             sa.func.coalesce(sa.func.sum(col.n_running), 0).label("running"),
             sa.func.coalesce(sa.func.sum(col.n_queued), 0).label("queued"),
         )
@@ -251,8 +253,6 @@ async def claim_loads(
         # Jobs with files running count towards their tenant's share even when nothing waits.
         .having(sa.or_(sa.func.sum(col.n_queued) > 0, sa.func.sum(col.n_running) > 0))
     )
-    if job_ids is not None:
-        query = query.where(jobs.c.id.in_(list(job_ids)))
     return [dict(r) for r in (await conn.execute(query)).mappings()]
 
 
@@ -268,13 +268,7 @@ async def lock_claim_loads(
     col = job_sources.c
     query = (
         sa.select(
-            jobs.c.id,
-            jobs.c.tenant,
-            jobs.c.priority,
-            jobs.c.max_workers,
-            jobs.c.status,
-            jobs.c.pipeline,
-            jobs.c.options,
+            *_LOAD_COLUMNS,
             jobs.c.run_at,
             col.n_running,
             col.n_queued,
