@@ -128,13 +128,19 @@ class RedisPush:
 
     async def listen(self, wake: Callable[[], None], connected: Callable[[bool], None]) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
         from redis.exceptions import RedisError
 
         delay = 0.5
         while True:
-            # redis-py may reconnect by itself and re-subscribe: the "subscribe" confirmation
-            # it then gets is our cue to re-read, as after our own reconnect.
-            client = redis.Redis.from_url(self.url, client_name=self.name)
+            # No silent reconnects inside redis-py (its default retries back off for seconds
+            # while we still count as pushed, and notifications sent meanwhile are lost): a
+            # dropped link surfaces here, the tail polls briskly, and we reconnect ourselves.
+            # A "subscribe" confirmation is the cue to re-read what was written while away.
+            client = redis.Redis.from_url(
+                self.url, client_name=self.name, retry=Retry(NoBackoff(), 0)
+            )
             pubsub = client.pubsub()
             try:
                 await pubsub.subscribe(self.channel)
