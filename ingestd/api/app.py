@@ -32,6 +32,7 @@ from ingestd.config import Settings
 from ingestd.events import redact
 from ingestd.events.service import LiveEvents
 from ingestd.runtime import Runtime
+from ingestd.web import router as dashboard
 from ingestd.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("ingestd.api")
@@ -147,9 +148,10 @@ def create_app(
     for module in (service, jobs, files, insight, keys, events, audit, webhooks):
         app.include_router(module.router)
     app.include_router(uploads.router)  # tus; its lifespan sweeps expired uploads
+    app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/dashboard")  # a person opening the server's address
 
     return app

@@ -1,5 +1,6 @@
 """Response headers that browsers act on: no sniffing, no framing, no referrer leaks, and a
-strict content policy on everything but the interactive docs (which load Swagger UI)."""
+strict content policy on everything but the interactive docs (which load Swagger UI) and answers
+that set a policy of their own (the dashboard's page)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.extend(_ALWAYS)
-                if strict:
+                if strict and not any(name == _STRICT_CSP[0] for name, _ in headers):
                     headers.append(_STRICT_CSP)
                 message["headers"] = headers
             await send(message)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from ingestd import __version__
-from ingestd.cli.options import BlobUrl, Clamd, DatabaseUrl, DataDir, settings_from
+from ingestd.cli.options import BlobUrl, Clamd, DatabaseUrl, DataDir, Prefetch, settings_from
 from ingestd.config import Settings
 from ingestd.runtime import Runtime
 
@@ -57,6 +57,7 @@ def serve(
             "--path-map", help="translate client paths: 'C:\\Docs=/srv/docs' (repeatable)"
         ),
     ] = None,
+    prefetch: Prefetch = None,
     clamd: Clamd = None,
     blob_url: BlobUrl = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
@@ -77,6 +78,7 @@ def serve(
         workers=workers,
         source_roots=source_root,
         path_maps=path_map,
+        prefetch=prefetch,
         clamd=clamd,
         blob_url=blob_url,
     )
@@ -113,6 +115,7 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
     lines = [
         f"[bold]ingestd {__version__}[/] is running at [link={base}]{base}[/]",
         "",
+        f"  Dashboard     {base}/dashboard",
         f"  API docs      {base}/docs   (OpenAPI: {base}/openapi.json)",
         f"  Database      {database}",
         f"  Blobs         {_blobs_shown(settings)}",
@@ -153,6 +156,7 @@ def worker(
         int | None, typer.Option(help="files processed at once [default: CPU count]")
     ] = None,
     source_root: Annotated[list[Path] | None, typer.Option("--source-root")] = None,
+    prefetch: Prefetch = None,
     clamd: Clamd = None,
     blob_url: BlobUrl = None,
     log_level: Annotated[str, typer.Option()] = "info",
@@ -164,6 +168,7 @@ def worker(
         database_url=database_url,
         workers=concurrency,
         source_roots=source_root,
+        prefetch=prefetch,
         clamd=clamd,
         blob_url=blob_url,
     )
