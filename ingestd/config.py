@@ -166,6 +166,12 @@ class Settings(BaseSettings):
     # shared mount when scaled out); s3://bucket/prefix?endpoint=…&region=… = S3-compatible
     # storage (the ingestd[s3] extra), credentials from the standard AWS_* variables.
     blob_url: str | None = None
+    # Blob garbage collection (docs/storage.md): blobs that no file row names and that are
+    # older than the grace period are deleted by a sweep every blob_gc_seconds in each API
+    # process (0 = never; `ingestd gc` runs one). The grace period is what a stored blob gets
+    # for the row naming it to commit; S3 stores need at least 2 h (reuse refresh, see there).
+    blob_gc_seconds: float = Field(default=6 * 3600.0, ge=0)
+    blob_gc_grace_seconds: float = Field(default=24 * 3600.0, ge=0)
     # s3 sources: the endpoint they use (unset: AWS, or AWS_ENDPOINT_URL), its region, and the
     # other endpoints a request's endpoint_url may name (exact scheme://host:port; any other is
     # refused). Credentials are the server's (AWS_* variables), never taken from a request.

@@ -1,4 +1,5 @@
-"""What a process runs: the store (migrated), key checks, and — unless told not to — workers."""
+"""What a process runs: the store (migrated), key checks, the blob sweep (API processes), and —
+unless told not to — workers."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ingestd.domain.auth import Role
 from ingestd.events.push import EventPublisher
 from ingestd.events.push import choose as choose_push
 from ingestd.queue.notify import WorkNotifier
+from ingestd.services.blob_gc import BlobCollector
 from ingestd.services.keys import KeyAuthenticator, create_key
 from ingestd.store.db import Database
 from ingestd.store.migrate import upgrade
@@ -39,6 +41,7 @@ class Runtime:
         self.notifier: WorkNotifier | None = None
         self.event_publisher: EventPublisher | None = None  # wakes API processes elsewhere
         self._supervisor: asyncio.Task[None] | None = None
+        self.blob_collector: BlobCollector | None = None
         self.bootstrap_key: str | None = None  # a first admin key made at start, shown once
 
     async def start(self) -> None:
@@ -56,6 +59,7 @@ class Runtime:
             self.event_publisher.start()
         if self.serves_api:
             await self._admin_key()
+            self._start_blob_collector()
         if not self.run_workers:
             return
         if settings.worker_process and self.serves_api:
@@ -89,6 +93,15 @@ class Runtime:
         _row, self.bootstrap_key = await create_key(
             self.db, name="bootstrap admin", role=Role.ADMIN, tenant="default"
         )
+
+    def _start_blob_collector(self) -> None:
+        from ingestd.blobs.url import open_blob_store
+
+        assert self.db is not None
+        if self.settings.blob_gc_seconds <= 0:
+            return
+        self.blob_collector = BlobCollector(self.settings, self.db, open_blob_store(self.settings))
+        self.blob_collector.start()
 
     async def _supervise(self) -> None:
         """Restart the worker process if it dies (an out-of-memory kill, a bug): files it held
@@ -126,6 +139,8 @@ class Runtime:
             self.child.job_cancelled()
 
     async def stop(self) -> None:
+        if self.blob_collector is not None:
+            await self.blob_collector.stop()
         if self.worker is not None:
             await self.worker.stop()
         if self._supervisor is not None:

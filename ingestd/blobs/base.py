@@ -14,10 +14,10 @@ inline for a local store where they are a rename away (:func:`run_blob_io`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import BinaryIO, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -26,6 +26,14 @@ T = TypeVar("T")
 class BlobInfo:
     key: str  # the sha256 hex digest
     size: int  # bytes
+
+
+class StoredBlob(NamedTuple):
+    """One blob as listed by :meth:`BlobStore.iter_blobs` (for the garbage collector)."""
+
+    key: str  # the sha256 hex digest
+    size: int  # bytes
+    modified: float  # when it was last written or reused: seconds since the epoch (UTC)
 
 
 class BlobStoreConfigError(Exception):
@@ -48,6 +56,12 @@ class BlobStore(Protocol):
     root: Path
     # True when blobs are files a worker can open in place: no fetch, no copy.
     is_local: bool
+    # A write that finds its blob already stored makes it young again (its ``modified`` time
+    # becomes now) when it is older than this many seconds, so that the garbage collector,
+    # which deletes only blobs older than its grace period, cannot take a blob that a file row
+    # is about to name. 0 = always (a local ``utime``); S3 pays a server-side copy, so it
+    # refreshes only blobs that are at least this old. The grace period must exceed it.
+    refresh_after: float
 
     def describe(self) -> str:
         """Where the blobs are, for humans (no secrets): a path or ``s3://bucket/prefix``."""
@@ -93,7 +107,21 @@ class BlobStore(Protocol):
         ``FileError("not_found")`` when the store has no such blob."""
         ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Remove the blob unconditionally (nothing happens when it is missing)."""
+        ...
+
+    def iter_blobs(self, older_than: float) -> Iterator[StoredBlob]:
+        """Every stored blob last written or reused before ``older_than`` (seconds since the
+        epoch), in no particular order; other files in the store (staging, partial uploads)
+        are never listed. Lazily: a store of millions of blobs is never held in memory."""
+        ...
+
+    def delete_stale(self, key: str, older_than: float) -> int | None:
+        """Delete the blob if it is still older than ``older_than``, and return its size.
+        ``None`` (nothing deleted) when it is missing — another sweeper took it — or was
+        written or reused since it was listed. Safe to call from several processes at once."""
+        ...
 
 
 async def run_blob_io(blobs: BlobStore, fn: Callable[..., T], /, *args: object) -> T:

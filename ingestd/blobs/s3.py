@@ -7,7 +7,9 @@ thread-safe: callers run these methods in threads (:func:`ingestd.blobs.base.run
 
 Objects are keyed ``<prefix><k[:2]>/<k[2:4]>/<k>`` by sha256, like the local layout. New bytes
 are written to a local staging file while hashed (the key is only known at the end), then
-uploaded; an object that already exists is not uploaded again.
+uploaded; an object that already exists is not uploaded again, but when it is older than
+``refresh_after`` it is copied onto itself (server-side), which makes its ``LastModified`` now:
+that is its age for the garbage collector (:mod:`ingestd.services.blob_gc`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ingestd.blobs.base import BlobInfo, BlobStoreConfigError, check_key
+from ingestd.blobs.base import BlobInfo, BlobStoreConfigError, StoredBlob, check_key
 from ingestd.domain.errors import FileError, Unavailable
 
 if TYPE_CHECKING:
@@ -32,6 +35,12 @@ PART_SIZE = 8 * 1024 * 1024  # multipart part size (s3transfer grows it past 10,
 PARALLEL_PARTS = 4  # parts in flight per upload: bounds memory to ~PART_SIZE * this
 NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_LAYOUT = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
+# A reused object is refreshed (a server-side copy: seconds for gigabytes) only when older than
+# this, so dedup hits on recent blobs cost one HEAD; the collector's grace must exceed it.
+REFRESH_AFTER = 3600.0  # seconds
+COPY_IN_ONE = 5 * 1024**3  # bytes: S3's limit for one CopyObject; larger ones copy in parts
+COPY_PART_SIZE = 512 * 1024 * 1024
 EXTRA_HINT = "install the extra on every server and worker: pip install 'ingestd[s3]'"
 
 
@@ -122,6 +131,18 @@ def transfer_config() -> TransferConfig:
     )
 
 
+def copy_config() -> TransferConfig:
+    """Server-side copies: one request up to S3's limit, big parts past it (no bytes travel
+    through us, so part size costs no memory)."""
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(
+        multipart_threshold=COPY_IN_ONE,
+        multipart_chunksize=COPY_PART_SIZE,
+        max_concurrency=PARALLEL_PARTS,
+    )
+
+
 def error_code(exc: BaseException) -> str | None:
     """The S3 error code of a botocore ClientError (``NoSuchKey``, ``404``, …), else None."""
     response = getattr(exc, "response", None)
@@ -162,6 +183,7 @@ def _cause(exc: BaseException) -> str:
 
 class S3BlobStore:
     is_local = False
+    refresh_after = REFRESH_AFTER
 
     def __init__(
         self,
@@ -179,6 +201,7 @@ class S3BlobStore:
         self._tmp = staging / "tmp"
         self._client = client or make_client(config)
         self._transfer = transfer_config()
+        self._copy = copy_config()
 
     def describe(self) -> str:
         where = f" at {self.config.endpoint_url}" if self.config.endpoint_url else ""
@@ -205,9 +228,9 @@ class S3BlobStore:
         return f"s3://{self.bucket}/{self.object_key(key)}"
 
     def exists(self, key: str) -> bool:
-        return self._size(key) is not None
+        return self._head(key) is not None
 
-    def _size(self, key: str) -> int | None:
+    def _head(self, key: str) -> StoredBlob | None:
         from botocore.exceptions import ClientError
 
         with translated(f"looking up blob {key}"):
@@ -217,7 +240,7 @@ class S3BlobStore:
                 if error_code(exc) in NOT_FOUND:
                     return None
                 raise
-        return int(head["ContentLength"])
+        return StoredBlob(key, int(head["ContentLength"]), head["LastModified"].timestamp())
 
     def write_chunks(self, chunks: Iterable[bytes], *, limit: int | None = None) -> BlobInfo:
         from ingestd.blobs.local import spool_chunks
@@ -241,12 +264,40 @@ class S3BlobStore:
         return BlobInfo(key=sha256, size=path.stat().st_size)
 
     def _upload(self, path: Path, key: str) -> None:
-        if self.exists(key):
-            return  # same content already stored
+        stored = self._head(key)
+        if stored is not None and (  # same content already stored: young, or made young
+            time.time() - stored.modified <= self.refresh_after or self._refresh(key)
+        ):
+            return
         with translated(f"storing blob {key}"):
             self._client.upload_file(
                 str(path), self.bucket, self.object_key(key), Config=self._transfer
             )
+
+    def _refresh(self, key: str) -> bool:
+        """Copy the object onto itself so its ``LastModified`` is now (a reuse: the collector
+        must not take it before the file row naming it commits); False when it is gone."""
+        from botocore.exceptions import ClientError
+
+        object_key = self.object_key(key)
+        with translated(f"refreshing blob {key}"):
+            try:
+                # S3 refuses a self-copy that changes nothing: new metadata makes it legal.
+                self._client.copy(
+                    {"Bucket": self.bucket, "Key": object_key},
+                    self.bucket,
+                    object_key,
+                    ExtraArgs={
+                        "MetadataDirective": "REPLACE",
+                        "Metadata": {"ingestd-reused-at": str(int(time.time()))},
+                    },
+                    Config=self._copy,
+                )
+            except ClientError as exc:
+                if error_code(exc) in NOT_FOUND:
+                    return False  # a collector took it meanwhile: the caller uploads it
+                raise
+        return True
 
     def fetch(self, key: str, out: BinaryIO) -> None:
         from botocore.exceptions import ClientError
@@ -270,6 +321,30 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         with translated(f"deleting blob {key}"):
             self._client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+    def iter_blobs(self, older_than: float) -> Iterator[StoredBlob]:
+        """Objects under the prefix in the blob layout with ``LastModified`` before
+        ``older_than``, a page (1,000 keys) at a time; any other key is left alone."""
+        paginator = self._client.get_paginator("list_objects_v2")
+        with translated(f"listing blobs in {self.describe()}"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for item in page.get("Contents", []):
+                    match = _LAYOUT.match(item["Key"][len(self.prefix) :])
+                    if match is None or match.group(3)[:4] != match.group(1) + match.group(2):
+                        continue
+                    modified = item["LastModified"].timestamp()
+                    if modified < older_than:
+                        yield StoredBlob(match.group(3), int(item["Size"]), modified)
+
+    def delete_stale(self, key: str, older_than: float) -> int | None:
+        """HEAD, then DELETE if still older than ``older_than``. S3 has no conditional delete
+        on age, so a reuse that refreshes the object between the two requests (milliseconds)
+        is not seen; see docs/storage.md for why that window is acceptable."""
+        stored = self._head(key)
+        if stored is None or stored.modified >= older_than:
+            return None
+        self.delete(key)
+        return stored.size
 
 
 __all__ = [

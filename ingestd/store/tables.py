@@ -124,6 +124,7 @@ files = sa.Table(
     sa.Index(None, "status", "lease_expires_at"),  # the rescuer; counts by status
     sa.Index(None, "tenant", "sha256"),
     sa.Index(None, "job_id", "completed_at"),
+    sa.Index(None, "blob_key"),  # the blob collector: is this blob still named?
 )
 
 # A claim reads each chosen job's queued files in this order and stops at its limit: no sort.
