@@ -1,16 +1,19 @@
 """Queue throughput: claims + completions with no-op work, and CPU-bound PDFs, on real processes.
 
-    .venv/bin/python bench/claims.py [--noop 20000] [--pdfs 24] [--batch 16] [--skip-pdf]
+    .venv/bin/python bench/claims.py [--noop 20000] [--pdfs 24] [--windows 16,128] [--skip-pdf]
 
 Measures, in one run:
 - no-op claims+completions/s on PostgreSQL with 1, 2 and 4 worker processes and on SQLite with
-  1 and 2: each process loops ``claim_files`` → ``complete_files`` (the worker's real code paths,
-  with the pipeline replaced by nothing), started together behind a barrier;
+  1 and 2, for each window (files in flight per process): each process runs the worker's claim
+  loop (``claim_files`` when half the window is free) and its real ``Committer`` (completions
+  batched while the previous commit runs), with the pipeline replaced by nothing, all started
+  together behind a barrier;
 - a baseline on the same PostgreSQL: the bare minimum of a queue (one ``UPDATE … SKIP LOCKED``
-  to claim a batch, one ``UPDATE`` to finish it, no counters, events or fairness), 1 process;
-- files/s for generated CPU-bound PDFs (pipeline ``extract``) with 1 and 2 real ``ingestd worker``
-  processes (one parser each), on PostgreSQL and on SQLite, and the baseline of parsing the
-  same PDFs in one loop in this process.
+  to claim a window, one ``UPDATE`` to finish it, no counters, events or fairness), 1 process;
+- files/s for generated CPU-bound PDFs (pipeline ``extract``): on PostgreSQL with 1 and 2 real
+  ``ingestd worker`` processes (one parser each); on SQLite with one worker of 1 and 2 parser
+  processes (the embedded way to scale) and, for comparison, 2 worker processes; and the
+  baseline of parsing the same PDFs in one loop in this process.
 Prints a table and writes bench/results/claims.json. Targets (issue #6): ≥ 3,000 no-op
 claims+completions/s on 2 cores; ≥ 1.8x from 1 to 2 worker processes on CPU-bound files.
 """
@@ -44,7 +47,7 @@ from extractors import make_pdf  # noqa: E402
 
 from ingestd.domain.ids import new_id  # noqa: E402
 from ingestd.queue.claims import claim_files  # noqa: E402
-from ingestd.queue.completion import complete_files  # noqa: E402
+from ingestd.queue.committer import Committer  # noqa: E402
 from ingestd.queue.listing import add_files  # noqa: E402
 from ingestd.queue.outcomes import FileOutcome  # noqa: E402
 from ingestd.store import jobs as job_store  # noqa: E402
@@ -134,24 +137,52 @@ def noop_process(url: str, batch: int, ready: Any, go: Any, results: Any) -> Non
 
 
 async def _noop_loop(url: str, batch: int, ready: Any, go: Any) -> int:
+    """What ``Worker`` does around its pipeline, with the pipeline replaced by nothing: claim
+    when half the window is free (``Worker._claim_loop``) and hand each file to the real
+    ``Committer``, which commits whatever finished while the last commit ran."""
     db = Database(url, pool_size=2)
     worker_id = new_id("wrk")
     async with db.read() as conn:  # connect before the start line
         await conn.execute(sa.select(1))
+    committer = Committer(db)
+    committer.start()
+    outcome = FileOutcome(mime_type="text/plain", sha256=None, size=100)
+    inflight: set[asyncio.Task[Any]] = set()
+    slot_free = asyncio.Event()
+    done = 0
+
+    async def finish(claimed: Any) -> None:
+        nonlocal done
+        await committer.complete(claimed, outcome)
+        done += 1
+
+    def ended(task: asyncio.Task[Any]) -> None:
+        inflight.discard(task)
+        task.result()
+        slot_free.set()
+
     ready.set()
     await asyncio.to_thread(go.wait)
-    done = 0
     idle = 0
     while idle < 3:
-        claimed = await claim_files(db, worker_id, batch, now=time.time(), lease_seconds=LEASE)
-        if not claimed:
+        free = batch - len(inflight)
+        if free < max(1, batch // 2):
+            slot_free.clear()
+            await slot_free.wait()
+            continue
+        claimed = await claim_files(db, worker_id, free, now=time.time(), lease_seconds=LEASE)
+        for item in claimed:
+            task = asyncio.create_task(finish(item))
+            inflight.add(task)
+            task.add_done_callback(ended)
+        if not claimed and not inflight:
             idle += 0 if claimed.contended else 1
             await asyncio.sleep(0.01)
-            continue
-        idle = 0
-        outcome = FileOutcome(mime_type="text/plain", sha256=None, size=100)
-        await complete_files(db, [(c, outcome) for c in claimed], now=time.time())
-        done += len(claimed)
+        elif claimed:
+            idle = 0
+        elif not claimed.contended:  # the queue looks drained: let in-flight files finish
+            await asyncio.sleep(0.001)
+    await committer.stop()
     await db.close()
     return done
 
@@ -218,6 +249,31 @@ async def bare_baseline(url: str, files: int, batch: int) -> dict[str, Any]:
     }
 
 
+def noop_runs(
+    into: dict[str, Any], folder: Path, created: list[str], files: int, window: int
+) -> None:
+    """Every no-op measure for one window size (files in flight per process)."""
+    suffix = f"_window{window}"
+    name, url = asyncio.run(fresh_pg())
+    created.append(name)
+    into["baseline_bare_sql_postgres" + suffix] = asyncio.run(bare_baseline(url, files, window))
+    for n in (1, 2, 4):
+        name, url = asyncio.run(fresh_pg())
+        created.append(name)
+        into[f"postgres_{n}{suffix}"] = run_noop(url, n, files, window)
+        print("noop postgres", n, window, into[f"postgres_{n}{suffix}"], flush=True)
+    # One job is one hot counter row that every claim and completion updates: with several
+    # jobs, claimers on different jobs do not queue behind each other.
+    name, url = asyncio.run(fresh_pg())
+    created.append(name)
+    into[f"postgres_4_on_4_jobs{suffix}"] = run_noop(url, 4, files, window, 4)
+    print("noop postgres 4 on 4 jobs", window, into[f"postgres_4_on_4_jobs{suffix}"], flush=True)
+    for n in (1, 2):
+        url = asyncio.run(fresh_sqlite(folder))
+        into[f"sqlite_{n}{suffix}"] = run_noop(url, n, files, window)
+        print("noop sqlite", n, window, into[f"sqlite_{n}{suffix}"], flush=True)
+
+
 # -- CPU-bound PDFs through real `ingestd worker` processes ----------------------------------------
 def make_pdfs(folder: Path, count: int, size_kb: int) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
@@ -281,7 +337,9 @@ async def _finished(url: str, job_id: str) -> dict[str, Any]:
     return dict(row)
 
 
-def run_pdfs(url: str, processes: int, paths: list[str], data_dir: Path) -> dict[str, Any]:
+def run_pdfs(
+    url: str, processes: int, paths: list[str], data_dir: Path, parsers: int = 1
+) -> dict[str, Any]:
     job_id = asyncio.run(make_job(url, len(paths), status="paused", paths=paths))
     env = {
         **os.environ,
@@ -297,7 +355,7 @@ def run_pdfs(url: str, processes: int, paths: list[str], data_dir: Path) -> dict
             "ingestd",
             "worker",
             "--concurrency",
-            "1",
+            str(parsers),
             "--data-dir",
             str(data_dir / f"w{i}"),
             "--database-url",
@@ -325,6 +383,7 @@ def run_pdfs(url: str, processes: int, paths: list[str], data_dir: Path) -> dict
         elapsed = job["completed_at"] - released
         return {
             "processes": processes,
+            "parsers_each": parsers,
             "files": len(paths),
             "status": job["status"],
             "seconds": round(elapsed, 3),
@@ -342,18 +401,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--noop", type=int, default=20_000)
     parser.add_argument("--pdfs", type=int, default=24)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument(
+        "--windows",
+        default="16,128",
+        help="files in flight per worker process, comma-separated: 16 is `ingestd worker`'s "
+        "default on 2 cores (2 parsers x prefetch 8); more is `--prefetch` for tiny files",
+    )
     parser.add_argument("--pdf-kb", type=int, default=1000, help="size of each generated PDF")
     parser.add_argument("--skip-pdf", action="store_true")
     parser.add_argument("--skip-noop", action="store_true", help="keep the last run's no-op rows")
     args = parser.parse_args()
+    args.windows = [int(w) for w in args.windows.split(",")]
     results: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_avg_at_start": os.getloadavg(),
         },
-        "batch": args.batch,
+        "windows": args.windows,
         "noop": {},
         "pdf": {},
     }
@@ -365,43 +430,33 @@ def main() -> None:
                 previous = ROOT / "bench" / "results" / "claims.json"
                 results["noop"] = json.loads(previous.read_text())["noop"]
             else:
-                name, url = asyncio.run(fresh_pg())
-                created.append(name)
-                results["noop"]["baseline_bare_sql_postgres"] = asyncio.run(
-                    bare_baseline(url, args.noop, args.batch)
-                )
-                for n in (1, 2, 4):
-                    name, url = asyncio.run(fresh_pg())
-                    created.append(name)
-                    results["noop"][f"postgres_{n}"] = run_noop(url, n, args.noop, args.batch)
-                    print("noop postgres", n, results["noop"][f"postgres_{n}"], flush=True)
-                # One job is one hot counter row that every claim and completion updates: with
-                # several jobs, claimers on different jobs do not queue behind each other.
-                name, url = asyncio.run(fresh_pg())
-                created.append(name)
-                results["noop"]["postgres_4_on_4_jobs"] = run_noop(url, 4, args.noop, args.batch, 4)
-                print(
-                    "noop postgres 4 on 4 jobs", results["noop"]["postgres_4_on_4_jobs"], flush=True
-                )
-                for n in (1, 2):
-                    url = asyncio.run(fresh_sqlite(folder))
-                    results["noop"][f"sqlite_{n}"] = run_noop(url, n, args.noop, args.batch)
-                    print("noop sqlite", n, results["noop"][f"sqlite_{n}"], flush=True)
+                for window in args.windows:
+                    noop_runs(results["noop"], folder, created, args.noop, window)
             if not args.skip_pdf:
                 paths = make_pdfs(folder / "pdfs", args.pdfs, args.pdf_kb)
                 results["pdf_kb"] = args.pdf_kb
                 results["pdf"]["baseline_parse_loop"] = parse_baseline(paths, 0)
                 results["pdf"]["baseline_parse_loop_nice10"] = parse_baseline(paths, 10)
+                # PostgreSQL scales out by worker processes (one parser each); SQLite is the
+                # embedded database, written by one process: it scales by parser processes
+                # inside one worker (`--concurrency`), which is what `ingestd serve` does.
                 for backend in ("postgres", "sqlite"):
                     for n in (1, 2):
                         if backend == "postgres":
                             name, url = asyncio.run(fresh_pg())
                             created.append(name)
+                            run = run_pdfs(url, n, paths, folder / f"data-{backend}-{n}")
                         else:
                             url = asyncio.run(fresh_sqlite(folder))
-                        run = run_pdfs(url, n, paths, folder / f"data-{backend}-{n}")
+                            run = run_pdfs(url, 1, paths, folder / f"data-{backend}-{n}", n)
                         results["pdf"][f"{backend}_{n}"] = run
                         print("pdf", backend, n, run, flush=True)
+                # For comparison: SQLite shared by two worker processes (not how it is meant
+                # to run: its writers take turns through a file lock).
+                url = asyncio.run(fresh_sqlite(folder))
+                run = run_pdfs(url, 2, paths, folder / "data-sqlite-2-processes")
+                results["pdf"]["sqlite_2_processes"] = run
+                print("pdf sqlite 2 processes", run, flush=True)
                 for backend in ("postgres", "sqlite"):
                     one, two = results["pdf"][f"{backend}_1"], results["pdf"][f"{backend}_2"]
                     results["pdf"][f"{backend}_speedup_1_to_2"] = round(

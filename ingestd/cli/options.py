@@ -67,6 +67,19 @@ def _check_blob_url(value: str | None) -> str | None:
     return value
 
 
+Prefetch = Annotated[
+    int | None,
+    typer.Option(
+        "--prefetch",
+        envvar="INGESTD_PREFETCH",
+        min=1,
+        max=64,
+        help="files claimed per parser process, so parsers never wait on the database; raise "
+        "it (up to 64) for many tiny files, where claims and commits cost more than the work "
+        "(docs/queue.md) \\[default: 8]",
+    ),
+]
+
 BlobUrl = Annotated[
     str | None,
     typer.Option(

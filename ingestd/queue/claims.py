@@ -57,6 +57,12 @@ class Claimed(list[ClaimedFile]):
 # completions hold job rows for a few ms; a cancel of a huge job may hold one longer.
 LOCK_WAIT_MS = 500
 
+# PostgreSQL settings of a claim's transaction. A claim need not wait for its WAL flush: if the
+# server crashed and lost it, the file is simply queued again and the claimer's completion is
+# refused (lease check), so at worst the work is redone, never stored twice. Completions stay
+# synchronous.
+_CLAIM_SETTINGS = {"lock_timeout": f"{LOCK_WAIT_MS}ms", "synchronous_commit": "off"}
+
 
 async def claim_files(
     db: Database, worker_id: str, limit: int, *, now: float, lease_seconds: float
@@ -88,19 +94,13 @@ async def _allot(
 ) -> tuple[list[str], dict[str, dict[str, Any]]]:
     """The job of each slot, in the order dealt, and the loads of the jobs involved."""
     claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
-    loads = await job_store.claim_loads(conn, now=now, statuses=claimable)
+    postgres = conn.dialect.name == "postgresql"
+    loads = await job_store.claim_loads(
+        conn, now=now, statuses=claimable, local_settings=_CLAIM_SETTINGS if postgres else None
+    )
     order = fairness.tenant_order(_loads(loads))
     slots = fairness.allot(_loads(loads), limit, order)
-    if slots and conn.dialect.name == "postgresql":
-        # A claim need not wait for its WAL flush: if the server crashed and lost it, the file is
-        # simply queued again and the claimer's completion is refused (lease check), so at worst
-        # the work is redone, never stored twice. Completions stay synchronous.
-        await conn.execute(
-            sa.text(
-                f"SELECT set_config('lock_timeout', '{LOCK_WAIT_MS}', true),"
-                " set_config('synchronous_commit', 'off', true)"
-            )
-        )
+    if slots and postgres:
         # Locked, and so read again: another claimer may have committed since the first read.
         fresh = await job_store.lock_claim_loads(conn, slots, now=now, statuses=claimable)
         loads = fresh + [row for row in loads if row["id"] not in set(slots)]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.ids import new_id
@@ -20,34 +22,12 @@ from ingestd.domain.states import FileStatus, JobStatus
 from ingestd.queue.claims import ClaimedFile
 from ingestd.queue.finalize import finish_job_if_done
 from ingestd.queue.outcomes import FileOutcome, LeaseLost
+from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
-from ingestd.store.tables import chunks, events, files, job_sources
+from ingestd.store.tables import events, files, job_sources
 
 Done = tuple[ClaimedFile, FileOutcome]
-
-_finish = (
-    files.update()
-    .where(files.c.id == sa.bindparam("b_id"))
-    .values(
-        status=sa.bindparam("b_status"),
-        step=None,
-        progress=1.0,
-        mime_type=sa.bindparam("b_mime"),
-        sha256=sa.bindparam("b_sha"),
-        size=sa.bindparam("b_size"),
-        blob_key=sa.bindparam("b_blob"),
-        elements=sa.bindparam("b_elements"),
-        chunks=sa.bindparam("b_chunks"),
-        duration_ms=sa.bindparam("b_duration"),
-        completed_at=sa.bindparam("b_now"),
-        error_code=None,
-        error_message=None,
-        lease_owner=None,
-        lease_token=None,
-        lease_expires_at=None,
-    )
-)
 
 
 async def complete_files(
@@ -58,96 +38,190 @@ async def complete_files(
         return []
     async with db.write() as conn:
         statuses = await job_store.lock_job_statuses(conn, [c.job_id for c, _ in done])
-        held = await _held(conn, done)
         cancelled_jobs = {j for j, status in statuses.items() if status == JobStatus.CANCELLED}
-        results: list[FileStatus | LeaseLost] = []
-        finished: list[tuple[ClaimedFile, FileOutcome, FileStatus]] = []
-        for claimed, outcome in done:
-            if claimed.id not in held:
-                results.append(LeaseLost(claimed.id))
-                continue
-            status = (
-                FileStatus.CANCELLED if claimed.job_id in cancelled_jobs else FileStatus.COMPLETED
+        wanted = [
+            (
+                claimed,
+                outcome,
+                FileStatus.CANCELLED if claimed.job_id in cancelled_jobs else FileStatus.COMPLETED,
             )
-            finished.append((claimed, outcome, status))
-            results.append(status)
+            for claimed, outcome in done
+        ]
+        held = await _finish(conn, wanted, now)
+        finished = [item for item in wanted if item[0].id in held]
         if finished:
-            await _write(conn, finished, now)
-            for job_id in await job_store.idle_jobs(conn, [c.job_id for c, _, _ in finished]):
-                await finish_job_if_done(conn, job_id, now)
-    return results
+            busy = await _write(conn, finished, now)
+            maybe_idle = [c.job_id for c, _, _ in finished if c.job_id not in busy]
+            if maybe_idle:
+                for job_id in await job_store.idle_jobs(conn, maybe_idle):
+                    await finish_job_if_done(conn, job_id, now)
+    return [status if c.id in held else LeaseLost(c.id) for c, _, status in wanted]
 
 
-async def _held(conn: AsyncConnection, done: Sequence[Done]) -> set[str]:
-    pairs = [(c.id, c.lease_token) for c, _ in done]
-    query = sa.select(files.c.id).where(
-        sa.tuple_(files.c.id, files.c.lease_token).in_(pairs),
+# What a finished file's row takes from its outcome, in the order of ``_outcome_row``.
+_OUTCOME_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
+    "b_id": sa.String(),
+    "b_token": sa.String(),
+    "b_status": sa.String(),
+    "b_mime": sa.String(),
+    "b_sha": sa.String(),
+    "b_size": sa.BigInteger(),
+    "b_blob": sa.String(),
+    "b_elements": sa.Integer(),
+    "b_chunks": sa.Integer(),
+    "b_duration": sa.Integer(),
+}
+
+
+def _finish_values(batch: Any) -> dict[str, Any]:
+    return {
+        "status": batch.b_status,
+        "step": None,
+        "progress": 1.0,
+        "mime_type": batch.b_mime,
+        "sha256": batch.b_sha,
+        "size": batch.b_size,
+        "blob_key": batch.b_blob,
+        "elements": batch.b_elements,
+        "chunks": batch.b_chunks,
+        "duration_ms": batch.b_duration,
+        "completed_at": sa.bindparam("b_now", type_=files.c.completed_at.type),
+        "error_code": None,
+        "error_message": None,
+        "lease_owner": None,
+        "lease_token": None,
+        "lease_expires_at": None,
+    }
+
+
+# PostgreSQL: the batch arrives as one array per column, unnested into rows and joined to
+# ``files``: one statement checks every lease and writes every row, and its SQL is the same
+# for any batch size, so SQLAlchemy compiles it once (a VALUES list would be compiled anew
+# for every batch: ~40 ms for 64 rows).
+_unnested = (
+    sa.func.unnest(
+        *(sa.bindparam(name, type_=ARRAY(kind)) for name, kind in _OUTCOME_COLUMNS.items())
+    )
+    .table_valued(*(sa.column(name, kind) for name, kind in _OUTCOME_COLUMNS.items()), name="batch")
+    .render_derived()
+)
+_FINISH_POSTGRES = (
+    files.update()
+    .where(
+        files.c.id == _unnested.c.b_id,
+        files.c.lease_token == _unnested.c.b_token,
         files.c.status == FileStatus.RUNNING.value,
     )
+    .values(**_finish_values(_unnested.c))
+    .returning(files.c.id)
+)
+# SQLite (no arrays): the held files are read first, then updated by one executemany.
+_FINISH_SQLITE = (
+    files.update()
+    .where(files.c.id == sa.bindparam("b_id"))
+    .values(**_finish_values(SimpleNamespace(**{n: sa.bindparam(n) for n in _OUTCOME_COLUMNS})))
+)
+
+
+def _outcome_row(claimed: ClaimedFile, outcome: FileOutcome, status: FileStatus) -> tuple[Any, ...]:
+    completed = status is FileStatus.COMPLETED
+    return (
+        claimed.id,
+        claimed.lease_token,
+        status.value,
+        outcome.mime_type,
+        outcome.sha256,
+        outcome.size,
+        outcome.blob_key,
+        outcome.elements if completed else None,
+        len(outcome.chunks) if completed else 0,
+        outcome.duration_ms,
+    )
+
+
+async def _finish(
+    conn: AsyncConnection, wanted: list[tuple[ClaimedFile, FileOutcome, FileStatus]], now: float
+) -> set[str]:
+    """Mark the files finished, each only while its lease holds (``(id, lease_token)`` of a
+    running file); returns the ids written."""
+    rows = [_outcome_row(*item) for item in wanted]
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    return set((await conn.execute(query)).scalars())
+        arrays = {
+            name: list(values)
+            for name, values in zip(_OUTCOME_COLUMNS, zip(*rows, strict=True), strict=True)
+        }
+        updated = await conn.execute(_FINISH_POSTGRES, {**arrays, "b_now": now})
+        return set(updated.scalars())
+    pairs = [(row[0], row[1]) for row in rows]
+    held = set(
+        (
+            await conn.execute(
+                sa.select(files.c.id).where(
+                    sa.tuple_(files.c.id, files.c.lease_token).in_(pairs),
+                    files.c.status == FileStatus.RUNNING.value,
+                )
+            )
+        ).scalars()
+    )
+    params = [
+        {**dict(zip(_OUTCOME_COLUMNS, row, strict=True)), "b_now": now}
+        for row in rows
+        if row[0] in held
+    ]
+    if params:
+        await conn.execute(_FINISH_SQLITE, params)
+    return held
 
 
 async def _write(
     conn: AsyncConnection, finished: list[tuple[ClaimedFile, FileOutcome, FileStatus]], now: float
-) -> None:
-    rows = []
-    chunk_rows: list[dict[str, Any]] = []
+) -> set[str]:
+    """Everything else a finished file brings: its chunks, its event, its job's counters.
+
+    Returns the jobs that certainly go on (a source of theirs still has files queued or running).
+    """
+    chunk_rows: list[file_store.ChunkRecord] = []
     event_rows: list[dict[str, Any]] = []
     counters: dict[tuple[str, int, FileStatus], list[int]] = defaultdict(lambda: [0, 0, 0])
+    still_busy: dict[tuple[str, int], bool] = {}
     for claimed, outcome, status in finished:
-        completed = status is FileStatus.COMPLETED
-        rows.append(
-            {
-                "b_id": claimed.id,
-                "b_status": status.value,
-                "b_mime": outcome.mime_type,
-                "b_sha": outcome.sha256,
-                "b_size": outcome.size,
-                "b_blob": outcome.blob_key,
-                "b_elements": outcome.elements if completed else None,
-                "b_chunks": len(outcome.chunks) if completed else 0,
-                "b_duration": outcome.duration_ms,
-                "b_now": now,
-            }
-        )
         counter = counters[(claimed.job_id, claimed.source_index, status)]
         counter[0] += 1
         counter[1] += outcome.size
         counter[2] += outcome.size - claimed.size  # the file may have changed since listing
-        if completed:
+        if status is FileStatus.COMPLETED:
             chunk_rows.extend(_chunk_rows(claimed, outcome))
         event_rows.append(_event(claimed, outcome, status, now))
-    await conn.execute(_finish, rows)
-    if chunk_rows:
-        await conn.execute(chunks.insert(), chunk_rows)
+    await file_store.insert_chunks(conn, chunk_rows)
     await conn.execute(events.insert(), event_rows)
     for (job_id, source_index, status), (count, size, drift) in counters.items():
         if drift:
             await job_store.update_source(
                 conn, job_id, source_index, bytes_total=job_sources.c.bytes_total + drift
             )
-        await job_store.move_counter(
+        # The last update of a source tells its state after the whole batch.
+        still_busy[(job_id, source_index)] = await job_store.move_counter(
             conn, job_id, source_index, FileStatus.RUNNING, status, size=size, count=count
         )
+    return {job_id for (job_id, _), busy in still_busy.items() if busy}
 
 
-def _chunk_rows(claimed: ClaimedFile, outcome: FileOutcome) -> list[dict[str, Any]]:
-    return [
-        {
-            "file_id": claimed.id,
-            "job_id": claimed.job_id,
-            "tenant": claimed.tenant,
-            "idx": c["idx"],
-            "text": c["text"],
-            "start": c["start"],
-            "end": c["end"],
-            "metadata": c["metadata"],
-            "embedder": c.get("embedder"),
-            "dim": c.get("dim"),
-            "vector": c.get("vector"),
-        }
+def _chunk_rows(claimed: ClaimedFile, outcome: FileOutcome) -> list[file_store.ChunkRecord]:
+    file_id, job_id, tenant = claimed.id, claimed.job_id, claimed.tenant
+    return [  # in file_store.CHUNK_COLUMNS order
+        (
+            file_id,
+            job_id,
+            tenant,
+            c["idx"],
+            c["text"],
+            c["start"],
+            c["end"],
+            c["metadata"],
+            c.get("embedder"),
+            c.get("dim"),
+            c.get("vector"),
+        )
         for c in outcome.chunks
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -93,9 +94,75 @@ async def find_ingested(
     return (await conn.execute(query)).scalar_one_or_none()
 
 
-async def insert_chunks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(chunks.insert(), list(rows))
+# A chunk row as ``insert_chunks`` takes it: a tuple of these columns, in this order (the id is
+# the database's). Tuples, not dicts: a parsed document is often hundreds of chunks.
+CHUNK_COLUMNS = (
+    "file_id",
+    "job_id",
+    "tenant",
+    "idx",
+    "text",
+    "start",
+    "end",
+    "metadata",
+    "embedder",
+    "dim",
+    "vector",
+)
+_METADATA = CHUNK_COLUMNS.index("metadata")
+ChunkRecord = tuple[Any, ...]
+
+
+async def insert_chunks(conn: AsyncConnection, records: Sequence[ChunkRecord]) -> None:
+    """Insert chunks (tuples in ``CHUNK_COLUMNS`` order), in this connection's transaction.
+
+    PostgreSQL: one binary ``COPY`` instead of multi-row INSERTs. COPY costs the worker a third
+    of the CPU and the server less parsing and planning: this is the heaviest write a worker
+    makes.
+    """
+    if not records:
+        return
+    if conn.dialect.name != "postgresql":
+        await conn.execute(
+            chunks.insert(), [dict(zip(CHUNK_COLUMNS, r, strict=True)) for r in records]
+        )
+        return
+    encoded = [
+        (*r[:_METADATA], orjson.dumps(r[_METADATA]).decode(), *r[_METADATA + 1 :]) for r in records
+    ]
+    raw = await conn.get_raw_connection()  # the same session as ``conn``
+    driver = raw.driver_connection
+    assert driver is not None, "a checked-out connection has its driver connection"
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter begins its transaction at the first statement it runs;
+        # a COPY sent before that would commit on its own.
+        await conn.execute(sa.select(1))
+    try:
+        await driver.copy_records_to_table("chunks", records=encoded, columns=CHUNK_COLUMNS)
+    except Exception as exc:
+        raise await _as_sqlalchemy_error(conn, raw.dbapi_connection, exc) from exc
+
+
+async def _as_sqlalchemy_error(conn: AsyncConnection, adapted: Any, exc: Exception) -> Exception:
+    """The error SQLAlchemy would have raised for a statement of its own, so callers see one
+    family (``IntegrityError``, ``DBAPIError.connection_invalidated`` …) whatever ran it.
+
+    ``_handle_exception`` is the adapter's own asyncpg → DB-API translation (private, but the
+    one SQLAlchemy runs for every statement: tests/store/test_chunks.py pins the behaviour).
+    """
+    dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+    try:
+        adapted._handle_exception(exc)
+    except dbapi_error as translated:
+        lost = conn.dialect.is_disconnect(translated, adapted, None)  # type: ignore[arg-type]
+        if lost:
+            await conn.invalidate(translated)
+        return sa.exc.DBAPIError.instance(
+            "COPY chunks", None, translated, dbapi_error, connection_invalidated=lost
+        )
+    except Exception as other:  # not a database error at all (a bad value for a column, say)
+        return other
+    return exc
 
 
 async def delete_chunks(conn: AsyncConnection, file_id: str) -> None:

@@ -153,8 +153,12 @@ async def move_counter(
     *,
     size: int = 0,
     count: int = 1,
-) -> None:
-    """Account for ``count`` files of ``size`` total bytes moving from ``old`` to ``new``."""
+) -> bool:
+    """Account for ``count`` files of ``size`` total bytes moving from ``old`` to ``new``.
+
+    Returns whether that source still has files queued or running: when it has, its job cannot
+    have ended, and a completion need not ask.
+    """
     values: dict[str, Any] = {}
     col = job_sources.c
     if old is not None:
@@ -166,9 +170,13 @@ async def move_counter(
         values["bytes_done"] = col.bytes_done + size
     elif old in FINAL_FOR_BYTES and new not in FINAL_FOR_BYTES:
         values["bytes_done"] = col.bytes_done - size
-    await conn.execute(
-        job_sources.update().where(col.job_id == job_id, col.idx == source_index).values(**values)
+    result = await conn.execute(
+        job_sources.update()
+        .where(col.job_id == job_id, col.idx == source_index)
+        .values(**values)
+        .returning(col.n_queued + col.n_running)
     )
+    return bool(result.scalar_one_or_none())
 
 
 async def recount(conn: AsyncConnection, job_id: str) -> None:
@@ -230,19 +238,30 @@ _LOAD_COLUMNS = (
 
 
 async def claim_loads(
-    conn: AsyncConnection, *, now: float, statuses: Sequence[str]
+    conn: AsyncConnection,
+    *,
+    now: float,
+    statuses: Sequence[str],
+    local_settings: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Jobs that may be claimed from now, with their running and queued counts.
 
     Read from the per-source counters, never by counting files: one row per active job however
-    many files it has.
+    many files it has. ``local_settings`` (PostgreSQL) are set for the rest of the transaction
+    by this same statement, saving a round trip: they take effect whenever a row comes back,
+    which is the only case in which the claim goes on to lock anything.
     """
     col = job_sources.c
+    settings = [
+        sa.func.set_config(name, value, True).label(f"setting_{i}")
+        for i, (name, value) in enumerate((local_settings or {}).items())
+    ]
     query = (
         sa.select(
             *_LOAD_COLUMNS,
             sa.func.coalesce(sa.func.sum(col.n_running), 0).label("running"),
             sa.func.coalesce(sa.func.sum(col.n_queued), 0).label("queued"),
+            *settings,
         )
         .join(job_sources, col.job_id == jobs.c.id)
         .where(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
+import pytest
 import sqlalchemy as sa
 
 from ingestd.domain.errors import FileError
 from ingestd.domain.ids import new_id
-from ingestd.domain.states import Priority
+from ingestd.domain.states import FileStatus, Priority
 from ingestd.queue.claims import claim_files, renew_leases
+from ingestd.queue.completion import complete_files
 from ingestd.queue.listing import add_files
-from ingestd.queue.outcomes import LeaseLost, complete_file, fail_file
+from ingestd.queue.outcomes import FileOutcome, LeaseLost, complete_file, fail_file
 from ingestd.queue.rescue import rescue_expired
 from ingestd.store.db import Database
 from ingestd.store.tables import chunks, files, jobs
@@ -219,3 +222,49 @@ async def test_a_heartbeat_renews_only_the_files_still_in_flight(db: Database) -
     async with db.read() as conn:
         status = dict((await conn.execute(sa.select(files.c.id, files.c.status))).all())
     assert status == {kept.id: "running", orphan.id: "queued"}
+
+
+async def test_a_batch_of_a_cancelled_job_stores_its_empty_fields(db: Database) -> None:
+    """Regression: one UPDATE joins the batch's outcomes; PostgreSQL typed a column that was NULL
+    in every row (``elements`` of cancelled files, no MIME type…) as text and refused it."""
+    job_id = await make_job(db, 3)
+    claimed = await claim_files(db, "w1", 3, now=time.time(), lease_seconds=LEASE)
+    async with db.write() as conn:
+        await conn.execute(jobs.update().where(jobs.c.id == job_id).values(status="cancelled"))
+    empty = FileOutcome(mime_type=None, sha256=None, size=0)
+    results = await complete_files(db, [(c, empty) for c in claimed], now=time.time())
+    assert results == [FileStatus.CANCELLED] * 3
+    async with db.read() as conn:
+        rows = (await conn.execute(sa.select(files.c.status, files.c.elements))).all()
+    assert sorted(rows) == [("cancelled", None)] * 3
+
+
+async def test_a_batch_refuses_only_the_files_whose_lease_is_gone(db: Database) -> None:
+    await make_job(db, 3)
+    claimed = await claim_files(db, "w1", 3, now=time.time(), lease_seconds=LEASE)
+    stolen = replace(claimed[1], lease_token="not-the-token")
+    done = [(claimed[0], outcome()), (stolen, outcome()), (claimed[2], outcome())]
+    results = await complete_files(db, done, now=time.time())
+    assert results[0] == results[2] == FileStatus.COMPLETED
+    assert isinstance(results[1], LeaseLost)
+    async with db.read() as conn:
+        status = (
+            await conn.execute(sa.select(files.c.status).where(files.c.id == claimed[1].id))
+        ).scalar_one()
+    assert status == "running"  # still the rightful holder's
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # row locks: PostgreSQL's
+async def test_a_claim_gives_up_on_a_locked_job_instead_of_waiting(db: Database) -> None:
+    """Claims wait LOCK_WAIT_MS at most for a job row another writer holds, then report
+    ``contended`` so the worker looks again shortly: the lock timeout is set by the claim's
+    first statement, and must be in force when the claim locks the job."""
+    job_id = await make_job(db, 2)
+    async with db.write() as holder:
+        await holder.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id).with_for_update())
+        claimed = await asyncio.wait_for(
+            claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE), timeout=30
+        )
+    assert claimed == [] and claimed.contended
+    again = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    assert len(again) == 2 and not again.contended
