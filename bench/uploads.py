@@ -5,7 +5,8 @@ generated file of ``--size`` bytes each way. Right before every upload it measur
 on the same bytes — read the file, sha256 it, write a copy, in 1 MB blocks like the server: the
 floor of what an upload must do — so each ratio compares two runs made seconds apart (the
 machine may be shared and busy; ratios survive that, absolute MB/s do not). Every case runs
-``--repeat`` times; the table shows the median ratio and the best MB/s.
+``--repeat`` times; the table shows the median MB/s with the range of the runs, the median
+ratio, and the median server CPU.
 
 Per case it also reports the server's CPU seconds (all threads) and the client's, and the peak
 growth of the server's RSS. With ``--null`` the same clients also send into a null server (the
@@ -17,7 +18,8 @@ uses: a new connection per PATCH, each chunk read into memory first — at 32 MB
 it is itself a limit, see the client-only rows); multipart with ``httpx`` streaming the body in
 1 MB pieces (its ``files=`` encoder streams 64 KB pieces, which costs the client more CPU).
 
-    .venv/bin/python bench/uploads.py [--size 1073741824] [--chunks 8,32,128] [--repeat 2] [--null]
+    .venv/bin/python bench/uploads.py [--size 1073741824] [--chunks 8,32,128] [--repeat 3] [--null]
+                                      [--tuspy-chunk 32 (0: no tuspy runs)]
 
 Writes ``bench/results/uploads.json``.
 """
@@ -316,12 +318,17 @@ def _measure(
 
 def _summary(name: str, runs: list[dict[str, Any]], size: int) -> dict[str, Any]:
     gb = size / 1024**3
-    best = min(runs, key=lambda r: r["seconds"])
+    rates = [size / MB / r["seconds"] for r in runs]
     row: dict[str, Any] = {
         "method": name,
-        "seconds": best["seconds"],
-        "mb_s": size / MB / best["seconds"],
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "mb_s": statistics.median(rates),
+        "mb_s_range": [min(rates), max(rates)],
         "server_cpu_s_per_gb": statistics.median(r["server_cpu"] for r in runs) / gb,
+        "server_cpu_range": [
+            min(r["server_cpu"] for r in runs) / gb,
+            max(r["server_cpu"] for r in runs) / gb,
+        ],
         "client_cpu_s_per_gb": statistics.median(r["client_cpu"] for r in runs) / gb,
         "rss_growth_mb": max(r["rss_growth_mb"] for r in runs),
         "runs": runs,
@@ -335,8 +342,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=1024**3)
     parser.add_argument("--chunks", default="8,32,128", help="tus chunk sizes in MB")
-    parser.add_argument("--tuspy-chunk", type=int, default=32, help="tuspy's chunk in MB")
-    parser.add_argument("--repeat", type=int, default=2, help="runs per case")
+    parser.add_argument("--tuspy-chunk", type=int, default=32, help="tuspy's chunk in MB; 0: none")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case")
     parser.add_argument("--null", action="store_true", help="also measure into a null server")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ingestd-bench-"))
@@ -344,7 +351,8 @@ def main() -> None:
     server, url = _start_server(work, args.size)
     null, null_url = _null_server()
     cases = [(f"tus, {c} MB chunks", "tus", int(c) * MB) for c in args.chunks.split(",")]
-    cases.append((f"tus via tuspy, {args.tuspy_chunk} MB", "tuspy", args.tuspy_chunk * MB))
+    if args.tuspy_chunk:
+        cases.append((f"tus via tuspy, {args.tuspy_chunk} MB", "tuspy", args.tuspy_chunk * MB))
     cases.append(("multipart", "multipart", 0))
     try:
         source = work / "source.bin"
@@ -380,16 +388,23 @@ def main() -> None:
 def _report(rows: list[dict[str, Any]], size: int, load: dict[str, Any]) -> None:
     print(f"{size / MB:,.0f} MB over loopback; load average {load['before'][0]:.1f} → "
           f"{load['after'][0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
-    header = f"{'method':<34} {'MB/s':>6} {'of base':>8} {'srv CPU s/GB':>13} {'cli CPU s/GB':>13} {'RSS +MB':>8}"
+    print("MB/s and server CPU: median of the runs (range); of base: median ratio to the baseline")
+    header = f"{'method':<34} {'MB/s':>14} {'of base':>8} {'srv CPU s/GB':>17} {'cli CPU s/GB':>13} {'RSS +MB':>8}"
     print(header)
     for row in rows:
+        low, high = row["mb_s_range"]
+        rate = f"{row['mb_s']:.0f} ({low:.0f}-{high:.0f})"
         share = f"{row['of_baseline'] * 100:.0f}%" if "of_baseline" in row else "-"
         rss = f"{row['rss_growth_mb']:.1f}" if row["rss_growth_mb"] else "-"
-        server_cpu = f"{row['server_cpu_s_per_gb']:.2f}" if row["server_cpu_s_per_gb"] else "-"
+        cpu_low, cpu_high = row["server_cpu_range"]
+        server_cpu = (
+            f"{row['server_cpu_s_per_gb']:.2f} ({cpu_low:.2f}-{cpu_high:.2f})"
+            if row["server_cpu_s_per_gb"]
+            else "-"
+        )
         client_cpu = f"{row['client_cpu_s_per_gb']:.2f}" if row["client_cpu_s_per_gb"] else "-"
         print(
-            f"{row['method']:<34} {row['mb_s']:>6.0f} {share:>8} {server_cpu:>13} "
-            f"{client_cpu:>13} {rss:>8}"
+            f"{row['method']:<34} {rate:>14} {share:>8} {server_cpu:>17} {client_cpu:>13} {rss:>8}"
         )
     out = Path(__file__).parent / "results" / "uploads.json"
     out.parent.mkdir(exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ingestd.domain.auth import Principal, Role
@@ -15,6 +16,9 @@ from ingestd.store.db import Database
 
 KEY_PREFIX = "ik_"
 TOUCH_EVERY = 60.0  # seconds between last_used_at writes for one key
+# Seconds a process trusts a key it checked: a key revoked elsewhere (the CLI, another API
+# process) stops working here within this long; revoked through this process's API, at once.
+CACHE_SECONDS = 5.0
 
 
 def hash_key(plain: str) -> str:
@@ -48,11 +52,20 @@ async def create_key(
 
 
 class KeyAuthenticator:
-    """Checks keys, remembering recent answers briefly so each request does not hit the store."""
+    """Checks keys, remembering recent answers for ``cache_seconds`` so each request does not
+    hit the store (a tus upload sends dozens of PATCHes a second). Only valid keys are
+    remembered; an unknown or revoked key is looked up every time."""
 
-    def __init__(self, db: Database, *, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        cache_seconds: float = CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.cache_seconds = cache_seconds
+        self.clock = clock
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._touched: dict[str, float] = {}
 
@@ -62,7 +75,7 @@ class KeyAuthenticator:
                 "an API key is needed: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
             )
         digest = hash_key(plain)
-        now = time.monotonic()
+        now = self.clock()
         cached = self._cache.get(digest)
         if cached and now - cached[0] < self.cache_seconds:
             return cached[1]

@@ -4,8 +4,11 @@ Where the truth lives
     The bytes go to a partial file ``<blob root>/uploads/<id>.part``; the row in ``uploads`` keeps
     the offset, length, metadata and expiry. When nobody is writing, the partial file's size is
     the truth: a request that takes the lock reconciles the row with it (a server killed mid-PATCH
-    keeps every byte that reached the page cache). While a PATCH runs, the row's offset is
-    refreshed with every progress event.
+    keeps every byte that reached the page cache). The row's offset is refreshed with each
+    progress event, at most every ``tus_progress_seconds`` per upload: a PATCH that ends sooner
+    after the last one leaves the row behind (the bytes and this process's hash cache know
+    better), unless it completes the upload or ends early. This process then knows the row lags
+    and does not rewrite it when it next takes the lock; any other process does.
 
 One writer at a time, across processes
     A PATCH (and DELETE, and the reconciling HEAD) holds ``flock(LOCK_EX | LOCK_NB)`` on the
@@ -159,6 +162,7 @@ class TusService:
         self.notify_work = notify_work
         self.root = blobs.root / "uploads"
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        self._saved_at: dict[str, float] = {}  # monotonic time of each upload's last row write
 
     @property
     def max_size(self) -> int:
@@ -269,7 +273,7 @@ class TusService:
             if content_length is not None and offset + content_length > limit:
                 raise PayloadTooLarge(f"{offset + content_length} bytes would pass {limit}")
             hasher = await self._hasher(upload_id, handle, offset)
-            row = await self._receive(row, handle, hasher, body, checksum, limit)
+            row = await self._receive(row, handle, hasher, body, checksum, limit, content_length)
             if row["length"] is not None and row["offset"] == row["length"]:
                 return await self._finish(principal, row, self._hashes.get(upload_id))
             return row
@@ -284,13 +288,17 @@ class TusService:
         body: AsyncIterator[bytes],
         checksum: Checksum | None,
         limit: int,
+        content_length: int | None,
     ) -> dict[str, Any]:
-        """Stream the body to the file; keep it (or, on a bad checksum, roll back)."""
+        """Stream the body to the file; keep it (or, on a bad checksum, roll back).
+
+        A body that ends before its ``Content-Length`` (the route ends it quietly when the
+        client goes away) or with an error is a PATCH cut short: its row is always written."""
         start = row["offset"]
         base = hasher.copy()
         check = CHECKSUMS[checksum.algorithm]() if checksum else None
         sink = HashingSink(handle, [hasher] if check is None else [hasher, check], offset=start)
-        progress = _Progress(self, row, self.settings.tus_progress_seconds)
+        progress = _Progress(self, row, self._saved_at.get(row["id"]))
         complete = False
         try:
             async for chunk in body:
@@ -311,14 +319,15 @@ class TusService:
                 await self._rollback(row, handle, base)
                 raise
             handle.flush()
-            await self._save(row, start + sink.size, hasher, progress, final=True)
+            await self._save(row, start + sink.size, hasher, progress, early=True)
             raise
         await sink.finish()
         handle.flush()
         if check is not None and checksum is not None and check.digest() != checksum.digest:
             await self._rollback(row, handle, base)
             raise ChecksumMismatch(f"the body's {checksum.algorithm} does not match")
-        return await self._save(row, start + sink.size, hasher, progress, final=complete)
+        short = not complete or (content_length is not None and sink.size < content_length)
+        return await self._save(row, start + sink.size, hasher, progress, early=short)
 
     async def _rollback(self, row: dict[str, Any], handle: IO[bytes], base: Any) -> None:
         handle.flush()
@@ -326,10 +335,15 @@ class TusService:
         self._remember(row["id"], row["offset"], base)
 
     async def _save(
-        self, row: dict[str, Any], offset: int, hasher: Any, progress: _Progress, *, final: bool
+        self, row: dict[str, Any], offset: int, hasher: Any, progress: _Progress, *, early: bool
     ) -> dict[str, Any]:
+        """The PATCH's body is over: remember the hash; write the row and a final progress event
+        if the upload is complete, the body ended early or the last write is old enough."""
         self._remember(row["id"], offset, hasher)
-        await progress.write(offset, final=final)
+        if early or offset == row["length"] or progress.due():
+            await progress.write(offset, final=True)
+        if progress.saved:
+            self._saved_at[row["id"]] = progress.last
         return {**row, "offset": offset, "expires_at": progress.expires_at}
 
     async def _set_length(self, row: dict[str, Any], length: int | None) -> dict[str, Any]:
@@ -357,6 +371,9 @@ class TusService:
             size = row["length"]
         if size == row["offset"]:
             return row
+        cached = self._hashes.get(row["id"])
+        if cached is not None and cached[0] == size:
+            return {**row, "offset": size}  # our own PATCH left the row behind on purpose
         async with self.db.write() as conn:
             await conn.execute(
                 uploads.update().where(uploads.c.id == row["id"]).values(offset=size)
@@ -373,7 +390,11 @@ class TusService:
         self._hashes[upload_id] = (offset, hasher)
         self._hashes.move_to_end(upload_id)
         while len(self._hashes) > HASH_CACHE:
-            self._hashes.popitem(last=False)
+            self._saved_at.pop(self._hashes.popitem(last=False)[0], None)
+
+    def _forget(self, upload_id: str) -> None:
+        self._hashes.pop(upload_id, None)
+        self._saved_at.pop(upload_id, None)
 
     # -- finish ---------------------------------------------------------------------------
 
@@ -403,7 +424,7 @@ class TusService:
             blob = await run_blob_io(self.blobs, self.blobs.adopt, partial, digest, row["offset"])
         else:  # adopted before a crash: only the rows are left to write
             blob = BlobInfo(key=digest, size=row["offset"])
-        self._hashes.pop(upload_id, None)
+        self._forget(upload_id)
         stored = StoredFile(row["filename"], blob, {**row["metadata"], "upload_id": upload_id})
         async with self.db.write() as conn:
             claimed = await conn.execute(
@@ -434,7 +455,7 @@ class TusService:
         await self._end(upload_id, TERMINATED)
 
     async def _end(self, upload_id: str, status: str) -> None:
-        self._hashes.pop(upload_id, None)
+        self._forget(upload_id)
         self.partial(upload_id).unlink(missing_ok=True)
         async with self.db.write() as conn:
             await conn.execute(
@@ -483,16 +504,21 @@ class TusService:
 
 
 class _Progress:
-    """``upload.progress`` events (with the row's offset) at most every ``interval`` s."""
+    """``upload.progress`` events (with the row's offset) at most every ``interval`` s per upload,
+    counting from the last one of the upload's previous PATCH in this process (``saved_at``)."""
 
-    def __init__(self, service: TusService, row: dict[str, Any], interval: float) -> None:
+    def __init__(self, service: TusService, row: dict[str, Any], saved_at: float | None) -> None:
         self.service = service
         self.row = row
-        self.interval = interval
+        self.interval = service.settings.tus_progress_seconds
         self.started = time.monotonic()
         self.start_offset = row["offset"]
-        self.last = self.started
+        self.last = self.started if saved_at is None else saved_at
+        self.saved = saved_at is not None  # whether this process has written the row yet
         self.expires_at = row["expires_at"]
+
+    def due(self) -> bool:
+        return not self.saved or time.monotonic() - self.last >= self.interval
 
     async def maybe(self, offset: int) -> None:
         if time.monotonic() - self.last >= self.interval:
@@ -501,6 +527,7 @@ class _Progress:
     async def write(self, offset: int, *, final: bool) -> None:
         now = time.monotonic()
         self.last = now
+        self.saved = True
         elapsed = max(now - self.started, 1e-6)
         rate = (offset - self.start_offset) / elapsed
         length = self.row["length"]

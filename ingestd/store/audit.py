@@ -1,4 +1,4 @@
-"""The audit log: appended after every mutating API call, read by admins."""
+"""The audit log: appended (in batches) after mutating API calls, read by admins."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ingestd.store.tables import audit_log
 
 
-async def record(conn: AsyncConnection, entry: dict[str, Any]) -> None:
-    await conn.execute(audit_log.insert().values(**entry))
+async def record_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> None:
+    """One statement for the batch, rows in the order given (so ``seq`` follows it)."""
+    await conn.execute(audit_log.insert(), entries)
 
 
 async def list_entries(

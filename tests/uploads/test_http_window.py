@@ -4,11 +4,13 @@ uvicorn's 64-256 KB ones, and never more than the window plus one socket read.""
 from __future__ import annotations
 
 import asyncio
+import platform
 from typing import Any
 
 import httpx
 
-from ingestd.uploads.http import BODY_WINDOW, WideWindowHttpToolsProtocol
+from ingestd.uploads import http as window
+from ingestd.uploads.http import BODY_WINDOW, WideWindowHttpToolsProtocol, keep_heap_for_bodies
 from tests.loopback import serve_on_loopback
 
 BODY = 16 * 1024 * 1024
@@ -46,3 +48,12 @@ async def test_a_busy_app_gets_big_messages_within_the_window() -> None:
     assert max(sizes) <= BODY_WINDOW + 1024 * 1024  # the window plus at most one read
     default = await body_messages("httptools")
     assert len(sizes) < len(default)
+
+
+async def test_serving_tunes_the_heap_for_body_messages() -> None:
+    """On glibc (every supported Linux image) body messages come from a heap that is not
+    trimmed after each one; elsewhere the tuning is a no-op."""
+    await body_messages(WideWindowHttpToolsProtocol)  # the first connection tunes it
+    assert window._heap_tuned == (platform.libc_ver()[0] == "glibc")
+    assert keep_heap_for_bodies() == window._heap_tuned  # and again is harmless
+    assert window.MMAP_THRESHOLD > BODY_WINDOW + 1024 * 1024  # a whole message fits under it

@@ -120,3 +120,32 @@ async def test_a_failing_write_surfaces_and_settle_drains(tmp_path: Path) -> Non
             await sink.finish()
         await sink.settle()  # abandoning it waits for the blocks still in flight, quietly
     assert target.read_bytes() == b""
+
+
+async def test_big_bytes_take_no_buffer_and_buffers_are_pooled_between_sinks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = 0
+    real = bytearray
+
+    def counting_bytearray(*args: int) -> bytearray:
+        nonlocal made
+        made += 1
+        return real(*args)
+
+    monkeypatch.setattr(sink_module, "bytearray", counting_bytearray, raising=False)
+    monkeypatch.setattr(sink_module, "_pool", [])
+    with (tmp_path / "direct").open("wb") as handle:  # a tus PATCH body from uvicorn
+        sink = HashingSink(handle, [hashlib.sha256()])
+        for _ in range(8):
+            await sink.write(os.urandom(DIRECT))
+        await sink.finish()
+    assert made == 0
+    for _ in range(5):  # small pieces, sink after sink: the pool serves them
+        with (tmp_path / "small").open("wb") as handle:
+            sink = HashingSink(handle, [hashlib.sha256()])
+            for _ in range(3 * BLOCK // 65536):
+                await sink.write(os.urandom(65536))
+            await sink.finish()
+    assert made <= DEPTH + 1, f"{made} buffers for 5 sinks"
+    assert len(sink_module._pool) <= sink_module.POOL

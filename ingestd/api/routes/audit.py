@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from ingestd.api.audit import flush_audit
 from ingestd.api.deps import Admin, DbDep
 from ingestd.api.schemas import ERRORS, Page
 from ingestd.services.views import rfc3339
@@ -30,6 +31,7 @@ class AuditEntry(BaseModel):
 
 @router.get("", response_model=Page[AuditEntry], summary="Who changed what, newest first")
 async def audit(
+    request: Request,
     db: DbDep,
     caller: Admin,
     tenant: Annotated[str | None, Query(description="only this tenant's calls")] = None,
@@ -37,6 +39,7 @@ async def audit(
     after: Annotated[str | None, Query(description="cursor from the previous page")] = None,
 ) -> Any:
     before = int(after) if after and after.isdigit() else None
+    await flush_audit(request.app)  # the calls this process answered, written in batches
     async with db.read() as conn:
         rows = await list_entries(conn, tenant=tenant, before_seq=before, limit=limit + 1)
     items = [{**r, "at": rfc3339(r["at"])} for r in rows[:limit]]
