@@ -3,6 +3,11 @@
 Publishing never awaits a consumer: each subscription has its own bounded buffer, so a stalled
 client cannot delay the others; one that falls too far behind is marked *lagged* and dropped,
 and resumes from the last seq it got.
+
+A consumer waiting for its next live event may hand the subscription a :class:`Sink`, which
+then takes events as they are published, in the publisher's loop pass (a WebSocket writes the
+pre-framed event to its socket): no wake-up of the consumer's task per event. Whatever the sink
+declines (a full socket buffer, an event that ends the stream) goes to the buffer as before.
 """
 
 from __future__ import annotations
@@ -19,12 +24,18 @@ class Lagged(Exception):
     """The subscription's buffer overflowed: the consumer must reconnect and resume."""
 
 
+class Sink(Protocol):
+    def deliver(self, event: LiveEvent) -> bool:
+        """Take ``event`` now, in order; False to have it buffered (and the consumer woken)."""
+        ...
+
+
 class Subscription:
     """One consumer's bounded buffer. Kept small (it exists per open connection): no
     ``asyncio.Event`` (each holds a deque), the buffer made on the first event, and at most one
-    waiter future, only while the consumer waits."""
+    waiter future and sink, only while the consumer waits."""
 
-    __slots__ = ("_items", "_limit", "_waiter", "job_id", "lagged", "tenant")
+    __slots__ = ("_items", "_limit", "_sink", "_waiter", "job_id", "lagged", "tenant")
 
     def __init__(self, tenant: str | None, job_id: str | None, limit: int) -> None:
         self.tenant = tenant  # None: every tenant (admin keys)
@@ -33,10 +44,16 @@ class Subscription:
         self._limit = limit
         self._items: deque[LiveEvent] | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._sink: Sink | None = None
 
     def offer(self, event: LiveEvent) -> bool:
-        """Buffer one event; False (and lagged) when the buffer is full."""
+        """Hand one event to the waiting sink, else buffer it; False (and lagged) when the
+        buffer is full."""
         items = self._items
+        # Only with nothing buffered: a sink must not overtake events still in the buffer.
+        sink = self._sink
+        if sink is not None and not items and not self.lagged and sink.deliver(event):
+            return True
         if items is None:
             items = self._items = deque()
         if len(items) >= self._limit:
@@ -58,12 +75,18 @@ class Subscription:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def get(self, wait_seconds: float | None = None) -> LiveEvent | None:
-        """The next event; None when ``wait_seconds`` pass first. Raises :class:`Lagged`."""
+    async def get(
+        self, wait_seconds: float | None = None, sink: Sink | None = None
+    ) -> LiveEvent | None:
+        """The next event; None when ``wait_seconds`` pass first. Raises :class:`Lagged`.
+
+        ``sink`` takes the events published while this waits, until it declines one, which
+        this then returns."""
         while not self._items:
             if self.lagged:
                 raise Lagged
             waiter = self._waiter = asyncio.get_running_loop().create_future()
+            self._sink = sink
             try:
                 if wait_seconds is None:
                     await waiter
@@ -75,6 +98,7 @@ class Subscription:
                     return None
             finally:
                 self._waiter = None
+                self._sink = None
         return self._items.popleft()
 
 

@@ -4,6 +4,7 @@ the log by seq, so a lost or early notification costs latency, never an event.
 
 - :class:`PgPush` — PostgreSQL ``NOTIFY`` / ``LISTEN`` on ``event_channel``.
 - :class:`RedisPush` — Redis ``PUBLISH`` / ``SUBSCRIBE`` when ``redis_url`` is set.
+- :class:`~ingestd.events.unix_push.UnixPush` — on SQLite (one machine): Unix datagram sockets.
 
 Writers do not NOTIFY inside the transaction that appends the event: PostgreSQL serialises every
 committing transaction that has notified (a global lock held through the commit), which would cap
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from ingestd.config import Settings
+from ingestd.events import unix_push
 from ingestd.queue.notify import asyncpg_dsn
 from ingestd.store import events as event_store
 from ingestd.store.db import Database
@@ -50,7 +52,8 @@ class Push(Protocol):
 
 
 def choose(settings: Settings, db: Database) -> Push | None:
-    """Redis if configured, else PostgreSQL LISTEN/NOTIFY, else none (SQLite: poll)."""
+    """Redis if configured, else PostgreSQL LISTEN/NOTIFY, else (SQLite) Unix datagram sockets
+    next to the database file; none for ``poll`` or where that cannot work."""
     feed = settings.event_feed
     if feed == "poll":
         return None
@@ -62,7 +65,7 @@ def choose(settings: Settings, db: Database) -> Push | None:
         if db.is_sqlite:
             raise ValueError("INGESTD_EVENT_FEED=postgres needs a PostgreSQL database_url")
         return PgPush(db, settings.event_channel)
-    return None
+    return unix_push.for_url(db.url)
 
 
 def _name() -> str:

@@ -24,15 +24,18 @@ class LiveEvents:
         self.settings = settings
         self.db = db
         self.hub = Hub(queue_size=settings.event_queue_size)
-        # Redis pub/sub or PostgreSQL LISTEN wakes the tail when any process appends; without
-        # one (SQLite, one machine) the tail polls briskly and in-process appends wake it.
+        # Redis pub/sub or PostgreSQL LISTEN wakes the tail when any process appends, so it
+        # polls only as a fallback. On SQLite, local sockets wake it early, but it keeps polling
+        # briskly: not every writer announces its appends (a brisk poll was all it had).
         self.push: Push | None = push.choose(settings, db)
         self.feed = LogTail(
             db,
             self.hub,
             poll_seconds=settings.event_poll_seconds,
             gap_seconds=settings.event_gap_seconds if not db.is_sqlite else 0.0,
-            idle_poll_seconds=settings.event_fallback_poll_seconds if self.push else None,
+            idle_poll_seconds=(
+                settings.event_fallback_poll_seconds if self.push and not db.is_sqlite else None
+            ),
         )
         self._tasks: list[asyncio.Task[None]] = []
 

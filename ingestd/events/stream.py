@@ -2,11 +2,16 @@
 
 Order matters: subscribe to the hub first, note the feed's ``high_water``, read the backlog up
 to it from the table, then take live events, skipping any seq already sent.
+
+A stream given a :class:`FrameWriter` (a WebSocket on our uvicorn protocol) writes live events
+itself as they are published, while its consumer waits in :meth:`EventStream.next`, which then
+returns only what the writer could not take.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 from ingestd.events.envelope import LiveEvent
 from ingestd.events.hub import Feed, Hub, Lagged, Subscription
@@ -16,7 +21,13 @@ from ingestd.store.db import Database
 PAGE = 500
 _EMPTY: deque[LiveEvent] = deque(maxlen=0)  # shared by streams with no backlog (most, live)
 
-__all__ = ["EventStream", "Lagged"]
+__all__ = ["EventStream", "FrameWriter", "Lagged"]
+
+
+class FrameWriter(Protocol):
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a pre-framed event now; False (writing nothing) when it cannot."""
+        ...
 
 
 class EventStream:
@@ -33,6 +44,7 @@ class EventStream:
         "job_id",
         "last",
         "tenant",
+        "writer",
     )
 
     def __init__(
@@ -59,6 +71,7 @@ class EventStream:
         # Set for a job that had already ended when the stream opened: after the backlog, stop.
         self.finite = False
         self.gone = False  # the client left: stop quietly
+        self.writer: FrameWriter | None = None  # takes live events directly: see deliver
 
     @property
     def upto(self) -> int:
@@ -106,13 +119,27 @@ class EventStream:
                     self._backlog_done = False
                     continue
                 return None
-            event = await self._sub.get(wait_seconds)
+            event = await self._sub.get(wait_seconds, self if self.writer is not None else None)
             if event is None:
                 return None
             if event.seq <= self.last:
                 continue  # already sent from the backlog
             self.last = event.seq
             return event
+
+    def deliver(self, event: LiveEvent) -> bool:
+        """The hub's :class:`~ingestd.events.hub.Sink`, called while :meth:`next` waits for a
+        live event: write it with :attr:`writer`. Declined (so :meth:`next` returns it): an
+        event the writer cannot take now, and a per-job stream's final event (the caller sends
+        it and closes the socket)."""
+        if event.seq <= self.last:
+            return True  # already sent from the backlog
+        if self.writer is None or self.ends_with(event):
+            return False
+        if not self.writer.write_frame(event.frame):
+            return False
+        self.last = event.seq
+        return True
 
     async def _load(self) -> None:
         async with self.db.read() as conn:

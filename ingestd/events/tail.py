@@ -9,8 +9,9 @@ may be seen before seq 11. Publishing 12 then would make a resume ``after=12`` s
 so the tail stops at a gap and waits up to ``event_gap_seconds`` for it to fill (a rolled-back
 transaction leaves a gap that never does).
 
-With a push feed connected (``events/push.py``: PostgreSQL NOTIFY or Redis pub/sub), every
-process's appends wake the tail, so it polls only every ``idle_poll_seconds`` as a fallback. A
+With a push feed connected (``events/push.py``: PostgreSQL NOTIFY, Redis pub/sub, or on SQLite
+local sockets), every process's appends wake the tail, so it polls only every
+``idle_poll_seconds`` as a fallback (on SQLite as briskly as without: see events/service.py). A
 wake may come before the writer's commit is visible, so after one the tail re-reads after 5,
 10, 20 ms, then every ``poll_seconds``, for ``HOT_SECONDS``.
 """
@@ -131,7 +132,9 @@ class LogTail:
     async def read_once(self) -> bool:
         """Publish what has committed since ``high_water``; True when there may be more."""
         async with self.db.read() as conn:
-            rows = await event_store.events_between(conn, after_seq=self.high_water, limit=BATCH)
+            rows = await event_store.events_between(
+                conn, after_seq=self.high_water, limit=self.batch
+            )
         for row in rows:
             seq = int(row["seq"])
             if seq != self.high_water + 1 and not self._gap_expired():

@@ -5,11 +5,17 @@ protocol object for the connection's whole life, though neither is read after th
 ~1.5 KB per idle subscriber (20.7 vs 19.2 KB each with 10,000 open, bench/events.py), which
 thousands of them feel. This subclass drops both once they are used; everything else is
 uvicorn's own.
+
+It also takes pre-framed events straight to its socket (:meth:`LeanWebSocketProtocol.write_frame`):
+the ASGI ``send`` path costs a task wake-up, Starlette's and uvicorn's checks and a frame built
+by ``websockets``, per subscriber per event, which with 1,000 subscribers made most of an
+event's latency.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -66,3 +72,37 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         # before that. A hook here rather than in ``send``: ``send`` runs per event.
         super().start_keepalive()
         self.response: Any = None
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write one pre-encoded server frame (:func:`~ingestd.events.envelope.text_frame`) to
+        the socket, bypassing ASGI; False, writing nothing, when ``send`` would not write now.
+
+        That is: the socket's write buffer is past its high-water mark (``send`` would wait for
+        it to drain; the caller buffers the event in its bounded queue instead), the connection
+        is closing or closed, or it negotiated an extension that changes frames (compression).
+        The ``websockets`` state machine need not see these frames: it tracks only fragmented
+        and control frames on the way out.
+        """
+        if (
+            self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.conn.extensions
+            or self.transport.is_closing()
+        ):
+            return False
+        try:
+            self.transport.write(frame)
+        except (OSError, RuntimeError):
+            # A transport that broke under us: the consumer's own send finds out and ends the
+            # session; the fan-out to everyone else must go on.
+            return False
+        return True
+
+
+def frame_writer(send: Callable[..., Any]) -> LeanWebSocketProtocol | None:
+    """The connection behind an ASGI ``send`` when it is our protocol's own (event sockets are
+    dispatched ahead of every middleware: see ingestd/api/app.py); None for any other server or
+    a wrapped ``send``, which then take the ASGI path."""
+    protocol = getattr(send, "__self__", None)
+    return protocol if isinstance(protocol, LeanWebSocketProtocol) else None

@@ -1,4 +1,5 @@
-"""Which push feed a process uses: Redis if configured, else PostgreSQL, else none (poll)."""
+"""Which push feed a process uses: Redis if configured, else PostgreSQL, else (SQLite) local
+sockets; none when told to poll."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from ingestd.config import Settings
 from ingestd.events.push import PgPush, RedisPush, choose
+from ingestd.events.unix_push import UnixPush
 from ingestd.store.db import Database
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"  # never connected to here
@@ -18,13 +20,15 @@ def _choose(tmp_path: Path, url: str, **settings: object) -> object:
     return choose(Settings(data_dir=tmp_path, **settings), db)  # type: ignore[arg-type]
 
 
-def test_auto_picks_redis_then_postgres_then_polling(tmp_path: Path) -> None:
+def test_auto_picks_redis_then_postgres_then_local_sockets(tmp_path: Path) -> None:
     sqlite = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
     assert isinstance(_choose(tmp_path, PG_URL, redis_url="redis://127.0.0.1:6379/0"), RedisPush)
     assert isinstance(_choose(tmp_path, sqlite, redis_url="redis://127.0.0.1:6379/0"), RedisPush)
     assert isinstance(_choose(tmp_path, PG_URL), PgPush)
-    assert _choose(tmp_path, sqlite) is None
+    # A short path: a socket's name is limited to ~100 bytes (pytest's tmp_path may be longer).
+    assert isinstance(_choose(tmp_path, "sqlite+aiosqlite:////tmp/x.db"), UnixPush)
     assert _choose(tmp_path, PG_URL, event_feed="poll") is None
+    assert _choose(tmp_path, sqlite, event_feed="poll") is None
 
 
 def test_a_forced_feed_that_cannot_work_is_refused(tmp_path: Path) -> None:

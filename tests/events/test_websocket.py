@@ -121,7 +121,10 @@ async def _raw_websocket(served: Served, path: str) -> tuple[asyncio.StreamReade
 
 
 async def test_a_stalled_consumer_does_not_delay_the_others(start_served: Any) -> None:
-    async with start_served(event_queue_size=200) as served:
+    # A buffer of 500 events: the stalled consumer overflows it many times over (3,000 events
+    # of 8 KB), while the brisk one, which shares this test's event loop with the server and
+    # the writer, has room for a hiccup on a loaded machine (with 200 it lagged ~1 run in 8).
+    async with start_served(event_queue_size=500) as served:
         created = await served.app.client.post(
             "/api/v1/jobs", json={"sources": [{"type": "upload"}]}
         )

@@ -27,7 +27,8 @@ from ingestd.domain.errors import BadRequest, IngestdError
 from ingestd.domain.states import JobStatus
 from ingestd.events.envelope import LiveEvent
 from ingestd.events.service import LiveEvents
-from ingestd.events.stream import EventStream, Lagged
+from ingestd.events.stream import EventStream, FrameWriter, Lagged
+from ingestd.events.uvicorn_ws import frame_writer
 from ingestd.services import jobs as job_service
 from ingestd.services.keys import KeyAuthenticator
 from ingestd.store import events as event_store
@@ -135,7 +136,8 @@ class _EventSocket:
         websocket = WebSocket(scope, receive, send)
         job_id = scope["path_params"]["job_id"] if self.per_job else None
         params = websocket.query_params
-        await _websocket(websocket, job_id, params.get("after"), params.get("token"))
+        writer = frame_writer(send)
+        await _websocket(websocket, job_id, params.get("after"), params.get("token"), writer)
 
 
 _PER_JOB = _EventSocket(per_job=True)
@@ -163,7 +165,11 @@ def websocket_endpoint(path: str) -> tuple[ASGIApp, dict[str, str]] | None:
 
 
 async def _websocket(
-    websocket: WebSocket, job_id: str | None, after: str | None, token: str | None
+    websocket: WebSocket,
+    job_id: str | None,
+    after: str | None,
+    token: str | None,
+    writer: FrameWriter | None,
 ) -> None:
     live = _live(websocket)
     await websocket.accept()
@@ -175,6 +181,8 @@ async def _websocket(
         return
     stream = live.stream(tenant=principal.scope, job_id=job_id, after=cursor)
     stream.finite = ended
+    # Live events then go straight to the socket, framed once for all (events/stream.py).
+    stream.writer = writer
     try:
         await _session(websocket, stream, job_id)
     finally:
@@ -201,7 +209,8 @@ async def _session(websocket: WebSocket, stream: EventStream, job_id: str | None
 
 
 async def _pump(websocket: WebSocket, stream: EventStream) -> tuple[int, str]:
-    """Send events until the stream ends; ``(0, "")`` when the client left first."""
+    """Send events until the stream ends; ``(0, "")`` when the client left first. With a
+    frame writer, ``stream.next`` returns only the live events it did not write itself."""
     while True:
         try:
             event = await stream.next()
