@@ -7,6 +7,8 @@ never block the writer. PostgreSQL: one pool for both.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,8 +31,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+class _RollbackOnClose(sqlite3.Connection):
+    """A SQLite connection that ends its transaction before it closes.
+
+    SQLAlchemy closes a connection without a ROLLBACK when the task using it is cancelled in
+    the middle of a statement (a request whose client left, a worker stopping): it cannot await
+    one then. SQLite keeps a closed connection whose statements are still referenced open as a
+    "zombie", with its transaction and so the write lock, until the garbage collector frees
+    them: every other writer waits out its busy timeout and fails. This runs in aiosqlite's
+    thread, in order after the cancelled statement.
+    """
+
+    def close(self) -> None:
+        if self.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.rollback()
+        super().close()
+
+
 def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args={"factory": _RollbackOnClose},
+    )
     sync: Engine = engine.sync_engine
     event.listen(sync, "connect", _sqlite_pragmas)
 
