@@ -42,3 +42,18 @@ def test_a_forced_feed_that_cannot_work_is_refused(tmp_path: Path) -> None:
 def test_a_bad_channel_name_is_refused() -> None:
     with pytest.raises(ValueError, match="event_channel"):
         Settings(event_channel="no spaces; please")
+
+
+def test_a_sqlite_tail_woken_by_sockets_polls_slowly_when_idle(tmp_path: Path) -> None:
+    """With local sockets waking it, an idle SQLite tail polls every 0.25 s, not every 25 ms
+    (a tenth of a core for an idle server); without them it keeps the brisk poll."""
+    from ingestd.events.service import SQLITE_FALLBACK_POLL_SECONDS, LiveEvents
+
+    woken = LiveEvents(Settings(data_dir=tmp_path), Database("sqlite+aiosqlite:////tmp/x.db"))
+    assert isinstance(woken.push, UnixPush)
+    assert woken.feed.idle_poll_seconds == SQLITE_FALLBACK_POLL_SECONDS == 0.25
+    polled = LiveEvents(
+        Settings(data_dir=tmp_path, event_feed="poll"), Database("sqlite+aiosqlite:////tmp/x.db")
+    )
+    assert polled.push is None
+    assert polled.feed.idle_poll_seconds == polled.settings.event_poll_seconds
