@@ -15,6 +15,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from ingestd.api.app import create_app
+from ingestd.blobs.local import LocalBlobStore
 from ingestd.config import Settings
 from ingestd.runtime import Runtime
 from ingestd.store.db import Database
@@ -207,3 +208,11 @@ def docs(source_root: Path) -> Iterator[Path]:
     folder = source_root / "docs"
     folder.mkdir()
     yield folder
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    """An empty local blob store in the test's own folder."""
+    store = LocalBlobStore(tmp_path / "blobs")
+    store.ensure()
+    return store

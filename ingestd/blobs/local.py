@@ -13,6 +13,7 @@ it gone and stores it anew.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -163,15 +164,13 @@ class LocalBlobStore:
         if match is None:
             return
         aside = folder / name
-        try:
+        with contextlib.suppress(FileNotFoundError):  # its collector finished meanwhile
             if time.time() - aside.stat().st_ctime < SET_ASIDE_RECOVERY:
                 return  # a live collector is deciding about it right now
             # Young again: it may replace a copy a writer just stored, whose age must not go
             # back; an unused one only waits one more grace period.
             os.utime(aside)
             os.replace(aside, folder / match.group(1))
-        except FileNotFoundError:
-            pass
 
     def _commit(self, tmp: Path, key: str, size: int) -> BlobInfo:
         final = self.path(key)

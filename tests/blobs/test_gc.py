@@ -25,13 +25,6 @@ from tests.blobs.gcdata import DAY, age_local, age_path, drop_job, local_keys, u
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> LocalBlobStore:
-    store = LocalBlobStore(tmp_path / "blobs")
-    store.ensure()
-    return store
-
-
-@pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 

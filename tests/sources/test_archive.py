@@ -50,13 +50,6 @@ def _patch_name(data: bytes, old: bytes, new: bytes) -> bytes:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> LocalBlobStore:
-    store = LocalBlobStore(tmp_path / "blobs")
-    store.ensure()
-    return store
-
-
-@pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     path = tmp_path / "work"
     path.mkdir()

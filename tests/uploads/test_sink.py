@@ -15,6 +15,20 @@ from ingestd.uploads import sink as sink_module
 from ingestd.uploads.sink import BLOCK, DEPTH, DIRECT, HashingSink
 
 
+@pytest.fixture
+def buffers_made(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """One entry (its arguments) per buffer the sink module makes from now on."""
+    made: list[tuple[object, ...]] = []
+    real = bytearray
+
+    def counting_bytearray(*args: int) -> bytearray:
+        made.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(sink_module, "bytearray", counting_bytearray, raising=False)
+    return made
+
+
 def pieces(data: bytes, sizes: list[int]) -> list[bytes]:
     """``data`` cut into pieces of the given sizes (cycled), as an ASGI server would send it."""
     out, at, i = [], 0, 0
@@ -62,17 +76,8 @@ async def test_any_split_of_any_body_round_trips(
 
 
 async def test_buffers_are_recycled_so_memory_stays_flat(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, buffers_made: list[tuple[object, ...]]
 ) -> None:
-    made = 0
-    real = bytearray
-
-    def counting_bytearray(*args: int) -> bytearray:
-        nonlocal made
-        made += 1
-        return real(*args)
-
-    monkeypatch.setattr(sink_module, "bytearray", counting_bytearray, raising=False)
     piece = bytearray(os.urandom(256 * 1024))  # mutable pieces are copied into the buffers
     with (tmp_path / "big").open("wb") as handle:
         sink = HashingSink(handle, [hashlib.sha256()])
@@ -80,7 +85,7 @@ async def test_buffers_are_recycled_so_memory_stays_flat(
             await sink.write(piece)
         await sink.finish()
     assert sink.size == 64 * BLOCK
-    assert made <= DEPTH + 1, f"{made} buffers for 64 blocks"
+    assert len(buffers_made) <= DEPTH + 1, f"{len(buffers_made)} buffers for 64 blocks"
 
 
 async def test_big_bytes_go_on_uncopied_and_at_most_depth_are_held(tmp_path: Path) -> None:
@@ -123,29 +128,20 @@ async def test_a_failing_write_surfaces_and_settle_drains(tmp_path: Path) -> Non
 
 
 async def test_big_bytes_take_no_buffer_and_buffers_are_pooled_between_sinks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buffers_made: list[tuple[object, ...]]
 ) -> None:
-    made = 0
-    real = bytearray
-
-    def counting_bytearray(*args: int) -> bytearray:
-        nonlocal made
-        made += 1
-        return real(*args)
-
-    monkeypatch.setattr(sink_module, "bytearray", counting_bytearray, raising=False)
     monkeypatch.setattr(sink_module, "_pool", [])
     with (tmp_path / "direct").open("wb") as handle:  # a tus PATCH body from uvicorn
         sink = HashingSink(handle, [hashlib.sha256()])
         for _ in range(8):
             await sink.write(os.urandom(DIRECT))
         await sink.finish()
-    assert made == 0
+    assert len(buffers_made) == 0
     for _ in range(5):  # small pieces, sink after sink: the pool serves them
         with (tmp_path / "small").open("wb") as handle:
             sink = HashingSink(handle, [hashlib.sha256()])
             for _ in range(3 * BLOCK // 65536):
                 await sink.write(os.urandom(65536))
             await sink.finish()
-    assert made <= DEPTH + 1, f"{made} buffers for 5 sinks"
+    assert len(buffers_made) <= DEPTH + 1, f"{len(buffers_made)} buffers for 5 sinks"
     assert len(sink_module._pool) <= sink_module.POOL
