@@ -4,16 +4,20 @@
 
 Measures, in one run:
 - no-op claims+completions/s on PostgreSQL with 1, 2 and 4 worker processes and on SQLite with
-  1 and 2, for each window (files in flight per process): each process runs the worker's claim
-  loop (``claim_files`` when half the window is free) and its real ``Committer`` (completions
-  batched while the previous commit runs), with the pipeline replaced by nothing, all started
-  together behind a barrier;
+  1 and 2, for each configured window (parsers x ``--prefetch``: 16 is the default, 128 is
+  ``--prefetch 64``): each process runs the worker's claim loop (``claim_files`` when half the
+  window is free, the window sized by the worker's own ``ClaimWindow``, which grows while files
+  finish fast) and its real ``Committer`` (completions batched while the previous commit runs),
+  with the pipeline replaced by nothing, all started together behind a barrier; plus one
+  process with the window held at 16 (the behaviour before ``ClaimWindow``), for reference;
 - a baseline on the same PostgreSQL: the bare minimum of a queue (one ``UPDATE … SKIP LOCKED``
   to claim a window, one ``UPDATE`` to finish it, no counters, events or fairness), 1 process;
 - files/s for generated CPU-bound PDFs (pipeline ``extract``): on PostgreSQL with 1 and 2 real
-  ``ingestd worker`` processes (one parser each); on SQLite with one worker of 1 and 2 parser
-  processes (the embedded way to scale) and, for comparison, 2 worker processes; and the
-  baseline of parsing the same PDFs in one loop in this process.
+  ``ingestd worker`` processes (one parser each, default settings); on SQLite with one worker of
+  1 and 2 parser processes (the embedded way to scale) and, for comparison, 2 worker processes;
+  the baseline of parsing the same PDFs in one loop, and in two loops at once (what these cores
+  give); and, per run, the CPU milliseconds per file of each role (parsers, the workers' main
+  processes, PostgreSQL, everything else).
 Prints a table and writes bench/results/claims.json. Targets (issue #6): ≥ 3,000 no-op
 claims+completions/s on 2 cores; ≥ 1.8x from 1 to 2 worker processes on CPU-bound files.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -37,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,11 +56,15 @@ from ingestd.queue.claims import claim_files  # noqa: E402
 from ingestd.queue.committer import Committer  # noqa: E402
 from ingestd.queue.listing import add_files  # noqa: E402
 from ingestd.queue.outcomes import FileOutcome  # noqa: E402
+from ingestd.queue.window import MAX_PREFETCH, ClaimWindow  # noqa: E402
 from ingestd.store import jobs as job_store  # noqa: E402
 from ingestd.store.db import Database  # noqa: E402
 from ingestd.store.migrate import upgrade  # noqa: E402
-from ingestd.store.tables import jobs, workers  # noqa: E402
+from ingestd.store.tables import files, jobs, workers  # noqa: E402
 
+# The modelled worker has 2 parser processes (`ingestd worker` on 2 cores): its window grows
+# to 2 x MAX_PREFETCH while files are tiny, from 2 x --prefetch (16 by default).
+CEILING = 2 * MAX_PREFETCH
 PG_DSN = os.environ.get("INGESTD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 LEASE = 300.0
 
@@ -132,20 +142,22 @@ async def make_job(
 
 
 # -- no-op claims + completions ----------------------------------------------------------------
-def noop_process(url: str, batch: int, ready: Any, go: Any, results: Any) -> None:
-    results.put(asyncio.run(_noop_loop(url, batch, ready, go)))
+def noop_process(url: str, floor: int, ceiling: int, ready: Any, go: Any, results: Any) -> None:
+    results.put(asyncio.run(_noop_loop(url, floor, ceiling, ready, go)))
 
 
-async def _noop_loop(url: str, batch: int, ready: Any, go: Any) -> int:
+async def _noop_loop(url: str, floor: int, ceiling: int, ready: Any, go: Any) -> int:
     """What ``Worker`` does around its pipeline, with the pipeline replaced by nothing: claim
-    when half the window is free (``Worker._claim_loop``) and hand each file to the real
-    ``Committer``, which commits whatever finished while the last commit ran."""
+    when half the window is free (``Worker._claim_loop``, the window sized by the same
+    ``ClaimWindow``) and hand each file to the real ``Committer``, which commits whatever
+    finished while the last commit ran."""
     db = Database(url, pool_size=2)
     worker_id = new_id("wrk")
     async with db.read() as conn:  # connect before the start line
         await conn.execute(sa.select(1))
     committer = Committer(db)
     committer.start()
+    window = ClaimWindow(floor, ceiling)
     outcome = FileOutcome(mime_type="text/plain", sha256=None, size=100)
     inflight: set[asyncio.Task[Any]] = set()
     slot_free = asyncio.Event()
@@ -159,14 +171,16 @@ async def _noop_loop(url: str, batch: int, ready: Any, go: Any) -> int:
     def ended(task: asyncio.Task[Any]) -> None:
         inflight.discard(task)
         task.result()
+        window.finished()
         slot_free.set()
 
     ready.set()
     await asyncio.to_thread(go.wait)
     idle = 0
     while idle < 3:
-        free = batch - len(inflight)
-        if free < max(1, batch // 2):
+        size = window.size
+        free = size - len(inflight)
+        if free < max(1, size // 2):
             slot_free.clear()
             await slot_free.wait()
             continue
@@ -187,7 +201,9 @@ async def _noop_loop(url: str, batch: int, ready: Any, go: Any) -> int:
     return done
 
 
-def run_noop(url: str, processes: int, files: int, batch: int, jobs: int = 1) -> dict[str, Any]:
+def run_noop(
+    url: str, processes: int, files: int, floor: int, ceiling: int, jobs: int = 1
+) -> dict[str, Any]:
     for _ in range(jobs):
         asyncio.run(make_job(url, files // jobs, status="queued"))
     files = files // jobs * jobs
@@ -196,7 +212,7 @@ def run_noop(url: str, processes: int, files: int, batch: int, jobs: int = 1) ->
     results = context.Queue()
     readies = [context.Event() for _ in range(processes)]
     procs = [
-        context.Process(target=noop_process, args=(url, batch, ready, go, results))
+        context.Process(target=noop_process, args=(url, floor, ceiling, ready, go, results))
         for ready in readies
     ]
     for proc in procs:
@@ -252,25 +268,31 @@ async def bare_baseline(url: str, files: int, batch: int) -> dict[str, Any]:
 def noop_runs(
     into: dict[str, Any], folder: Path, created: list[str], files: int, window: int
 ) -> None:
-    """Every no-op measure for one window size (files in flight per process)."""
+    """Every no-op measure for one configured window (parsers x ``--prefetch``: the floor of the
+    worker's ``ClaimWindow``; it grows to ``CEILING`` while files finish fast)."""
     suffix = f"_window{window}"
     name, url = asyncio.run(fresh_pg())
     created.append(name)
     into["baseline_bare_sql_postgres" + suffix] = asyncio.run(bare_baseline(url, files, window))
+    if window < CEILING:  # the window held fixed, as before it followed the work: the reference
+        name, url = asyncio.run(fresh_pg())
+        created.append(name)
+        into[f"postgres_1{suffix}_fixed"] = run_noop(url, 1, files, window, window)
+        print("noop postgres 1 fixed", window, into[f"postgres_1{suffix}_fixed"], flush=True)
     for n in (1, 2, 4):
         name, url = asyncio.run(fresh_pg())
         created.append(name)
-        into[f"postgres_{n}{suffix}"] = run_noop(url, n, files, window)
+        into[f"postgres_{n}{suffix}"] = run_noop(url, n, files, window, CEILING)
         print("noop postgres", n, window, into[f"postgres_{n}{suffix}"], flush=True)
     # One job is one hot counter row that every claim and completion updates: with several
     # jobs, claimers on different jobs do not queue behind each other.
     name, url = asyncio.run(fresh_pg())
     created.append(name)
-    into[f"postgres_4_on_4_jobs{suffix}"] = run_noop(url, 4, files, window, 4)
+    into[f"postgres_4_on_4_jobs{suffix}"] = run_noop(url, 4, files, window, CEILING, 4)
     print("noop postgres 4 on 4 jobs", window, into[f"postgres_4_on_4_jobs{suffix}"], flush=True)
     for n in (1, 2):
         url = asyncio.run(fresh_sqlite(folder))
-        into[f"sqlite_{n}{suffix}"] = run_noop(url, n, files, window)
+        into[f"sqlite_{n}{suffix}"] = run_noop(url, n, files, window, CEILING)
         print("noop sqlite", n, window, into[f"sqlite_{n}{suffix}"], flush=True)
 
 
@@ -357,6 +379,9 @@ async def _finished(url: str, job_id: str, deadline: float) -> dict[str, Any]:
                 query = sa.select(jobs).where(jobs.c.id == job_id)
                 row = dict((await conn.execute(query)).mappings().one())
             if row["status"] in ("completed", "failed"):
+                first = sa.select(sa.func.min(files.c.started_at)).where(files.c.job_id == job_id)
+                async with db.read() as conn:
+                    row["first_claim_at"] = (await conn.execute(first)).scalar_one()
                 return row
             assert time.monotonic() < deadline, "the PDF job did not finish"
             await asyncio.sleep(0.25)
@@ -364,16 +389,38 @@ async def _finished(url: str, job_id: str, deadline: float) -> dict[str, Any]:
         await db.close()
 
 
+def cpu_by_role(worker_pids: list[int]) -> dict[str, float]:
+    """CPU seconds used so far, by role: the workers' main processes, their parser processes,
+    the PostgreSQL server, and everything else on the machine (this bench included)."""
+    roles = {"worker_main": 0.0, "parsers": 0.0, "postgres": 0.0, "other": 0.0}
+    children: set[int] = set()
+    for pid in worker_pids:
+        with contextlib.suppress(psutil.Error):
+            children.update(c.pid for c in psutil.Process(pid).children(recursive=True))
+    for proc in psutil.process_iter(["pid", "name"]):
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        used = times.user + times.system
+        if proc.pid in worker_pids:
+            roles["worker_main"] += used
+        elif proc.pid in children:
+            roles["parsers"] += used
+        elif proc.info["name"] == "postgres":
+            roles["postgres"] += used
+        else:
+            roles["other"] += used
+    return roles
+
+
 def run_pdfs(
     url: str, processes: int, paths: list[str], data_dir: Path, parsers: int = 1
 ) -> dict[str, Any]:
     job_id = asyncio.run(make_job(url, len(paths), status="paused", paths=paths))
-    env = {
-        **os.environ,
-        "INGESTD_POLL_SECONDS": "0.05",
-        "INGESTD_HEARTBEAT_SECONDS": "1",
-        "INGESTD_ADMIN_KEY": "ik_bench_claims_key_0123456789abcdef",
-    }
+    # The defaults of a real deployment: the workers wake on NOTIFY (SQLite: their own poll),
+    # and a faster fallback poll or heartbeat would bill them for work a deployment never does.
+    env = {**os.environ, "INGESTD_ADMIN_KEY": "ik_bench_claims_key_0123456789abcdef"}
     procs = []
     for i in range(processes):
         command = [
@@ -399,10 +446,20 @@ def run_pdfs(
             assert time.monotonic() < deadline, "workers did not start"
             time.sleep(0.2)
         time.sleep(2.0)
+        pids = [proc.pid for proc in procs]
+        cpu_before = cpu_by_role(pids)
         released = time.time()
         asyncio.run(_release(url, job_id))
         job = asyncio.run(_finished(url, job_id, deadline + 900))
-        elapsed = job["completed_at"] - released
+        # From the first claim: how soon a worker notices the release (NOTIFY on PostgreSQL,
+        # its fallback poll on SQLite) is not throughput.
+        elapsed = job["completed_at"] - max(released, job["first_claim_at"])
+        cpu_after = cpu_by_role(pids)
+        # CPU milliseconds per file by role, over the run (the last poll included)
+        cpu_ms = {
+            role: round((cpu_after[role] - cpu_before[role]) * 1000 / len(paths), 1)
+            for role in cpu_before
+        }
         return {
             "processes": processes,
             "parsers_each": parsers,
@@ -410,6 +467,7 @@ def run_pdfs(
             "status": job["status"],
             "seconds": round(elapsed, 3),
             "per_s": round(len(paths) / elapsed, 2),
+            "cpu_ms_per_file": cpu_ms,
         }
     finally:
         for proc in procs:

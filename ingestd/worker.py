@@ -41,6 +41,7 @@ from ingestd.queue.outcomes import (
     skip_file,
 )
 from ingestd.queue.rescue import rescue_expired
+from ingestd.queue.window import MAX_PREFETCH, ClaimWindow
 from ingestd.sources.base import SourceEntry, SourceError
 from ingestd.store import files as file_store
 from ingestd.store.db import Database, is_unavailable
@@ -92,6 +93,8 @@ class Worker:
         self.pool = pool or ExtractionPool(
             settings.process_count, memory_mb=settings.parser_memory_mb
         )
+        # Files in flight: ``concurrency`` at least, more while files are tiny (queue/window.py).
+        self.window = ClaimWindow(concurrency, self.pool.processes * MAX_PREFETCH)
         self._owns_pool = pool is None
         # Malware scanning before parsing, when a clamd is configured (pipeline/scan.py).
         self.scanner = (
@@ -138,9 +141,11 @@ class Worker:
             asyncio.create_task(self._listing_loop(), name="listing"),
         ]
         log.info(
-            "worker %s started: %d concurrent files, %d parser processes",
+            "worker %s started: %d to %d files in flight (more while files are tiny), "
+            "%d parser processes",
             self.id,
-            self.concurrency,
+            self.window.floor,
+            self.window.ceiling,
             self.pool.processes,
         )
         if self.scanner is not None:
@@ -200,11 +205,11 @@ class Worker:
 
     # -- loops -----------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
-        # Claim in batches: wait until half the slots are free, then fill them in one transaction.
-        threshold = max(1, self.concurrency // 2)
+        # Claim in batches: wait until half the window is free, then fill it in one transaction.
         while not self._stopping.is_set():
-            free = self.concurrency - len(self._inflight)
-            if free < threshold:
+            window = self.window.size
+            free = window - len(self._inflight)
+            if free < max(1, window // 2):
                 await self._wait(self._slot_free)
                 continue
             claimed = Claimed()
@@ -388,6 +393,7 @@ class Worker:
         finally:
             self._inflight.pop(claimed.id, None)
             self._progress.ended(claimed.id, claimed.tenant, claimed.job_id)
+            self.window.finished()
             self._slot_free.set()
 
     async def _after_cancel(self, claimed: ClaimedFile) -> None:

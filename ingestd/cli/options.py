@@ -74,8 +74,8 @@ Prefetch = Annotated[
         envvar="INGESTD_PREFETCH",
         min=1,
         max=64,
-        help="files claimed per parser process, so parsers never wait on the database; raise "
-        "it (up to 64) for many tiny files, where claims and commits cost more than the work "
+        help="files kept claimed per parser process, at least, so parsers never wait on the "
+        "database; while files are tiny the worker claims more on its own, up to 64 per parser "
         "(docs/queue.md) \\[default: 8]",
     ),
 ]

@@ -1,0 +1,129 @@
+"""The claim window: it holds ~AHEAD_SECONDS of work, between the floor and the ceiling."""
+
+from __future__ import annotations
+
+import asyncio
+import doctest
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ingestd.config import Settings
+from ingestd.queue import window as window_module
+from ingestd.queue.window import ClaimWindow
+from ingestd.store.db import Database
+from ingestd.worker import Worker
+from tests.queue.factory import job_row, make_job
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_docstring_example_holds() -> None:
+    assert doctest.testmod(window_module).failed == 0
+
+
+def test_starts_at_the_floor_and_stays_there_for_slow_files() -> None:
+    clock = Clock()
+    window = ClaimWindow(16, 128, clock=clock)
+    assert window.size == 16
+    for _ in range(20):  # 1 MB PDFs: ~10 files/s on two parsers
+        clock.now += 1.0
+        window.finished(10)
+        assert window.size == 16
+
+
+def test_grows_to_the_ceiling_while_files_finish_fast_and_shrinks_when_they_slow() -> None:
+    clock = Clock()
+    window = ClaimWindow(16, 128, clock=clock)
+    clock.now += 0.5
+    window.finished(1000)  # 2,000 files/s: 0.25 s of them is 500 files
+    assert window.size == 128
+    sizes = []
+    for _ in range(12):  # then 100 files/s: 25 files' worth, once the average has caught up
+        clock.now += 0.5
+        window.finished(50)
+        sizes.append(window.size)
+    assert sizes == sorted(sizes, reverse=True), "it only shrinks while the files stay slow"
+    assert sizes[-1] == 25
+
+
+def test_the_rate_is_measured_over_whole_intervals() -> None:
+    clock = Clock()
+    window = ClaimWindow(4, 64, clock=clock)
+    clock.now += 0.1
+    window.finished(1000)  # a burst within a short interval is not a rate yet
+    assert window.size == 4
+    clock.now += 0.4
+    assert window.size == 64
+
+
+@given(
+    floor=st.integers(min_value=-3, max_value=200),
+    ceiling=st.integers(min_value=-3, max_value=300),
+    bursts=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=5), st.integers(min_value=0, max_value=10**6)),
+        max_size=30,
+    ),
+)
+def test_always_between_floor_and_ceiling(
+    floor: int, ceiling: int, bursts: list[tuple[float, int]]
+) -> None:
+    clock = Clock()
+    window = ClaimWindow(floor, ceiling, clock=clock)
+    assert 1 <= window.floor <= window.ceiling
+    for seconds, files in bursts:
+        clock.now += seconds
+        window.finished(files)
+        assert window.floor <= window.size <= window.ceiling
+
+
+async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
+    db: Database,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Store-only tiny files finish far faster than a claim: the worker widens its window."""
+    monkeypatch.setattr(window_module, "RATE_SECONDS", 0.02)  # measure within a short job
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    paths = []
+    for i in range(400):
+        path = folder / f"{i}.txt"
+        path.write_text(f"tiny file {i}\n")
+        paths.append(str(path))
+    settings = make_settings(database_url=db.url)
+    worker = Worker(settings, db, concurrency=2)
+    widest = 0
+
+    async def watch() -> None:
+        nonlocal widest
+        while True:
+            widest = max(widest, len(worker._inflight))
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    await worker.start()
+    try:
+        job_id = await make_job(db, len(paths), pipeline="store", local_paths=paths)
+        worker.wake()
+        deadline = time.monotonic() + 60
+        while (job := await job_row(db, job_id))["status"] != "completed":
+            assert time.monotonic() < deadline, job
+            await asyncio.sleep(0.05)
+    finally:
+        watcher.cancel()
+        await worker.stop(grace_seconds=5)
+    assert job["sources"][0]["n_completed"] == len(paths)
+    assert widest > 2, "the window never grew past its floor"
+    assert worker.window.ceiling == worker.pool.processes * window_module.MAX_PREFETCH
