@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
+from ingestd.domain.chunks import TEXT, with_embedding
 from ingestd.domain.errors import BadRequest, FileError
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import Pipeline, Priority
@@ -576,12 +577,13 @@ class Worker:
             self._step(claimed, "embedding", 0.7)
             name, dim, vectors = await self.pool.run(
                 stages.embed_texts,
-                [c["text"] for c in parsed.chunks],
+                [c[TEXT] for c in parsed.chunks],
                 options.get("embedder"),
                 time_limit=_remaining(deadline),
             )
-            for chunk, vector in zip(parsed.chunks, vectors, strict=True):
-                chunk.update(embedder=name, dim=dim, vector=vector)
+            outcome.chunks = [
+                with_embedding(c, name, dim, v) for c, v in zip(parsed.chunks, vectors, strict=True)
+            ]
         return outcome
 
     async def _fail(

@@ -9,8 +9,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ingestd.domain.chunks import TEXT, ChunkData, with_embedding
 from ingestd.domain.errors import FileError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class Inspection:
 @dataclass(frozen=True, slots=True)
 class ParsedFile:
     elements: int
-    chunks: list[dict[str, Any]]  # idx, text, start, end, metadata
+    chunks: list[ChunkData]
 
 
 def inspect_file(
@@ -100,20 +101,26 @@ def parse_and_chunk(
 ) -> ParsedFile:
     """Extract elements and cut them into chunks; with ``embedding = (True, name)`` also embed
     them, saving a second trip through the pool. Runs in a pool process."""
+    import orjson
+
     from ingestd.pipeline.chunk import chunk_elements
     from ingestd.pipeline.extractors import extract
 
     elements = extract(Path(local_path), mime_type)
-    chunks: list[dict[str, Any]] = [
-        {"idx": c.index, "text": c.text, "start": c.start, "end": c.end, "metadata": c.metadata}
+    chunks: list[ChunkData] = [
+        (c.index, c.text, c.start, c.end, orjson.dumps(c.metadata).decode(), None, None, None)
         for c in chunk_elements(elements, size=chunk_size, overlap=chunk_overlap)
     ]
     wanted, embedder_name = embedding
     if wanted and chunks:
-        name, dim, vectors = embed_texts([str(c["text"]) for c in chunks], embedder_name)
-        for chunk, vector in zip(chunks, vectors, strict=True):
-            chunk.update(embedder=name, dim=dim, vector=vector)
+        chunks = embed_chunks(chunks, embedder_name)
     return ParsedFile(elements=len(elements), chunks=chunks)
+
+
+def embed_chunks(chunks: Sequence[ChunkData], embedder_name: str | None) -> list[ChunkData]:
+    """The chunks with their vectors."""
+    name, dim, vectors = embed_texts([c[TEXT] for c in chunks], embedder_name)
+    return [with_embedding(c, name, dim, v) for c, v in zip(chunks, vectors, strict=True)]
 
 
 def embed_texts(texts: Sequence[str], embedder_name: str | None) -> tuple[str, int, list[bytes]]:

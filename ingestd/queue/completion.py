@@ -207,23 +207,8 @@ async def _write(
 
 
 def _chunk_rows(claimed: ClaimedFile, outcome: FileOutcome) -> list[file_store.ChunkRecord]:
-    file_id, job_id, tenant = claimed.id, claimed.job_id, claimed.tenant
-    return [  # in file_store.CHUNK_COLUMNS order
-        (
-            file_id,
-            job_id,
-            tenant,
-            c["idx"],
-            c["text"],
-            c["start"],
-            c["end"],
-            c["metadata"],
-            c.get("embedder"),
-            c.get("dim"),
-            c.get("vector"),
-        )
-        for c in outcome.chunks
-    ]
+    ids = (claimed.id, claimed.job_id, claimed.tenant)  # file_store.CHUNK_COLUMNS order
+    return [(*ids, *chunk) for chunk in outcome.chunks]
 
 
 def _event(

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.domain.chunks import ChunkData
 from ingestd.domain.errors import FileError
 from ingestd.domain.states import FileStatus, JobStatus
 from ingestd.queue.claims import ClaimedFile
@@ -36,7 +37,7 @@ class FileOutcome:
     blob_key: str | None = None
     elements: int = 0
     duration_ms: int = 0
-    chunks: Sequence[dict[str, Any]] = field(default_factory=list)
+    chunks: Sequence[ChunkData] = field(default_factory=list)
 
 
 _RELEASE = dict(lease_owner=None, lease_token=None, lease_expires_at=None)

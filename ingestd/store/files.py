@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.domain.chunks import CHUNK_FIELDS
 from ingestd.domain.states import FileStatus
 from ingestd.store.dialect import insert_ignoring_duplicates
 from ingestd.store.tables import chunks, files
@@ -94,23 +94,18 @@ async def find_ingested(
     return (await conn.execute(query)).scalar_one_or_none()
 
 
-# A chunk row as ``insert_chunks`` takes it: a tuple of these columns, in this order (the id is
-# the database's). Tuples, not dicts: a parsed document is often hundreds of chunks.
-CHUNK_COLUMNS = (
-    "file_id",
-    "job_id",
-    "tenant",
-    "idx",
-    "text",
-    "start",
-    "end",
-    "metadata",
-    "embedder",
-    "dim",
-    "vector",
-)
-_METADATA = CHUNK_COLUMNS.index("metadata")
+# A chunk row as ``insert_chunks`` takes it: the file's ids, then the parser's ``ChunkData``
+# (metadata already JSON text). The id is the database's.
+CHUNK_COLUMNS = ("file_id", "job_id", "tenant", *CHUNK_FIELDS)
 ChunkRecord = tuple[Any, ...]
+
+# SQLite: the metadata column takes the JSON text as it is (JSON is text there).
+_INSERT_CHUNKS_SQLITE = chunks.insert().values(
+    {
+        name: sa.bindparam(name, type_=sa.Text() if name == "metadata" else chunks.c[name].type)
+        for name in CHUNK_COLUMNS
+    }
+)
 
 
 async def insert_chunks(conn: AsyncConnection, records: Sequence[ChunkRecord]) -> None:
@@ -118,18 +113,15 @@ async def insert_chunks(conn: AsyncConnection, records: Sequence[ChunkRecord]) -
 
     PostgreSQL: one binary ``COPY`` instead of multi-row INSERTs. COPY costs the worker a third
     of the CPU and the server less parsing and planning: this is the heaviest write a worker
-    makes.
+    makes. The records go to the driver as they are: no pass over them here.
     """
     if not records:
         return
     if conn.dialect.name != "postgresql":
         await conn.execute(
-            chunks.insert(), [dict(zip(CHUNK_COLUMNS, r, strict=True)) for r in records]
+            _INSERT_CHUNKS_SQLITE, [dict(zip(CHUNK_COLUMNS, r, strict=True)) for r in records]
         )
         return
-    encoded = [
-        (*r[:_METADATA], orjson.dumps(r[_METADATA]).decode(), *r[_METADATA + 1 :]) for r in records
-    ]
     raw = await conn.get_raw_connection()  # the same session as ``conn``
     driver = raw.driver_connection
     assert driver is not None, "a checked-out connection has its driver connection"
@@ -138,7 +130,7 @@ async def insert_chunks(conn: AsyncConnection, records: Sequence[ChunkRecord]) -
         # a COPY sent before that would commit on its own.
         await conn.execute(sa.select(1))
     try:
-        await driver.copy_records_to_table("chunks", records=encoded, columns=CHUNK_COLUMNS)
+        await driver.copy_records_to_table("chunks", records=records, columns=CHUNK_COLUMNS)
     except Exception as exc:
         raise await _as_sqlalchemy_error(conn, raw.dbapi_connection, exc) from exc
 

@@ -78,10 +78,7 @@ def outcome(n_chunks: int = 2) -> FileOutcome:
         sha256="0" * 64,
         size=10,
         elements=1,
-        chunks=[
-            {"idx": i, "text": f"c{i}", "start": 0, "end": 2, "metadata": {}}
-            for i in range(n_chunks)
-        ],
+        chunks=[(i, f"c{i}", 0, 2, "{}", None, None, None) for i in range(n_chunks)],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -22,7 +23,14 @@ async def _a_file(db: Database) -> tuple[str, str]:
 
 
 def _records(rows: list[dict[str, Any]]) -> list[file_store.ChunkRecord]:
-    return [tuple(row[name] for name in file_store.CHUNK_COLUMNS) for row in rows]
+    """As the parser hands them over: in column order, the metadata as JSON text."""
+    return [
+        tuple(
+            orjson.dumps(row[name]).decode() if name == "metadata" else row[name]
+            for name in file_store.CHUNK_COLUMNS
+        )
+        for row in rows
+    ]
 
 
 def _rows(job_id: str, file_id: str, n: int) -> list[dict[str, Any]]:
