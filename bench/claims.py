@@ -117,6 +117,7 @@ async def make_job(
         await job_store.insert_job(
             conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
         )
+    sizes = [Path(p).stat().st_size for p in paths or []]  # noqa: ASYNC240 - set-up, untimed
     for start in range(0, n, 5000):
         rows = [
             {
@@ -126,7 +127,7 @@ async def make_job(
                 "source_index": 0,
                 "name": f"f{i}",
                 "path": f"f{i}",
-                "size": 100,
+                "size": sizes[i] if paths else 100,  # as a directory listing records it
                 "status": "queued",
                 "priority_rank": 1,
                 "run_after": now,

@@ -25,7 +25,7 @@ from ingestd.queue.outcomes import FileOutcome, LeaseLost
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
-from ingestd.store.tables import events, files, job_sources
+from ingestd.store.tables import events, files
 
 Done = tuple[ClaimedFile, FileOutcome]
 
@@ -195,13 +195,16 @@ async def _write(
     await file_store.insert_chunks(conn, chunk_rows)
     await conn.execute(events.insert(), event_rows)
     for (job_id, source_index, status), (count, size, drift) in counters.items():
-        if drift:
-            await job_store.update_source(
-                conn, job_id, source_index, bytes_total=job_sources.c.bytes_total + drift
-            )
         # The last update of a source tells its state after the whole batch.
         still_busy[(job_id, source_index)] = await job_store.move_counter(
-            conn, job_id, source_index, FileStatus.RUNNING, status, size=size, count=count
+            conn,
+            job_id,
+            source_index,
+            FileStatus.RUNNING,
+            status,
+            size=size,
+            count=count,
+            drift=drift,
         )
     return {job_id for (job_id, _), busy in still_busy.items() if busy}
 

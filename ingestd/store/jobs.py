@@ -153,8 +153,11 @@ async def move_counter(
     *,
     size: int = 0,
     count: int = 1,
+    drift: int = 0,
 ) -> bool:
-    """Account for ``count`` files of ``size`` total bytes moving from ``old`` to ``new``.
+    """Account for ``count`` files of ``size`` total bytes moving from ``old`` to ``new``;
+    ``drift`` corrects the source's ``bytes_total`` in the same statement (a file whose size
+    was unknown or different when it was listed).
 
     Returns whether that source still has files queued or running: when it has, its job cannot
     have ended, and a completion need not ask.
@@ -164,8 +167,8 @@ async def move_counter(
     if old is not None:
         values[COUNTER[old]] = getattr(col, COUNTER[old]) - count
     values[COUNTER[new]] = getattr(col, COUNTER[new]) + count
-    if old is None:
-        values["bytes_total"] = col.bytes_total + size
+    if old is None or drift:
+        values["bytes_total"] = col.bytes_total + (size if old is None else 0) + drift
     if new in FINAL_FOR_BYTES and old not in FINAL_FOR_BYTES:
         values["bytes_done"] = col.bytes_done + size
     elif old in FINAL_FOR_BYTES and new not in FINAL_FOR_BYTES:

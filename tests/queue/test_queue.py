@@ -268,3 +268,14 @@ async def test_a_claim_gives_up_on_a_locked_job_instead_of_waiting(db: Database)
     assert claimed == [] and claimed.contended
     again = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
     assert len(again) == 2 and not again.contended
+
+
+async def test_a_file_larger_than_listed_corrects_its_source_bytes(db: Database) -> None:
+    """Sizes found while processing (a URL without a length, a file that grew) replace the
+    listed ones in the source's totals, in the completion's own counter update."""
+    job_id = await make_job(db, 2)  # listed at 10 bytes each
+    claimed = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    grown = replace(outcome(), size=25)
+    await complete_files(db, [(claimed[0], grown), (claimed[1], outcome())], now=time.time())
+    source = (await job_row(db, job_id))["sources"][0]
+    assert source["bytes_total"] == 35 and source["bytes_done"] == 35
