@@ -22,6 +22,7 @@ from ingestd.api.routes import (
     insight,
     jobs,
     keys,
+    search,
     service,
     uploads,
     webhooks,
@@ -145,7 +146,7 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(RequestIdMiddleware)
-    for module in (service, jobs, files, insight, keys, events, audit, webhooks):
+    for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)
     app.include_router(uploads.router)  # tus; its lifespan sweeps expired uploads
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged

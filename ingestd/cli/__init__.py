@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingestd.cli import blob_gc, jobs, keys, serve, submit
+from ingestd.cli import blob_gc, jobs, keys, search, serve, submit
 
 app = typer.Typer(
     name="ingestd",
@@ -20,6 +20,7 @@ app.command("submit")(submit.submit)
 app.command("watch")(submit.watch)
 app.add_typer(jobs.app, name="jobs")
 app.command("files")(jobs.files)
+app.command("search")(search.search)
 app.command("gc")(blob_gc.gc)
 
 

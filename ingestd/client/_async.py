@@ -171,6 +171,16 @@ class AsyncClient:
     async def queue(self) -> JSON:
         return await self._json("GET", "/api/v1/queue")
 
+    # -- search ------------------------------------------------------------------------
+    async def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> JSON:
+        """The ``k`` chunks of yours (or of one job) that best match ``q``, best first:
+        ``{"items": [{"score", "match", "job_id", "file", "chunk", "position"}], "query",
+        "mode", "truncated"}``."""
+        params: dict[str, Any] = {"q": q, "k": k}
+        if job_id is not None:
+            params["job_id"] = job_id
+        return await self._json("GET", "/api/v1/search", params=params)
+
 
 def _mime(path: str | Path) -> str:
     return mimetypes.guess_type(str(path))[0] or "application/octet-stream"

@@ -124,6 +124,10 @@ class Client:
     def queue(self) -> JSON:
         return self._call(self._async.queue)
 
+    def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> JSON:
+        """See :meth:`AsyncClient.search`."""
+        return self._call(self._async.search, q, job_id=job_id, k=k)
+
 
 async def _make(base_url: str | None, api_key: str | None, seconds: float) -> AsyncClient:
     return AsyncClient(base_url, api_key=api_key, timeout=seconds)
