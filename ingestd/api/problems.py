@@ -10,11 +10,13 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingestd.domain.errors import IngestdError, InvalidTransition, RateLimited
+from ingestd.store.db import is_unavailable, is_unstorable_text
 
 log = logging.getLogger("ingestd.api")
 
@@ -104,6 +106,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A statement failed: the request's own text (a NUL byte PostgreSQL cannot store) is a 400,
+    a database that cannot be reached a 503; anything else is unexpected."""
+    if is_unstorable_text(exc):
+        return problem(
+            request,
+            400,
+            "validation_error",
+            "Invalid text",
+            "the request holds text that cannot be stored: a NUL (\\u0000) character",
+        )
+    if is_unavailable(exc):
+        return problem(
+            request,
+            503,
+            "unavailable",
+            "Service unavailable",
+            "the database cannot be reached right now; try again shortly",
+            headers={"Retry-After": "1"},
+        )
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error in request %s", getattr(request.state, "request_id", "?"))
     return problem(
@@ -119,6 +144,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IngestdError, _ingestd_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

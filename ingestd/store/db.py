@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -99,10 +99,7 @@ def is_unavailable(exc: BaseException) -> bool:
     ``__context__`` (whatever was being handled when the error came). asyncpg raises plain
     ``OSError`` subclasses (refused, reset, unreachable) when it cannot connect at all.
     """
-    current: BaseException | None = exc
-    for _ in range(10):  # a chain is a few links long; never loop on a cycle
-        if current is None:
-            return False
+    for current in _causes(exc):
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, OSError | TimeoutError):
@@ -110,8 +107,31 @@ def is_unavailable(exc: BaseException) -> bool:
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
             return True
-        current = current.__cause__
     return False
+
+
+# 22021 character_not_in_repertoire, 22P05 untranslatable_character: text PostgreSQL cannot hold,
+# above all a NUL byte (SQLite stores one; PostgreSQL refuses it in every text column).
+_UNSTORABLE_TEXT_SQLSTATES = ("22021", "22P05")
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """True when ``exc`` says a value sent was text the database cannot store (a NUL byte): the
+    caller's input, not the server, is at fault."""
+    return any(
+        getattr(current, "sqlstate", None) in _UNSTORABLE_TEXT_SQLSTATES for current in _causes(exc)
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the errors it was raised from (a chain is a few links long; never loop on a
+    cycle)."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            return
+        yield current
+        current = current.__cause__
 
 
 class Database:
