@@ -562,13 +562,18 @@ def main() -> None:
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"\n{'measure':<36} {'procs':>5} {'files':>7} {'seconds':>9} {'per s':>10}")
+    print(
+        f"\n{'measure':<36} {'procs':>5} {'files':>7} {'seconds':>9} {'per s':>10}"
+        "  CPU ms per file, by role (PDF runs)"
+    )
     for section in ("noop", "pdf"):
         for key, row in results[section].items():
             if isinstance(row, dict):
+                cpu = row.get("cpu_ms_per_file")
+                roles = "  ".join(f"{k} {v}" for k, v in cpu.items()) if cpu else ""
                 print(
                     f"{section + ' ' + key:<36} {row.get('processes', 1):>5} {row['files']:>7} "
-                    f"{row['seconds']:>9} {row['per_s']:>10}"
+                    f"{row['seconds']:>9} {row['per_s']:>10}  {roles}"
                 )
             else:
                 print(f"{section + ' ' + key:<36} {row:>5}x")
