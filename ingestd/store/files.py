@@ -99,12 +99,11 @@ async def find_ingested(
 CHUNK_COLUMNS = ("file_id", "job_id", "tenant", *CHUNK_FIELDS)
 ChunkRecord = tuple[Any, ...]
 
-# SQLite: the metadata column takes the JSON text as it is (JSON is text there).
-_INSERT_CHUNKS_SQLITE = chunks.insert().values(
-    {
-        name: sa.bindparam(name, type_=sa.Text() if name == "metadata" else chunks.c[name].type)
-        for name in CHUNK_COLUMNS
-    }
+# SQLite: the tuples go to the driver's executemany as they are (the metadata JSON text is what
+# a JSON column holds there). Half the CPU of a SQLAlchemy insert, which turns every row into a
+# dict of bound parameters first.
+_INSERT_CHUNKS_SQLITE = "INSERT INTO chunks ({}) VALUES ({})".format(
+    ", ".join(f'"{name}"' for name in CHUNK_COLUMNS), ", ".join("?" for _ in CHUNK_COLUMNS)
 )
 
 
@@ -118,9 +117,7 @@ async def insert_chunks(conn: AsyncConnection, records: Sequence[ChunkRecord]) -
     if not records:
         return
     if conn.dialect.name != "postgresql":
-        await conn.execute(
-            _INSERT_CHUNKS_SQLITE, [dict(zip(CHUNK_COLUMNS, r, strict=True)) for r in records]
-        )
+        await conn.exec_driver_sql(_INSERT_CHUNKS_SQLITE, list(records))
         return
     raw = await conn.get_raw_connection()  # the same session as ``conn``
     driver = raw.driver_connection
