@@ -158,18 +158,22 @@ async def delete_chunks(conn: AsyncConnection, file_id: str) -> None:
     await conn.execute(chunks.delete().where(chunks.c.file_id == file_id))
 
 
+# What a reader sees of a chunk (its file's chunk list, a search hit).
+CHUNK_VIEW = (
+    chunks.c.idx,
+    chunks.c.text,
+    chunks.c.start,
+    chunks.c.end,
+    chunks.c.metadata,
+    chunks.c.embedder,
+)
+
+
 async def list_chunks(
     conn: AsyncConnection, file_id: str, *, after_index: int = -1, limit: int = 50
 ) -> list[dict[str, Any]]:
     query = (
-        sa.select(
-            chunks.c.idx,
-            chunks.c.text,
-            chunks.c.start,
-            chunks.c.end,
-            chunks.c.metadata,
-            chunks.c.embedder,
-        )
+        sa.select(*CHUNK_VIEW)
         .where(chunks.c.file_id == file_id, chunks.c.idx > after_index)
         .order_by(chunks.c.idx)
         .limit(limit)

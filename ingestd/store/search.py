@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.store.files import CHUNK_VIEW
 from ingestd.store.tables import chunks, files, jobs
 
 VectorRow = tuple[int, str, int, bytes]  # chunk id, embedder, dim, vector bytes
@@ -176,12 +177,7 @@ async def hits(conn: AsyncConnection, chunk_ids: Sequence[int]) -> dict[int, dic
             chunks.c.id,
             chunks.c.job_id,
             chunks.c.file_id,
-            chunks.c.idx,
-            chunks.c.text,
-            chunks.c.start,
-            chunks.c.end,
-            chunks.c.metadata,
-            chunks.c.embedder,
+            *CHUNK_VIEW,
             files.c.name.label("file_name"),
             files.c.path.label("file_path"),
         )
