@@ -94,8 +94,10 @@ class Worker:
         self.pool = pool or ExtractionPool(
             settings.process_count, memory_mb=settings.parser_memory_mb
         )
-        # Files in flight: ``concurrency`` at least, more while files are tiny (queue/window.py).
+        # Files in flight: ``concurrency`` at least, more while files are tiny (queue/window.py);
+        # downloads stay at ``concurrency`` at once (``_process_fetched``).
         self.window = ClaimWindow(concurrency, self.pool.processes * MAX_PREFETCH)
+        self._fetch_slots = asyncio.Semaphore(max(1, concurrency))
         self._owns_pool = pool is None
         # Malware scanning before parsing, when a clamd is configured (pipeline/scan.py).
         self.scanner = (
@@ -416,24 +418,34 @@ class Worker:
 
     async def _process_fetched(self, claimed: ClaimedFile) -> None:
         """Bytes in a remote blob store or an s3 bucket are downloaded to a temporary local file
-        first (pipeline/fetch.py); everything else is opened in place, with no copy."""
+        first (pipeline/fetch.py), and a URL's by ``_process_url``; everything else is opened in
+        place, with no copy.
+
+        At most ``concurrency`` files download or hold a downloaded copy at once, however wide
+        the claim window has grown: a window widened by tiny files must not start dozens of
+        large downloads at once when large files follow them.
+        """
         download = self.fetcher.remote(claimed)
-        if download is None:
+        if download is None and not _is_url(claimed.local_path):
             await self._process(claimed)
             return
-        self._step(claimed, "downloading", 0.0)
-        try:
-            async with self.fetcher.local_copy(claimed, download) as local:
-                await self._process(local)
-        except FileError as error:
-            await self._fail(claimed, error)
+        async with self._fetch_slots:
+            if download is None:
+                await self._process(claimed)  # a URL: downloaded there, within its deadline
+                return
+            self._step(claimed, "downloading", 0.0)
+            try:
+                async with self.fetcher.local_copy(claimed, download) as local:
+                    await self._process(local)
+            except FileError as error:
+                await self._fail(claimed, error)
 
     async def _process(self, claimed: ClaimedFile) -> None:
         started = time.monotonic()
         options = claimed.options
         deadline = started + float(options.get("timeout_seconds") or 300)
         pipeline = Pipeline(claimed.pipeline)
-        if claimed.local_path and claimed.local_path.startswith(("http://", "https://")):
+        if _is_url(claimed.local_path):
             await self._process_url(claimed, deadline)  # downloads, then back here
             return
         if not claimed.local_path:
@@ -618,6 +630,10 @@ def _log_retry(what: str, exc: Exception) -> None:
         log.warning("%s failed, the database is unreachable (%s); retrying", what, reason)
     else:
         log.error("%s failed; retrying", what, exc_info=exc)
+
+
+def _is_url(path: str | None) -> bool:
+    return path is not None and path.startswith(("http://", "https://"))
 
 
 def _take(entries: Iterator[SourceEntry], n: int) -> list[SourceEntry]:

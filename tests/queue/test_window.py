@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import doctest
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from ingestd.config import Settings
 from ingestd.queue import window as window_module
+from ingestd.queue.claims import ClaimedFile
 from ingestd.queue.window import ClaimWindow
 from ingestd.store.db import Database
 from ingestd.worker import Worker
@@ -127,3 +129,49 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
     assert job["sources"][0]["n_completed"] == len(paths)
     assert widest > 2, "the window never grew past its floor"
     assert worker.window.ceiling == worker.pool.processes * window_module.MAX_PREFETCH
+
+
+async def test_downloads_stay_at_the_floor_however_wide_the_window(
+    db: Database, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """A window widened by tiny files must not start a download per claimed file: large remote
+    files that follow them would all be fetched at once."""
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    paths = []
+    for i in range(40):
+        path = folder / f"{i}.txt"
+        path.write_text(f"remote file {i}\n")
+        paths.append(str(path))
+    worker = Worker(make_settings(database_url=db.url), db, concurrency=2)
+    worker.window = ClaimWindow(32, 64)  # as if tiny files had widened it
+    downloading = widest_downloads = widest_window = 0
+
+    @asynccontextmanager
+    async def local_copy(claimed: ClaimedFile, _download: object) -> AsyncIterator[ClaimedFile]:
+        nonlocal downloading, widest_downloads, widest_window
+        downloading += 1
+        widest_downloads = max(widest_downloads, downloading)
+        widest_window = max(widest_window, len(worker._inflight))
+        try:
+            await asyncio.sleep(0.01)  # the bytes arriving
+            yield claimed
+        finally:
+            downloading -= 1
+
+    # Every file's bytes are "remote" (stands in for an S3 bucket or blob store: no network).
+    worker.fetcher.remote = lambda claimed: lambda out: None  # type: ignore[method-assign]
+    worker.fetcher.local_copy = local_copy  # type: ignore[method-assign]
+    await worker.start()
+    try:
+        job_id = await make_job(db, len(paths), pipeline="store", local_paths=paths)
+        worker.wake()
+        deadline = time.monotonic() + 60
+        while (job := await job_row(db, job_id))["status"] != "completed":
+            assert time.monotonic() < deadline, job
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop(grace_seconds=5)
+    assert job["sources"][0]["n_completed"] == len(paths)
+    assert widest_window > 2, "the files were claimed in a wide window"
+    assert widest_downloads == 2, "yet no more than `concurrency` downloaded at once"
