@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -89,6 +90,32 @@ def test_always_between_floor_and_ceiling(
         assert window.floor <= window.size <= window.ceiling
 
 
+def _small_files(folder: Path, n: int) -> list[str]:
+    folder.mkdir()
+    paths = []
+    for i in range(n):
+        path = folder / f"{i}.txt"
+        path.write_text(f"small file {i}\n")
+        paths.append(str(path))
+    return paths
+
+
+async def _store_job_through(worker: Worker, db: Database, paths: list[str]) -> dict[str, Any]:
+    """Start ``worker``, give it a store-only job of ``paths``, and return the job once it has
+    completed (the worker stopped again)."""
+    await worker.start()
+    try:
+        job_id = await make_job(db, len(paths), pipeline="store", local_paths=paths)
+        worker.wake()
+        deadline = time.monotonic() + 60
+        while (job := await job_row(db, job_id))["status"] != "completed":
+            assert time.monotonic() < deadline, job
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop(grace_seconds=5)
+    return job
+
+
 async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
     db: Database,
     make_settings: Callable[..., Settings],
@@ -97,13 +124,7 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
 ) -> None:
     """Store-only tiny files finish far faster than a claim: the worker widens its window."""
     monkeypatch.setattr(window_module, "RATE_SECONDS", 0.02)  # measure within a short job
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    paths = []
-    for i in range(400):
-        path = folder / f"{i}.txt"
-        path.write_text(f"tiny file {i}\n")
-        paths.append(str(path))
+    paths = _small_files(tmp_path / "tiny", 400)
     settings = make_settings(database_url=db.url)
     worker = Worker(settings, db, concurrency=2)
     widest = 0
@@ -115,17 +136,10 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
             await asyncio.sleep(0)
 
     watcher = asyncio.create_task(watch())
-    await worker.start()
     try:
-        job_id = await make_job(db, len(paths), pipeline="store", local_paths=paths)
-        worker.wake()
-        deadline = time.monotonic() + 60
-        while (job := await job_row(db, job_id))["status"] != "completed":
-            assert time.monotonic() < deadline, job
-            await asyncio.sleep(0.05)
+        job = await _store_job_through(worker, db, paths)
     finally:
         watcher.cancel()
-        await worker.stop(grace_seconds=5)
     assert job["sources"][0]["n_completed"] == len(paths)
     assert widest > 2, "the window never grew past its floor"
     assert worker.window.ceiling == worker.pool.processes * window_module.MAX_PREFETCH
@@ -136,13 +150,7 @@ async def test_downloads_stay_at_the_floor_however_wide_the_window(
 ) -> None:
     """A window widened by tiny files must not start a download per claimed file: large remote
     files that follow them would all be fetched at once."""
-    folder = tmp_path / "remote"
-    folder.mkdir()
-    paths = []
-    for i in range(40):
-        path = folder / f"{i}.txt"
-        path.write_text(f"remote file {i}\n")
-        paths.append(str(path))
+    paths = _small_files(tmp_path / "remote", 40)
     worker = Worker(make_settings(database_url=db.url), db, concurrency=2)
     worker.window = ClaimWindow(32, 64)  # as if tiny files had widened it
     downloading = widest_downloads = widest_window = 0
@@ -162,16 +170,7 @@ async def test_downloads_stay_at_the_floor_however_wide_the_window(
     # Every file's bytes are "remote" (stands in for an S3 bucket or blob store: no network).
     worker.fetcher.remote = lambda claimed: lambda out: None  # type: ignore[method-assign]
     worker.fetcher.local_copy = local_copy  # type: ignore[method-assign]
-    await worker.start()
-    try:
-        job_id = await make_job(db, len(paths), pipeline="store", local_paths=paths)
-        worker.wake()
-        deadline = time.monotonic() + 60
-        while (job := await job_row(db, job_id))["status"] != "completed":
-            assert time.monotonic() < deadline, job
-            await asyncio.sleep(0.05)
-    finally:
-        await worker.stop(grace_seconds=5)
+    job = await _store_job_through(worker, db, paths)
     assert job["sources"][0]["n_completed"] == len(paths)
     assert widest_window > 2, "the files were claimed in a wide window"
     assert widest_downloads == 2, "yet no more than `concurrency` downloaded at once"
