@@ -51,12 +51,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from extractors import make_pdf  # noqa: E402
 
+from ingestd.config import MAX_PREFETCH  # noqa: E402
 from ingestd.domain.ids import new_id  # noqa: E402
 from ingestd.queue.claims import claim_files  # noqa: E402
 from ingestd.queue.committer import Committer  # noqa: E402
 from ingestd.queue.listing import add_files  # noqa: E402
 from ingestd.queue.outcomes import FileOutcome  # noqa: E402
-from ingestd.queue.window import MAX_PREFETCH, ClaimWindow  # noqa: E402
+from ingestd.queue.window import ClaimWindow  # noqa: E402
 from ingestd.store import jobs as job_store  # noqa: E402
 from ingestd.store.db import Database  # noqa: E402
 from ingestd.store.migrate import upgrade  # noqa: E402

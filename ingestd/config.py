@@ -14,6 +14,10 @@ def _default_workers() -> int:
     return os.cpu_count() or 2
 
 
+# Files per parser process a worker may hold: the bound of --prefetch and of the claim window.
+MAX_PREFETCH = 64
+
+
 class Settings(BaseSettings):
     """Everything that configures a process. Field ``x`` reads env var ``INGESTD_X``."""
 
@@ -27,8 +31,9 @@ class Settings(BaseSettings):
     # processes * 2 * this (+2 each for LISTEN) below the server's max_connections.
     database_pool_size: int = Field(default=10, ge=1, le=100)
     workers: int = Field(default_factory=_default_workers, ge=0)  # parser processes; 0 = API only
-    # Files a worker holds per parser process, so parsers never wait on I/O or the database.
-    prefetch: int = Field(default=8, ge=1, le=64)
+    # Files a worker holds per parser process at least, so parsers never wait on I/O or the
+    # database; its claim window grows to MAX_PREFETCH per parser while files are tiny.
+    prefetch: int = Field(default=8, ge=1, le=MAX_PREFETCH)
     # serve runs its workers in a child process, keeping the API's event loop free.
     worker_process: bool = True
     # Directory and zip sources may only read below these; default: where `serve` started.
@@ -130,6 +135,11 @@ class Settings(BaseSettings):
     @property
     def files_in_flight(self) -> int:
         return max(1, self.workers) * self.prefetch
+
+    @property
+    def files_in_flight_max(self) -> int:
+        """The widest a worker's claim window grows, while files are tiny (queue/window.py)."""
+        return max(self.files_in_flight, self.process_count * MAX_PREFETCH)
 
     # Resumable (tus) uploads: an unfinished upload expires this long after its last byte; the
     # sweep removes expired ones; progress events go out at most this often per upload.

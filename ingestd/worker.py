@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ingestd.blobs.url import open_blob_store
-from ingestd.config import Settings
+from ingestd.config import MAX_PREFETCH, Settings
 from ingestd.domain.chunks import TEXT, with_embedding
 from ingestd.domain.errors import BadRequest, FileError
 from ingestd.domain.ids import new_id
@@ -42,7 +42,7 @@ from ingestd.queue.outcomes import (
     skip_file,
 )
 from ingestd.queue.rescue import rescue_expired
-from ingestd.queue.window import MAX_PREFETCH, ClaimWindow
+from ingestd.queue.window import ClaimWindow
 from ingestd.sources.base import SourceEntry, SourceError
 from ingestd.store import files as file_store
 from ingestd.store.db import Database, is_unavailable

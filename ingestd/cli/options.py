@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from ingestd.client import APIError, Client, IngestdClientError
-from ingestd.config import Settings
+from ingestd.config import MAX_PREFETCH, Settings
 
 T = TypeVar("T")
 _stderr = Console(stderr=True)
@@ -73,7 +73,7 @@ Prefetch = Annotated[
         "--prefetch",
         envvar="INGESTD_PREFETCH",
         min=1,
-        max=64,
+        max=MAX_PREFETCH,
         help="files kept claimed per parser process, at least, so parsers never wait on the "
         "database; while files are tiny the worker claims more on its own, up to 64 per parser "
         "(docs/queue.md) \\[default: 8]",

@@ -120,7 +120,7 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
         f"  Database      {database}",
         f"  Blobs         {_blobs_shown(settings)}",
         f"  Workers       {settings.process_count} parser process(es), "
-        f"{settings.files_in_flight} to {_window_ceiling(settings)} files in flight"
+        f"{settings.files_in_flight} to {settings.files_in_flight_max} files in flight"
         if runtime.run_workers
         else "  Workers       none in this process (--workers 0)",
         f"  Source roots  {', '.join(str(r) for r in settings.resolved_source_roots)}",
@@ -202,10 +202,3 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_sync(settings.resolved_database_url)
     console.print("database is up to date")
-
-
-def _window_ceiling(settings: Settings) -> int:
-    """The most files a worker holds: its window grows to this while files are tiny."""
-    from ingestd.queue.window import MAX_PREFETCH
-
-    return max(settings.files_in_flight, settings.process_count * MAX_PREFETCH)

@@ -7,7 +7,7 @@ A window that is too large hoards slow files that idle workers elsewhere could t
 
 So the window follows the work, by Little's law: it holds about ``AHEAD_SECONDS`` of work at the
 rate files have been finishing, never less than the configured floor (parsers x ``--prefetch``)
-and never more than parsers x ``MAX_PREFETCH``. For 1 MB PDFs (a few files per second) that is
+and never more than parsers x ``MAX_PREFETCH`` (config.py). For 1 MB PDFs (a few files per second) that is
 the floor; for a folder of tiny text files or a store-only job of small files it grows within a
 second or two, and it shrinks again as soon as the files get slow. Pure arithmetic: no I/O.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-MAX_PREFETCH = 64  # files per parser process, at most (the `--prefetch` option's bound too)
 AHEAD_SECONDS = 0.25  # work to hold claimed, at the recent completion rate
 RATE_SECONDS = 0.5  # the completion rate is measured over intervals at least this long
 RATE_WEIGHT = 0.5  # weight of the newest interval in the smoothed rate

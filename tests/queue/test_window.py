@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingestd.config import Settings
+from ingestd.config import MAX_PREFETCH, Settings
 from ingestd.queue import window as window_module
 from ingestd.queue.claims import ClaimedFile
 from ingestd.queue.window import ClaimWindow
@@ -142,7 +142,7 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
         watcher.cancel()
     assert job["sources"][0]["n_completed"] == len(paths)
     assert widest > 2, "the window never grew past its floor"
-    assert worker.window.ceiling == worker.pool.processes * window_module.MAX_PREFETCH
+    assert worker.window.ceiling == worker.pool.processes * MAX_PREFETCH
 
 
 async def test_downloads_stay_at_the_floor_however_wide_the_window(
