@@ -42,10 +42,16 @@ class Embedder(Protocol):
 
     ``embed`` returns shape ``(len(texts), dim)``, each row L2-normalised, or all zeros for a
     text with nothing to embed. ``name`` is stored with the vectors.
+
+    ``min_similarity`` is the cosine from which a vector alone is evidence that a chunk answers
+    a query; below it, search keeps the chunk only when its text contains a word of the query.
+    ``None`` means never alone: the embedder's similarity is lexical in nature (feature hashing
+    of words and trigrams), so unrelated texts still score small positive cosines by chance.
     """
 
     name: str
     dim: int
+    min_similarity: float | None
 
     def embed(self, texts: Sequence[str]) -> Vectors: ...
 

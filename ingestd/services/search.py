@@ -16,6 +16,15 @@ Both scores lie in [0, 1] so the two kinds of hit can be merged into one ranking
 zero counts as no match, and a BM25 score is divided by the most that query could score (every
 term present many times in a short chunk). Hits with a score of zero are not returned.
 
+**What counts as a hit.** A hit must contain something of the query, or be close enough in
+meaning: a lexical hit contains a query word by construction (case-insensitive, as a substring:
+``cat`` finds ``category``); a vector hit counts when its text contains a query word too, or when
+its cosine reaches its embedder's ``min_similarity`` (0.4 for ``minilm``). The built-in
+``hash-384`` embedder has none — its similarity is lexical in nature, and chance collisions of
+hashed trigrams give unrelated texts small positive cosines — so its hits always need a query
+word. A query of words that occur nowhere therefore finds nothing, instead of the least
+unrelated chunks.
+
 A search reads at most ``MAX_SCANNED_CHUNKS`` chunks: the newest of its scope. The result says
 ``truncated`` when older chunks were left out; filter by ``job_id`` to search an older job in
 full. Embedding the query and scoring run in threads, never on the event loop.
@@ -151,11 +160,12 @@ def like_patterns(terms: Sequence[str]) -> list[str]:
 _unavailable_reported: set[str] = set()
 
 
-def _embed_query(name: str, text: str) -> Floats | None:
+def _embed_query(name: str, text: str) -> QueryVector | None:
     """The query embedded by the embedder called ``name``; None when it cannot be used here (an
     extra not installed, a model that fails to load, a name this version does not know)."""
     try:
-        vector: Floats = get_embedder(name).embed([text])[0].astype(np.float32)
+        embedder = get_embedder(name)
+        vector: Floats = embedder.embed([text])[0].astype(np.float32)
     except Exception as exc:  # any failure means "rank these chunks by their words", never a 500
         if name not in _unavailable_reported:
             _unavailable_reported.add(name)
@@ -163,12 +173,12 @@ def _embed_query(name: str, text: str) -> Floats | None:
                 "embedder %r is not available (%s); its chunks are searched by words", name, exc
             )
         return None
-    return vector
+    return QueryVector(vector, embedder.min_similarity)
 
 
-async def _query_vectors(names: Sequence[str], text: str) -> dict[str, Floats]:
+async def _query_vectors(names: Sequence[str], text: str) -> dict[str, QueryVector]:
     """The query's vector for each usable embedder (loading a model is slow: in a thread)."""
-    vectors: dict[str, Floats] = {}
+    vectors: dict[str, QueryVector] = {}
     for name in names:
         vector = await asyncio.to_thread(_embed_query, name, text)
         if vector is not None:
@@ -176,23 +186,36 @@ async def _query_vectors(names: Sequence[str], text: str) -> dict[str, Floats]:
     return vectors
 
 
-def _cosines(rows: Sequence[VectorRow], query: Floats) -> tuple[Ints, Floats]:
-    """Cosine of each row's vector with ``query``; rows of another dimension are skipped (a
+@dataclass(frozen=True, slots=True)
+class QueryVector:
+    """The query as one embedder sees it, and the cosine its vectors count from alone."""
+
+    vector: Floats
+    min_similarity: float | None
+
+
+def _cosines(rows: Sequence[VectorRow], query: QueryVector) -> tuple[Ints, Floats]:
+    """Cosine of each row's vector with the query, zero for a row that is no hit (no query word
+    and below the embedder's ``min_similarity``); rows of another dimension are skipped (a
     vector the query's embedder did not make cannot be compared)."""
-    dim = len(query)
+    dim = len(query.vector)
     usable = [r for r in rows if r[2] == dim and len(r[3]) == 4 * dim]
     matrix = np.empty((len(usable), dim), dtype=np.float32)
     for i, row in enumerate(usable):
         matrix[i] = bytes_to_vector(row[3], dim)
     # Stored vectors are unit length, but dividing by the norms keeps a stray one honest.
-    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query))
-    dots = matrix @ query
+    norms = np.linalg.norm(matrix, axis=1) * float(np.linalg.norm(query.vector))
+    dots = matrix @ query.vector
     scores = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+    evidence = np.fromiter((bool(r[4]) for r in usable), dtype=bool, count=len(usable))
+    if query.min_similarity is not None:
+        evidence |= scores >= query.min_similarity
+    scores[~evidence] = 0.0
     return np.array([r[0] for r in usable], dtype=np.int64), scores.astype(np.float32)
 
 
 def _score_vector_batch(
-    rows: Sequence[VectorRow], queries: dict[str, Floats], k: int
+    rows: Sequence[VectorRow], queries: dict[str, QueryVector], k: int
 ) -> tuple[Ints, Floats]:
     """The batch's best ``k`` by cosine, each row against the query vector of its embedder."""
     by_embedder: dict[str, list[VectorRow]] = defaultdict(list)
@@ -213,7 +236,8 @@ async def _rank_by_vectors(
     if not queries:
         return [], 0
     scored = 0
-    batches = search_store.vector_rows(conn, win, list(queries), batch=VECTOR_BATCH)
+    patterns = like_patterns(query_terms(text))
+    batches = search_store.vector_rows(conn, win, list(queries), patterns, batch=VECTOR_BATCH)
     async with aclosing(batches):  # the cursor closes now even if scoring fails
         async for rows in batches:
             scored += len(rows)

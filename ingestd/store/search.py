@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ingestd.store.files import CHUNK_VIEW
 from ingestd.store.tables import chunks, files, jobs
 
-VectorRow = tuple[int, str, int, bytes]  # chunk id, embedder, dim, vector bytes
+# chunk id, embedder, dim, vector bytes, whether the text contains one of the query's words
+VectorRow = tuple[int, str, int, bytes, bool]
 TextRow = tuple[int, str]  # chunk id, text
 
 
@@ -105,14 +106,25 @@ async def _stream(conn: AsyncConnection, query: Any, batch: int) -> AsyncGenerat
 
 
 def vector_rows(
-    conn: AsyncConnection, win: Window, embedders: Collection[str], *, batch: int
+    conn: AsyncConnection,
+    win: Window,
+    embedders: Collection[str],
+    patterns: Sequence[str],
+    *,
+    batch: int,
 ) -> AsyncGenerator[list[VectorRow], None]:
-    """The window's vectors made by ``embedders``, in batches (no texts: they are not needed to
-    rank, and are fetched for the hits only)."""
+    """The window's vectors made by ``embedders``, in batches, each with whether its text
+    contains one of ``patterns`` (the texts themselves stay in the database: they are not
+    needed to rank, and are fetched for the hits only)."""
+    has_word = (
+        sa.case((_contains_any(conn, patterns), sa.true()), else_=sa.false())
+        if patterns
+        else sa.false()
+    )
     query = _within(
-        sa.select(chunks.c.id, chunks.c.embedder, chunks.c.dim, chunks.c.vector).where(
-            chunks.c.vector.is_not(None), chunks.c.embedder.in_(list(embedders))
-        ),
+        sa.select(
+            chunks.c.id, chunks.c.embedder, chunks.c.dim, chunks.c.vector, has_word.label("w")
+        ).where(chunks.c.vector.is_not(None), chunks.c.embedder.in_(list(embedders))),
         win,
     )
     return _stream(conn, query, batch)

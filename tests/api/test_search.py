@@ -272,3 +272,25 @@ async def test_words_match_whatever_their_case_and_script(app: App) -> None:
     # "_" belongs to the word (and is no LIKE wildcard): userXid is another word.
     items = (await search(app, q="user_id")).json()["items"]
     assert [i["file"]["name"] for i in items] == ["ids.txt"]
+
+
+@pytest.mark.parametrize("embedder", ["hash-384", "minilm"])
+async def test_a_query_of_words_that_occur_nowhere_finds_nothing(
+    app: App, docs: Path, embedder: str
+) -> None:
+    """#12: vector ranking used to return the least unrelated chunks (score 0.075) for nonsense.
+
+    A vector hit needs a query word in its text, or a cosine at its embedder's minimum
+    similarity (``hash-384`` has none; ``minilm`` counts from 0.4)."""
+    write_corpus(docs)
+    await run_job(app, "full", options={**OPTIONS, "skip_existing": False, "embedder": embedder})
+    for nonsense in ("zzzqqq nonexistentword", "xqzv", "?!…"):
+        result = (await search(app, q=nonsense, k=10)).json()
+        assert result["mode"] == "vector" and result["items"] == [], (nonsense, result)
+    # A query word in the text is enough, however low the cosine: "tide" is one word among many.
+    tide = (await search(app, q="tide", k=10)).json()["items"]
+    assert tide and all("tide" in i["chunk"]["text"].lower() for i in tide)
+    if embedder == "minilm":
+        # Close in meaning without a shared word: the semantic embedder still finds it.
+        meaning = (await search(app, q="astronomy for beginners", k=3)).json()["items"]
+        assert meaning and meaning[0]["file"]["name"] == "stars.md", meaning

@@ -104,6 +104,9 @@ class HashEmbedder:
             raise ValueError(f"dim must be >= 2, got {dim}")
         self.dim = dim
         self.name = f"hash-{dim}"
+        # Chance collisions of hashed trigrams give unrelated texts cosines up to ~0.25, as high
+        # as a real two-word match against a 1,000-character chunk: a hit needs a query word.
+        self.min_similarity: float | None = None
         self._cache: dict[str, _TokenHashes] = {}
 
     def embed(self, texts: Sequence[str]) -> Vectors:
