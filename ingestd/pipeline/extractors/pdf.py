@@ -58,7 +58,9 @@ def _page_elements(pdf: pdfium.PdfDocument, index: int, section: str | None) -> 
         page.close()
     page_number = index + 1
     return [
-        Element(kind="text", text=block, page=page_number, section=section)
+        Element(
+            kind="paragraph", text=block, page=page_number, section=(section,) if section else ()
+        )
         for block in (clean(part) for part in _BLANK_LINES.split(clean(text)))
         if block
     ]

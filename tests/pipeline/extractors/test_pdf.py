@@ -48,8 +48,8 @@ def test_pages_and_sections(tmp_path: Path) -> None:
     assert "Introduction text on page one." in elements[0].text
     assert "Still page one." in elements[0].text
     assert elements[1].text == "Results on page three."
-    assert [e.section for e in elements] == ["Introduction", "Results"]
-    assert {e.kind for e in elements} == {"text"}
+    assert [e.section for e in elements] == [("Introduction",), ("Results",)]
+    assert {e.kind for e in elements} == {"paragraph"}
 
 
 def test_pages_without_bookmarks_have_no_section(tmp_path: Path) -> None:
@@ -57,8 +57,8 @@ def test_pages_without_bookmarks_have_no_section(tmp_path: Path) -> None:
     _write_pdf(path, [["Héllo wörld"], ["Second page"]])
     elements = extract(path, PDF)
     assert [(e.text, e.page, e.section) for e in elements] == [
-        ("Héllo wörld", 1, None),
-        ("Second page", 2, None),
+        ("Héllo wörld", 1, ()),
+        ("Second page", 2, ()),
     ]
 
 
