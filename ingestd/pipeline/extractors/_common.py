@@ -83,8 +83,12 @@ def cell_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        # Spreadsheets store binary doubles (0.1 + 0.2 = 0.30000000000000004); 15 significant
+        # digits is what Excel itself shows.
+        return format(value, ".15g")
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds").removesuffix(" 00:00:00")
     if isinstance(value, dt.date | dt.time):

@@ -83,3 +83,11 @@ def test_docx_passed_as_xlsx(tmp_path: Path) -> None:
         extract(path, XLSX)
     assert info.value.code == "parse_error"
     assert "not a valid XLSX" in info.value.message
+
+
+def test_binary_float_noise_is_not_shown() -> None:
+    from ingestd.pipeline.extractors._common import cell_text
+
+    assert cell_text(0.1 + 0.2) == "0.3"
+    assert cell_text(309369.06000000006) == "309369.06"
+    assert cell_text(2.0) == "2"
