@@ -516,10 +516,11 @@ def make_pdf(path: Path, seed: int) -> Truth:
     pdf.showPage()
 
     # Page 4: landscape content on a page turned by /Rotate 90.
+    pdf.setPageSize((PAGE_H, PAGE_W))  # reportlab stores it turned: a portrait /MediaBox
     pdf.setPageRotation(90)
     pdf.saveState()
-    pdf.translate(0, PAGE_H)
-    pdf.rotate(-90)  # now x runs down the portrait page: the display's left-to-right
+    pdf.translate(PAGE_W, 0)
+    pdf.rotate(90)  # drawn sideways: upright once the viewer turns the page by /Rotate 90
     pdf.setFont("Helvetica", 8)
     pdf.drawString(MARGIN, PAGE_W - 30, running)
     pdf.drawRightString(PAGE_H - MARGIN, 25, f"Northwind Ltd · Page 4 of {pages}")

@@ -26,6 +26,9 @@ THRESHOLDS = {
     "docx": (1, 0.99, 0.0),
     "xlsx": (1, 0.99, 0.0),
     "pptx": (1, 0.99, 0.0),
+    # Two columns, running header and footer, a footnote, a list, hyphenated line ends, a ruled
+    # and an unruled table, a page turned by /Rotate.
+    "pdf": (1, 0.99, 0.0),
 }
 
 
