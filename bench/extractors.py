@@ -192,11 +192,58 @@ def bench(size_mb: float, repeat: int) -> dict[str, dict[str, float | int]]:
     return results
 
 
+def bench_layout(repeat: int) -> None:
+    """PDF layout analysis against raw pypdfium2 text extraction, on the same files in the
+    same run (target: at most 2x). Pages are opened and closed the same way in both."""
+    import pypdfium2 as pdfium
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from fidelity.corpus import make_pdf as make_fidelity_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for seed in range(4):
+            path = Path(tmp) / f"report-{seed}.pdf"
+            make_fidelity_pdf(path, seed)
+            paths.append(path)
+        dense = Path(tmp) / "dense.pdf"
+        make_pdf(dense, 300_000, random.Random(1))
+        for label, files in (("reports (layout corpus)", paths), ("dense text pages", [dense])):
+            raw = layout = float("inf")
+            pages = 0
+            for _ in range(repeat):
+                started = time.perf_counter()
+                pages = 0
+                for path in files:
+                    pdf = pdfium.PdfDocument(path)
+                    for index in range(len(pdf)):
+                        page = pdf[index]
+                        textpage = page.get_textpage()
+                        textpage.get_text_range()
+                        textpage.close()
+                        page.close()
+                        pages += 1
+                    pdf.close()
+                raw = min(raw, time.perf_counter() - started)
+                started = time.perf_counter()
+                for path in files:
+                    extract(path, "application/pdf")
+                layout = min(layout, time.perf_counter() - started)
+            print(
+                f"{label:26} {pages:4d} pages  raw pypdfium2 {pages / raw:7.1f} pages/s  "
+                f"ingestd layout {pages / layout:7.1f} pages/s  cost {layout / raw:4.2f}x"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size-mb", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--layout", action="store_true", help="PDF layout vs raw pypdfium2 only")
     args = parser.parse_args()
+    if args.layout:
+        bench_layout(args.repeat)
+        return
     results = bench(args.size_mb, args.repeat)
     out = ROOT / "bench" / "results" / "extractors.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -580,6 +580,7 @@ class Worker:
             int(options.get("chunk_size") or 1000),
             int(options.get("chunk_overlap", 200)),
             (True, options.get("embedder")) if in_one_trip else (False, None),
+            bool(options.get("include_notes", False)),
             time_limit=_remaining(deadline),
         )
         outcome.elements = parsed.elements

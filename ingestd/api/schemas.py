@@ -80,6 +80,10 @@ class JobOptions(Strict):
     timeout_seconds: int = Field(default=300, ge=1, le=86_400, description="per file")
     allowed_types: list[str] = Field(default_factory=list, description="mime patterns; empty = any")
     max_file_size: int = Field(default=104_857_600, ge=1, description="bytes")
+    include_notes: bool = Field(
+        default=False,
+        description="put speaker notes (PPTX) in the chunks; they are always in the document",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> JobOptions:

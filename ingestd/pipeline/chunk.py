@@ -46,7 +46,9 @@ _SPACED_SENTENCE_ENDS = (". ", "! ", "? ")
 _BARE_SENTENCE_ENDS = ("\u3002", "\uff01", "\uff1f")  # CJK: no space follows
 _OVERLAP_START = re.compile(r"\n|[.!?] |[\u3002\uff01\uff1f]")
 _NON_SPACE = re.compile(r"\S")
-_RESERVED_META = frozenset({"page", "pages", "section", "kinds", "element_start", "element_end"})
+_RESERVED_META = frozenset(
+    {"page", "pages", "section", "kinds", "element_ids", "element_start", "element_end"}
+)
 _SKIPPED_META = frozenset({"level"})  # describes a heading, not the chunk
 
 
@@ -233,17 +235,21 @@ def _metadata(
     meta = _passthrough(head.meta) if head.meta else {}
     if first == last:  # the common case, kept cheap
         meta["page"] = head.page
-        meta["section"] = head.section
+        meta["section"] = list(head.section)
         meta["kinds"] = [head.kind]
+        meta["element_ids"] = [head.id] if head.id else []
     else:
         first_page = last_page = None
         body: Element | None = None
         kinds: set[str] = set()
+        ids: list[str] = []
         for i in range(first, last + 1):
             if blank[i]:
                 continue
             element = elements[i]
             kinds.add(element.kind)
+            if element.id:
+                ids.append(element.id)
             if element.page is not None:
                 last_page = element.page
                 if first_page is None:
@@ -253,8 +259,9 @@ def _metadata(
         meta["page"] = first_page
         if first_page != last_page:
             meta["pages"] = [first_page, last_page]
-        meta["section"] = (body or head).section
+        meta["section"] = list((body or head).section)
         meta["kinds"] = sorted(kinds)
+        meta["element_ids"] = ids
     meta["element_start"] = first
     meta["element_end"] = last + 1
     return meta
@@ -268,10 +275,11 @@ def chunk_elements(
     Consecutive chunks overlap by at most ``overlap`` characters. Every chunk is a non-blank
     slice of the joined document text without leading or trailing whitespace; together they
     cover all of its non-whitespace text, in order. ``metadata`` holds ``page`` (of the first
-    element; ``pages: [first, last]`` when the chunk spans pages), ``section``, ``kinds``
-    (sorted unique element kinds), ``element_start``/``element_end`` (so that
-    ``elements[element_start:element_end]`` are the elements it draws from) and the first
-    element's scalar ``meta`` such as ``sheet``.
+    element; ``pages: [first, last]`` when the chunk spans pages), ``section`` (the section path
+    of its first body element, a list of heading texts), ``kinds`` (sorted unique element
+    kinds), ``element_ids`` (the ids of the non-blank elements it draws text from),
+    ``element_start``/``element_end`` (so that ``elements[element_start:element_end]`` are the
+    elements it draws from) and the first element's scalar ``meta`` such as ``sheet``.
 
     Raises ``ValueError`` unless ``size >= 1`` and ``0 <= overlap < size``.
     """

@@ -98,18 +98,23 @@ def parse_and_chunk(
     chunk_size: int,
     chunk_overlap: int,
     embedding: tuple[bool, str | None] = (False, None),
+    include_notes: bool = False,
 ) -> ParsedFile:
-    """Extract elements and cut them into chunks; with ``embedding = (True, name)`` also embed
-    them, saving a second trip through the pool. Runs in a pool process."""
+    """Extract the document and cut its body into chunks (speaker notes too with
+    ``include_notes``); with ``embedding = (True, name)`` also embed them, saving a second trip
+    through the pool. Runs in a pool process."""
     import orjson
 
     from ingestd.pipeline.chunk import chunk_elements
-    from ingestd.pipeline.extractors import extract
+    from ingestd.pipeline.extractors import extract_document
 
-    elements = extract(Path(local_path), mime_type)
+    document = extract_document(Path(local_path), mime_type)
+    elements = document.elements
     chunks: list[ChunkData] = [
         (c.index, c.text, c.start, c.end, orjson.dumps(c.metadata).decode(), None, None, None)
-        for c in chunk_elements(elements, size=chunk_size, overlap=chunk_overlap)
+        for c in chunk_elements(
+            document.body(include_notes=include_notes), size=chunk_size, overlap=chunk_overlap
+        )
     ]
     wanted, embedder_name = embedding
     if wanted and chunks:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ingestd.domain.documents import Chunk, Element, ElementKind
 from ingestd.pipeline.chunk import SEPARATOR, chunk_elements
 
-KINDS: list[ElementKind] = ["title", "heading", "paragraph", "list_item", "table", "code", "text"]
+KINDS: list[ElementKind] = ["title", "heading", "paragraph", "list_item", "table", "code", "notes"]
 
 
 def doc_text(elements: Sequence[Element]) -> str:
@@ -155,7 +155,7 @@ def test_prefers_element_boundaries() -> None:
 def test_paragraph_breaks_inside_an_element() -> None:
     para = _sentences(3)
     text = f"{para}\n\n{para}\n\n{para}\n\n{para}"
-    chunks = chunk_elements([Element("text", text)], size=len(para) * 2 + 10, overlap=0)
+    chunks = chunk_elements([Element("paragraph", text)], size=len(para) * 2 + 10, overlap=0)
     assert chunks[0].text == f"{para}\n\n{para}"
 
 
@@ -170,7 +170,7 @@ def test_closes_chunk_before_a_new_section_once_reasonably_full() -> None:
     chunks = chunk_elements(elements, size=1000, overlap=200)
     assert [c.text.split("\n\n")[0] for c in chunks] == ["Alpha", "Beta"]
     assert chunks[1].start > chunks[0].end, "no overlap reaches back into the previous section"
-    assert [c.metadata["section"] for c in chunks] == ["Alpha", "Beta"]
+    assert [c.metadata["section"] for c in chunks] == [["Alpha"], ["Beta"]]
 
 
 def test_small_sections_are_merged() -> None:
@@ -223,7 +223,7 @@ def test_metadata_pages_section_kinds_and_element_range() -> None:
     meta = chunk.metadata
     assert meta["page"] == 1
     assert meta["pages"] == [1, 2]
-    assert meta["section"] == "Intro"
+    assert meta["section"] == ["Intro"]
     assert meta["kinds"] == ["heading", "list_item", "paragraph"]
     assert (meta["element_start"], meta["element_end"]) == (0, 3)
     assert "level" not in meta
@@ -238,7 +238,8 @@ def test_single_page_chunk_has_no_pages_and_passes_sheet_through() -> None:
     assert "pages" not in chunk.metadata
     assert chunk.metadata["sheet"] == "Totals"
     assert "rows" not in chunk.metadata, "only scalar meta is copied"
-    assert chunk.metadata["section"] is None
+    assert chunk.metadata["section"] == []
+    assert chunk.metadata["element_ids"] == []
 
 
 def test_element_range_follows_chunks() -> None:
@@ -261,3 +262,22 @@ def test_a_large_document_keeps_every_invariant() -> None:
     assert len(doc_text(elements)) > 2_000_000
     chunks = chunk_elements(elements)
     assert_invariants(elements, chunks, 1000, 200)
+
+
+def test_chunks_name_the_elements_they_cover_and_their_section_path() -> None:
+    from ingestd.domain.documents import assemble
+
+    document = assemble(
+        [
+            Element("heading", "Results", level=1),
+            Element("heading", "North", level=2),
+            Element("paragraph", _sentences(4)),
+            Element("paragraph", ""),  # blank: covered by no chunk's ids
+            Element("paragraph", _sentences(30)),
+        ]
+    )
+    chunks = chunk_elements(document.elements, size=400, overlap=50)
+    assert chunks[0].metadata["element_ids"] == ["e1", "e2", "e3"]
+    assert chunks[0].metadata["section"] == ["Results", "North"]
+    assert all("e5" in c.metadata["element_ids"] for c in chunks[1:])
+    assert chunks[-1].metadata["element_ids"] == ["e5"]

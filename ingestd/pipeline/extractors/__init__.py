@@ -1,6 +1,7 @@
-"""Extract structured text (``Element``s) from a file whose type ``detect`` has determined.
+"""Extract a ``Document`` from a file whose type ``detect`` has determined.
 
-Each format lives in its own module exposing ``extract(path) -> list[Element]``; modules are
+Each format lives in its own module exposing ``extract(path) -> list[Element] | Document``;
+``extract_document`` assembles the result (element ids, section paths, metadata). Modules are
 imported lazily so a worker that only sees PDFs never pays for openpyxl or python-pptx.
 """
 
@@ -10,14 +11,14 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from ingestd.domain.documents import Element
+from ingestd.domain.documents import Document, Element, assemble
 from ingestd.domain.errors import FileError
 from ingestd.pipeline import detect
 from ingestd.pipeline.extractors._common import translate_errors
 
-__all__ = ["can_extract", "extract"]
+__all__ = ["can_extract", "extract", "extract_document"]
 
-Extractor = Callable[[Path], list[Element]]
+Extractor = Callable[[Path], "list[Element] | Document"]
 
 _MODULES: dict[str, str] = {
     detect.TEXT: "text",
@@ -38,7 +39,13 @@ def can_extract(mime_type: str) -> bool:
 
 
 def extract(path: Path, mime_type: str) -> list[Element]:
-    """Elements of the document at ``path`` in reading order; ``[]`` when it holds no text.
+    """The elements of ``extract_document(path, mime_type)``; ``[]`` when it holds no text."""
+    return extract_document(path, mime_type).elements
+
+
+def extract_document(path: Path, mime_type: str) -> Document:
+    """The document at ``path``: its elements in reading order (with ids and section paths),
+    pages and metadata (``title``, ``furniture``).
 
     Raises ``FileError`` only: ``unsupported_type`` when no extractor handles ``mime_type``,
     ``parse_error`` for corrupt or malicious documents, ``read_error`` when the file can't be read.
@@ -50,7 +57,10 @@ def extract(path: Path, mime_type: str) -> list[Element]:
     # Each module translates its own library errors with a precise message; this is the net for
     # whatever slips through, so no library exception ever reaches the pipeline.
     with translate_errors(f"the {_MODULES[mime].upper()} document"):
-        return extractor(path)
+        result = extractor(path)
+    if isinstance(result, Document):
+        return assemble(result.elements, pages=result.pages, metadata=result.metadata)
+    return assemble(result)
 
 
 def _normalise(mime_type: str) -> str:

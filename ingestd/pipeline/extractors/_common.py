@@ -1,4 +1,4 @@
-"""Helpers shared by the extractors: error translation, table rendering, OOXML zip checks."""
+"""Helpers shared by the extractors: error translation, table blocks, OOXML zip checks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ingestd.domain.documents import Element, ElementKind
+from ingestd.domain.documents import (
+    BBox,
+    Cell,
+    Element,
+    ElementKind,
+    Table,
+    table_to_text,
+)
 from ingestd.domain.errors import FileError
 
 # Table blocks: small enough for one embedding chunk to hold a few of them, big enough that a
@@ -76,8 +83,12 @@ def cell_text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        # Spreadsheets store binary doubles (0.1 + 0.2 = 0.30000000000000004); 15 significant
+        # digits is what Excel itself shows.
+        return format(value, ".15g")
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds").removesuffix(" 00:00:00")
     if isinstance(value, dt.date | dt.time):
@@ -93,77 +104,104 @@ def looks_like_header(row: Sequence[str]) -> bool:
     return not any(_NUMBER.match(label) for label in labels)
 
 
-def render_row(row: Sequence[str], header: Sequence[str] | None) -> str:
-    """``header1: value1 | header2: value2``; empty cells are left out, they carry nothing."""
-    if header is None:
-        return " | ".join(value for value in row if value)
-    parts = []
-    for index, value in enumerate(row):
-        if not value:
-            continue
-        label = header[index] if index < len(header) and header[index] else f"column {index + 1}"
-        parts.append(f"{label}: {value}")
-    return " | ".join(parts)
+def cells(texts: Iterable[str]) -> tuple[Cell, ...]:
+    """A row of plain (unmerged) cells."""
+    return tuple(Cell(text) for text in texts)
 
 
-def table_elements(
-    rows: Iterable[tuple[int, Sequence[str]]],
+def table_element(
+    table: Table,
     *,
-    header: Sequence[str] | None,
     page: int | None = None,
-    section: str | None = None,
+    meta: dict[str, Any] | None = None,
+    bbox: BBox | None = None,
+) -> Element | None:
+    """The ``table`` element of a ``Table``: its text from the one renderer; ``None`` when the
+    table holds no text at all."""
+    text = table_to_text(table)
+    if not text.strip():
+        return None
+    return Element(kind="table", text=text, page=page, meta=meta or {}, table=table, bbox=bbox)
+
+
+def table_blocks(
+    rows: Iterable[tuple[int, tuple[Cell, ...]]],
+    *,
+    header: Sequence[tuple[Cell, ...]] = (),
+    caption: str | None = None,
+    page: int | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Iterator[Element]:
-    """Group numbered rows into ``table`` elements of at most ~30 rows / 4000 characters.
+    """A long table as ``table`` elements of at most ~30 rows / 4000 characters each.
 
-    Streaming: ``rows`` may be a generator over a huge CSV. ``meta.rows`` is the inclusive range
-    of row numbers (as the user would count them in the source) each block covers.
+    Streaming: ``rows`` (numbered as the user counts them in the source) may be a generator over
+    a huge CSV. Every block's ``Table`` has the header rows, so each stands on its own; its text
+    has the caption and header line only in the first block (``meta.continued`` marks the
+    others), and ``meta.rows`` is the inclusive range of row numbers it covers.
     """
-    lines: list[str] = []
+    header = tuple(header)
+    labels = Table(header, header_rows=len(header)).header_labels() if header else []
+    block: list[tuple[Cell, ...]] = []
     size = 0
     first = last = 0
+    part = 0
     for number, row in rows:
-        line = render_row(row, header)
+        line = _row_size(row, labels)
         if not line:
             continue
-        if lines and (len(lines) >= TABLE_BLOCK_ROWS or size + len(line) > TABLE_BLOCK_CHARS):
-            yield _table_block(lines, first, last, page, section, meta)
-            lines, size = [], 0
-        if not lines:
+        if block and (len(block) >= TABLE_BLOCK_ROWS or size + line > TABLE_BLOCK_CHARS):
+            yield _block(header, block, caption, part, first, last, page, meta)
+            block, size, part = [], 0, part + 1
+        if not block:
             first = number
-        lines.append(line)
-        size += len(line) + 1
+        block.append(row)
+        size += line + 1
         last = number
-    if lines:
-        yield _table_block(lines, first, last, page, section, meta)
+    if block or (not part and (header or caption)):
+        yield _block(header, block, caption, part, first, last, page, meta)
 
 
-def _table_block(
-    lines: list[str],
+def _row_size(row: tuple[Cell, ...], labels: list[str]) -> int:
+    """About how long the row's line will be (0 for an empty row)."""
+    size = 0
+    for index, cell in enumerate(row):
+        if cell.text:
+            size += len(cell.text) + 3 + (len(labels[index]) + 2 if index < len(labels) else 0)
+    return size
+
+
+def _block(
+    header: tuple[tuple[Cell, ...], ...],
+    block: list[tuple[Cell, ...]],
+    caption: str | None,
+    part: int,
     first: int,
     last: int,
     page: int | None,
-    section: str | None,
     meta: dict[str, Any] | None,
 ) -> Element:
+    table = Table((*header, *block), header_rows=len(header), caption=caption)
+    extra: dict[str, Any] = {"rows": [first, last]} if block else {}
+    if part:
+        extra["continued"] = True
     return Element(
         kind="table",
-        text="\n".join(lines),
+        text=table_to_text(table, with_header=not part),
         page=page,
-        section=section,
-        meta={**(meta or {}), "rows": [first, last]},
+        meta={**(meta or {}), **extra},
+        table=table,
     )
 
 
-def render_table(
+def simple_table(
     rows: Sequence[Sequence[str]],
     *,
     page: int | None = None,
-    section: str | None = None,
     meta: dict[str, Any] | None = None,
     has_header: bool | None = None,
+    caption: str | None = None,
 ) -> list[Element]:
-    """A small in-memory table (DOCX, PPTX, HTML, Markdown): header detection + blocks.
+    """A small table of plain cells (Markdown, PPTX without merges): header detection + blocks.
 
     ``has_header`` is known for Markdown/HTML (thead, th); otherwise the first row is guessed.
     """
@@ -174,19 +212,18 @@ def render_table(
         # A first row narrower than the body (a merged caption cell) is a title, not a header.
         width = max(len(row) for row in rows[1:]) if len(rows) > 1 else 0
         has_header = len(rows) > 1 and len(rows[0]) >= width and looks_like_header(rows[0])
-    header = rows[0] if has_header else None
-    body = rows[1:] if header is not None else rows
-    start = 2 if header is not None else 1
-    numbered = ((start + index, row) for index, row in enumerate(body))
-    return list(table_elements(numbered, header=header, page=page, section=section, meta=meta))
+    header = [cells(rows[0])] if has_header else []
+    body = rows[1:] if has_header else rows
+    start = 2 if has_header else 1
+    numbered = ((start + index, cells(row)) for index, row in enumerate(body))
+    return list(table_blocks(numbered, header=header, caption=caption, page=page, meta=meta))
 
 
 class Builder:
-    """Collects elements in reading order and remembers the current section (last heading)."""
+    """Collects elements in reading order (``assemble`` later gives ids and section paths)."""
 
     def __init__(self) -> None:
         self.elements: list[Element] = []
-        self.section: str | None = None
 
     def add(
         self,
@@ -194,16 +231,17 @@ class Builder:
         text: str,
         *,
         page: int | None = None,
+        level: int | None = None,
         meta: dict[str, Any] | None = None,
+        bbox: BBox | None = None,
     ) -> None:
         text = clean(text)
         if not text:
             return
         if kind in ("heading", "title"):
-            # A heading belongs to the section it opens, not to the one before it.
-            self.section = collapse_ws(text)
+            text = collapse_ws(text)
         self.elements.append(
-            Element(kind=kind, text=text, page=page, section=self.section, meta=meta or {})
+            Element(kind=kind, text=text, page=page, meta=meta or {}, level=level, bbox=bbox)
         )
 
     def extend(self, elements: Iterable[Element]) -> None:
@@ -268,3 +306,37 @@ def _refuse_dtds(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], what: s
                 f"{what} part {info.filename!r} declares a DTD/entities; refusing a possible "
                 "XML entity-expansion attack",
             )
+
+
+def finish_table(
+    rows: Sequence[tuple[Cell, ...]],
+    *,
+    header_rows: int | None = None,
+    caption: str | None = None,
+) -> Table:
+    """A ``Table`` from rows as the source drew them, with its title and header rows found.
+
+    A first row that is one cell across the whole table (a merged title) becomes the caption
+    when there is none, never the header. ``header_rows`` is what the format says (``<thead>``,
+    a repeated Word header row, PowerPoint's first-row flag); when it says nothing the first
+    row is a header if it looks like one (distinct, non-numeric labels), and so is the second
+    when the first groups columns under a span (``Sales`` over ``Q1 | Q2``).
+    """
+    rows = [row for row in rows if any(c.text for c in row) or any(c.rowspan > 1 for c in row)]
+    known = header_rows
+    if len(rows) > 1 and len(rows[0]) == 1:
+        width = Table(tuple(rows)).width
+        first = rows[0][0]
+        if width > 1 and first.colspan >= width and first.rowspan == 1:
+            caption = caption or first.text or None
+            rows = rows[1:]
+            known = max(0, known - 1) if known else known
+    if known is None:
+        known = 0
+        if len(rows) > 1 and looks_like_header([c.text for c in rows[0]]):
+            known = 1
+            spans = any(c.colspan > 1 for c in rows[0])
+            if spans and len(rows) > 2 and looks_like_header([c.text for c in rows[1]]):
+                known = 2
+    known = min(known, max(0, len(rows) - 1)) if len(rows) > 1 else min(known, len(rows))
+    return Table(tuple(rows), header_rows=known, caption=caption)

@@ -1,4 +1,4 @@
-"""CSV/TSV: sniff the dialect, stream rows, render them as ``header: value`` table blocks."""
+"""CSV/TSV: sniff the dialect, stream rows into ``Table`` blocks (``header: value`` lines)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from ingestd.domain.documents import Element
 from ingestd.domain.errors import FileError
 from ingestd.pipeline.extractors._common import (
     cell_text,
+    cells,
     looks_like_header,
-    table_elements,
+    table_blocks,
     translate_errors,
 )
 from ingestd.pipeline.extractors.text import open_text
@@ -37,9 +38,10 @@ def extract(path: Path) -> list[Element]:
         first = next(rows, None)
         if first is None:
             return []
+        body = ((number, cells(row)) for number, row in rows)
         if looks_like_header(first[1]):
-            return list(table_elements(rows, header=first[1]))
-        return list(table_elements(itertools.chain([first], rows), header=None))
+            return list(table_blocks(body, header=[cells(first[1])]))
+        return list(table_blocks(itertools.chain([(first[0], cells(first[1]))], body)))
 
 
 def _sniff(sample: str) -> type[csv.Dialect] | csv.Dialect:

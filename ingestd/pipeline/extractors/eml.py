@@ -1,4 +1,5 @@
-"""E-mail (RFC 822 / .eml): a header element, then the body (plain text preferred over HTML).
+"""E-mail (RFC 822 / .eml): a header paragraph (``meta.email_headers``), then the body (plain text
+preferred over HTML); every element's section is the subject.
 
 Attachments are listed by name in the header element's meta, not extracted: each would need
 its own type detection and limits, which belongs to the pipeline, not to this extractor.
@@ -6,6 +7,7 @@ its own type detection and limits, which belongs to the pipeline, not to this ex
 
 from __future__ import annotations
 
+import dataclasses
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -42,7 +44,15 @@ def message_elements(message: EmailMessage) -> list[Element]:
     subject = headers["subject"] or None
     elements: list[Element] = []
     if lines:
-        elements.append(Element(kind="header", text="\n".join(lines), section=subject, meta=meta))
+        meta["email_headers"] = True
+        elements.append(
+            Element(
+                kind="paragraph",
+                text="\n".join(lines),
+                section=(subject,) if subject else (),
+                meta=meta,
+            )
+        )
     return elements + _body_elements(message, subject)
 
 
@@ -70,13 +80,13 @@ def _body_elements(message: EmailMessage, subject: str | None) -> list[Element]:
         return []
     content = _content(part)
     if part.get_content_subtype() == "html":
+        # The <title> of an HTML mail is noise next to the subject: only the body is kept.
         return [
-            Element(kind=e.kind, text=e.text, section=e.section or subject, meta=e.meta)
-            for e in elements_from_html(content)
-            if e.kind != "title"  # the <title> of an HTML mail is noise next to the subject
+            dataclasses.replace(e, section=(subject,) if subject else e.section)
+            for e in elements_from_html(content).elements
         ]
     return [
-        Element(kind="paragraph", text=text, section=subject)
+        Element(kind="paragraph", text=text, section=(subject,) if subject else ())
         for text in paragraphs(content.splitlines(keepends=True))
     ]
 

@@ -92,4 +92,4 @@ def _elements(lines: Iterator[tuple[str, str]]) -> Iterator[Element]:
 def _element(lines: list[str], key: str | None) -> Element:
     # Array items ("[3]") make poor section names; object keys make good ones.
     section = key if key and not key.startswith("[") else None
-    return Element(kind="text", text="\n".join(lines), section=section)
+    return Element(kind="paragraph", text="\n".join(lines), section=(section,) if section else ())

@@ -1,4 +1,6 @@
-"""Markdown via markdown-it-py tokens: headings, paragraphs, list items, code, tables, quotes."""
+"""Markdown via markdown-it-py tokens: headings, paragraphs, list items, code, tables, quotes.
+
+A block quote's paragraphs are ``paragraph`` elements with ``meta.quote``."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from ingestd.domain.documents import Element, ElementKind
-from ingestd.pipeline.extractors._common import Builder, collapse_ws, render_table, translate_errors
+from ingestd.pipeline.extractors._common import Builder, collapse_ws, simple_table, translate_errors
 from ingestd.pipeline.extractors.html import fragment_text
 from ingestd.pipeline.extractors.text import open_text
 
@@ -48,18 +50,24 @@ class _Walker:
         kind = token.type
         if kind == "heading_open":
             level = int(token.tag[1:])
-            self.out.add("heading", self._inline_after(), meta={"level": level})
+            self.out.add("heading", self._inline_after(), level=level)
             self.pos += 3  # open, inline, close
             return
         if kind == "paragraph_open":
-            self.out.add(self._paragraph_kind(), self._inline_after(), meta=self._list_meta())
+            kind = self._paragraph_kind()
+            self.out.add(
+                kind,
+                self._inline_after(),
+                level=self._list_level() if kind == "list_item" else None,
+                meta={"quote": True} if self._quoted() else None,
+            )
             self.pos += 3
             return
         if kind in ("fence", "code_block"):
             lang = token.info.strip().split(" ")[0] if token.info else ""
             self.out.add("code", token.content, meta={"language": lang} if lang else None)
         elif kind == "html_block":
-            self.out.add("text", fragment_text(token.content))
+            self.out.add("paragraph", fragment_text(token.content))
         elif kind == "table_open":
             self._table()
             return
@@ -72,13 +80,15 @@ class _Walker:
         self.pos += 1
 
     def _paragraph_kind(self) -> ElementKind:
-        if not self.containers:
-            return "paragraph"
-        return "list_item" if self.containers[-1] == "list_item" else "quote"
+        if self.containers and self.containers[-1] == "list_item":
+            return "list_item"
+        return "paragraph"
 
-    def _list_meta(self) -> dict[str, int] | None:
-        depth = self.containers.count("list_item")
-        return {"depth": depth} if depth > 1 else None
+    def _quoted(self) -> bool:
+        return bool(self.containers) and self.containers[-1] == "quote"
+
+    def _list_level(self) -> int:
+        return max(1, self.containers.count("list_item"))
 
     def _inline_after(self) -> str:
         following = self.tokens[self.pos + 1] if self.pos + 1 < len(self.tokens) else None
@@ -97,7 +107,7 @@ class _Walker:
                 rows[-1].append(collapse_ws(inline_text(token)))
             self.pos += 1
         self.pos += 1
-        self.out.extend(render_table(rows, section=self.out.section, has_header=has_header))
+        self.out.extend(simple_table(rows, has_header=has_header))
 
 
 def inline_text(token: Token) -> str:

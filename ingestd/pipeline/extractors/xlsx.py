@@ -1,22 +1,36 @@
-"""XLSX via openpyxl (read-only, cached values): each sheet becomes ``table`` blocks."""
+"""XLSX via openpyxl (read-only, cached values): per sheet a heading, then its table.
+
+Each sheet's name is a level-1 heading. Title rows above the table (one text across the top,
+merged or not) become the table's caption, never its header; the header is the first row with
+several distinct text labels; blank rows are skipped; merged ranges are one cell with spans
+(their value once); formulas read as the value Excel last computed. Long sheets come out as
+blocks of ~30 rows (each block's ``Table`` carries the header rows).
+"""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+from lxml import etree
+from openpyxl.utils.cell import range_boundaries
 
-from ingestd.domain.documents import Element
+from ingestd.domain.documents import Cell, Element
 from ingestd.pipeline.extractors._common import (
     cell_text,
     check_ooxml_zip,
     looks_like_header,
-    table_elements,
+    table_blocks,
     translate_errors,
 )
+
+_MERGE_CELL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
+_MAX_TITLE_ROWS = 3
+_MAX_MERGES = 100_000
 
 
 def extract(path: Path) -> list[Element]:
@@ -47,29 +61,108 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
     # Some writers record a wrong <dimension>; without a reset read-only mode would trust it and
     # cut rows or pad them with thousands of empty cells.
     sheet.reset_dimensions()
-    rows = _rows(sheet)
-    first = next(rows, None)
-    if first is None:
+    merges = _merges(sheet)
+    rows = _rows(sheet, merges)
+    head: list[tuple[int, tuple[Cell, ...]]] = []
+    for row in rows:  # the title rows and the header: a few rows at most
+        head.append(row)
+        if _filled(row[1]) >= 2 or len(head) > _MAX_TITLE_ROWS:
+            break
+    if not head:
         return []
     name = str(sheet.title)
     meta = {"sheet": name}
-    header = first[1] if looks_like_header(first[1]) else None
-    body = rows if header is not None else _chain(first, rows)
-    return list(table_elements(body, header=header, page=index, section=name, meta=meta))
+    heading = Element(kind="heading", text=name, page=index, level=1, meta=meta)
+    titles = [_only_text(row) for _n, row in head[:-1]]
+    first_number, first = head[-1]
+    header: list[tuple[Cell, ...]] = []
+    body: Iterator[tuple[int, tuple[Cell, ...]]]
+    if _filled(first) < 2:  # no row with two values: only titles or a single column
+        titles, body = [], itertools.chain(head, rows)
+    elif _is_header(first):
+        header, body = [first], rows
+        if any(cell.colspan > 1 for cell in first):  # "Sales" over "Q1 | Q2"
+            below = next(rows, None)
+            if below is not None and _is_header(below[1]):
+                header.append(below[1])
+            elif below is not None:
+                body = itertools.chain([below], rows)
+    else:
+        body = itertools.chain([(first_number, first)], rows)
+    caption = " — ".join(t for t in titles if t) or None
+    blocks = table_blocks(body, header=header, caption=caption, page=index, meta=meta)
+    return [heading, *blocks]
 
 
-def _rows(sheet: Any) -> Iterator[tuple[int, list[str]]]:
-    """Non-empty rows with their sheet row number, trailing empty cells trimmed."""
+def _merges(sheet: Any) -> dict[tuple[int, int], tuple[int, int] | None]:
+    """Merged ranges: ``(row, col)`` of a range's top-left → ``(rowspan, colspan)``, and every
+    other position it covers → ``None``. Read-only openpyxl does not load them, so the sheet's
+    ``<mergeCells>`` are read here."""
+    out: dict[tuple[int, int], tuple[int, int] | None] = {}
+    try:
+        source = sheet._get_source()
+    except (AttributeError, KeyError):
+        return out
+    with source:
+        for count, (_event, node) in enumerate(etree.iterparse(source, tag=_MERGE_CELL)):
+            if count >= _MAX_MERGES:
+                break
+            try:
+                min_col, min_row, max_col, max_row = range_boundaries(node.get("ref", ""))
+            except (TypeError, ValueError):
+                continue
+            if min_col is None or min_row is None or max_col is None or max_row is None:
+                continue
+            if (max_row - min_row + 1) * (max_col - min_col + 1) > 100_000:
+                continue  # a whole-column merge: not a table cell
+            for r in range(min_row, max_row + 1):
+                for c in range(min_col, max_col + 1):
+                    out[(r, c)] = None
+            out[(min_row, min_col)] = (max_row - min_row + 1, max_col - min_col + 1)
+            node.clear()
+    return out
+
+
+def _rows(
+    sheet: Any, merges: dict[tuple[int, int], tuple[int, int] | None]
+) -> Iterator[tuple[int, tuple[Cell, ...]]]:
+    """Non-empty rows with their sheet row number, trailing empty cells trimmed; a merged range
+    is one cell with spans at its top-left and nothing at the positions it covers."""
     for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-        cells = [cell_text(value) for value in values]
-        while cells and not cells[-1]:
-            cells.pop()
-        if cells:
-            yield number, cells
+        texts = [cell_text(value) for value in values]
+        while texts and not texts[-1]:
+            texts.pop()
+        if not texts:
+            continue
+        if not merges:
+            yield number, tuple(Cell(text) for text in texts)
+            continue
+        row: list[Cell] = []
+        for column, text in enumerate(texts, start=1):
+            span = merges.get((number, column), (1, 1))
+            if span is None:
+                continue  # covered by a merge above or to the left
+            row.append(Cell(text, colspan=span[1], rowspan=span[0]))
+        if any(cell.text for cell in row):
+            yield number, tuple(row)
 
 
-def _chain(
-    first: tuple[int, list[str]], rest: Iterator[tuple[int, list[str]]]
-) -> Iterator[tuple[int, list[str]]]:
-    yield first
-    yield from rest
+def _filled(row: tuple[Cell, ...]) -> int:
+    return sum(1 for cell in row if cell.text)
+
+
+def _only_text(row: tuple[Cell, ...]) -> str:
+    return " ".join(cell.text for cell in row if cell.text)
+
+
+def _is_header(row: tuple[Cell, ...]) -> bool:
+    texts = [cell.text for cell in row if cell.text]
+    return looks_like_header(texts) and not any(_is_number(text) for text in texts)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", ""))
+    except ValueError:
+        return False
+    return True

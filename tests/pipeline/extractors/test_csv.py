@@ -32,9 +32,17 @@ def test_rows_become_readable_header_value_blocks(tmp_path: Path) -> None:
         [2 * TABLE_BLOCK_ROWS + 2, 71],
     ]
     first_lines = elements[0].text.split("\n")
-    assert first_lines[0] == "name: person 0 | city: Zürich, CH | age: 20"
-    assert len(first_lines) == TABLE_BLOCK_ROWS
+    # The header line once, then one labelled line per row; later blocks carry no header line
+    # but their Table keeps the header row.
+    assert first_lines[:2] == ["name | city | age", "name: person 0 | city: Zürich, CH | age: 20"]
+    assert len(first_lines) == TABLE_BLOCK_ROWS + 1
+    assert elements[1].text.split("\n")[0] == "name: person 30 | city: Zürich, CH | age: 50"
+    assert elements[1].meta["continued"] is True
     assert elements[-1].text.split("\n")[-1] == "name: person 69 | city: Zürich, CH | age: 89"
+    for element in elements:
+        assert element.table is not None and element.table.header_rows == 1
+        assert [c.text for c in element.table.rows[0]] == ["name", "city", "age"]
+    assert len(elements[-1].table.rows) == 1 + 10
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|"])
@@ -42,7 +50,9 @@ def test_dialect_is_sniffed(tmp_path: Path, delimiter: str) -> None:
     path = tmp_path / "data.csv"
     _write(path, [["product", "price"], ["apple", "1,5"], ["pear", "2,25"]], delimiter)
     elements = extract(path, "text/csv")
-    assert elements[0].text == "product: apple | price: 1,5\nproduct: pear | price: 2,25"
+    assert elements[0].text == (
+        "product | price\nproduct: apple | price: 1,5\nproduct: pear | price: 2,25"
+    )
 
 
 def test_headerless_csv_and_latin1(tmp_path: Path) -> None:

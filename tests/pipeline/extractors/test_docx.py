@@ -42,22 +42,38 @@ def test_docx_structure_in_document_order(tmp_path: Path) -> None:
 
     elements = extract(path, DOCX)
 
+    report, summary, figures = (
+        ("Annual Report",),
+        ("Annual Report", "Summary"),
+        (
+            "Annual Report",
+            "Summary",
+            "Figures",
+        ),
+    )
     assert [(e.kind, e.text, e.section) for e in elements] == [
-        ("title", "Annual Report", "Annual Report"),
-        ("paragraph", "Opening words before any heading.", "Annual Report"),
-        ("heading", "Summary", "Summary"),
-        ("paragraph", "Revenue grew in every quarter.", "Summary"),
-        ("list_item", "First point", "Summary"),
-        ("list_item", "Second point", "Summary"),
-        ("heading", "Figures", "Figures"),
-        ("table", "Region: North | Q1: 10 | Q2: 12\nRegion: South | Q1: 7", "Figures"),
-        ("paragraph", "After the table.", "Figures"),
-        ("quote", "To be or not to be.", "Figures"),
-        ("table", "Merged header\nleft | right", "Figures"),
+        ("title", "Annual Report", report),
+        ("paragraph", "Opening words before any heading.", report),
+        ("heading", "Summary", summary),
+        ("paragraph", "Revenue grew in every quarter.", summary),
+        ("list_item", "First point", summary),
+        ("list_item", "Second point", summary),
+        ("heading", "Figures", figures),
+        (
+            "table",
+            "Region | Q1 | Q2\nRegion: North | Q1: 10 | Q2: 12\nRegion: South | Q1: 7",
+            figures,
+        ),
+        ("paragraph", "After the table.", figures),
+        ("paragraph", "To be or not to be.", figures),
+        ("table", "Merged header\nleft | right", figures),
     ]
-    assert elements[2].meta["level"] == 1
-    assert elements[6].meta["level"] == 2
-    assert elements[7].meta == {"rows": [2, 3]}
+    assert [e.id for e in elements] == [f"e{i}" for i in range(1, 12)]
+    assert (elements[2].level, elements[6].level, elements[4].level) == (1, 2, 1)
+    assert elements[9].meta == {"style": "Quote", "quote": True}
+    assert elements[7].table is not None and elements[7].table.header_rows == 1
+    merged = elements[10].table
+    assert merged is not None and merged.caption == "Merged header" and merged.header_rows == 0
 
 
 def test_empty_docx(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def test_plain_text_mail_with_attachment(tmp_path: Path) -> None:
     elements = extract(path, EML)
 
     header, *body = elements
-    assert header.kind == "header"
+    assert header.kind == "paragraph" and header.meta["email_headers"] is True
     assert header.text == (
         "Subject: Quarterly numbers — final\n"
         "From: Zoë Example <zoe@example.com>\n"
@@ -49,7 +49,7 @@ def test_plain_text_mail_with_attachment(tmp_path: Path) -> None:
         ("paragraph", "The numbers are attached."),
         ("paragraph", "Cheers,\nZoë"),
     ]
-    assert all(e.section == "Quarterly numbers — final" for e in elements)
+    assert all(e.section == ("Quarterly numbers — final",) for e in elements)
 
 
 def test_html_only_mail_uses_the_html_extractor(tmp_path: Path) -> None:
@@ -64,10 +64,11 @@ def test_html_only_mail_uses_the_html_extractor(tmp_path: Path) -> None:
 
     elements = extract(path, EML)
 
+    subject = ("Quarterly numbers — final",)
     assert [(e.kind, e.text, e.section) for e in elements[1:]] == [
-        ("heading", "Update", "Update"),
-        ("paragraph", "All good.", "Update"),
-        ("list_item", "one", "Update"),
+        ("heading", "Update", subject),
+        ("paragraph", "All good.", subject),
+        ("list_item", "one", subject),
     ]
 
 

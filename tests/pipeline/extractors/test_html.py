@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingestd.pipeline.extractors import extract
+from ingestd.pipeline.extractors import extract, extract_document
 
 PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>The  Page</title>
@@ -36,23 +36,25 @@ def test_html_structure(tmp_path: Path) -> None:
 
     elements = extract(path, "text/html")
 
-    summary = [(e.kind, e.text, e.section) for e in elements]
+    main, data = ("Main heading",), ("Main heading", "Data")
+    summary = [(e.kind, e.level, e.text, e.section) for e in elements]
     assert summary == [
-        ("title", "The Page", "The Page"),
-        ("heading", "Main heading", "Main heading"),
-        ("paragraph", "First paragraph with\na break.", "Main heading"),
-        ("text", "Loose text in a div with a span.", "Main heading"),
-        ("list_item", "one", "Main heading"),
-        ("list_item", "two", "Main heading"),
-        ("list_item", "two-a", "Main heading"),
-        ("heading", "Data", "Data"),
-        ("table", "Name: Zoë | City: Zürich\nName: Ann", "Data"),
-        ("code", "def f():\n    return 1", "Data"),
-        ("quote", "Quoted words.", "Data"),
+        ("heading", 1, "Main heading", main),
+        ("paragraph", None, "First paragraph with\na break.", main),
+        ("paragraph", None, "Loose text in a div with a span.", main),
+        ("list_item", 1, "one", main),
+        ("list_item", 1, "two", main),
+        ("list_item", 2, "two-a", main),
+        ("heading", 2, "Data", data),
+        ("table", None, "People\nName | City\nName: Zoë | City: Zürich\nName: Ann", data),
+        ("code", None, "def f():\n    return 1", data),
+        ("paragraph", None, "Quoted words.", data),
     ]
-    assert elements[1].meta == {"level": 1}
-    assert elements[6].meta == {"depth": 2}
-    assert elements[8].meta == {"caption": "People", "rows": [2, 3]}
+    assert elements[7].table is not None and elements[7].table.caption == "People"
+    assert elements[9].meta == {"quote": True}
+    document = extract_document(path, "text/html")
+    assert document.metadata["title"] == "The Page"
+    assert "Copyright noise" in document.metadata["furniture"]
     everything = " ".join(e.text for e in elements)
     for noise in ("do not index", "Home", "Skip me", "Copyright", "color: red"):
         assert noise not in everything

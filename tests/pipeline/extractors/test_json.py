@@ -22,11 +22,11 @@ def test_json_is_flattened_into_readable_paths(tmp_path: Path) -> None:
     elements = extract(path, "application/json")
 
     assert [(e.kind, e.section, e.text) for e in elements] == [
-        ("text", "title", "title: Inventory"),
-        ("text", "owner", "owner.name: Zoë\nowner.active: true\nowner.manager: null"),
+        ("paragraph", ("title",), "title: Inventory"),
+        ("paragraph", ("owner",), "owner.name: Zoë\nowner.active: true\nowner.manager: null"),
         (
-            "text",
-            "items",
+            "paragraph",
+            ("items",),
             "items[0].sku: A-1\nitems[0].qty: 3\nitems[1].sku: B-2\nitems[1].qty: 0.5\n"
             "items[1].tags[0]: x\nitems[1].tags[1]: y",
         ),
@@ -37,7 +37,7 @@ def test_top_level_array_groups_by_item(tmp_path: Path) -> None:
     path = tmp_path / "list.json"
     path.write_text(json.dumps([{"a": 1}, {"a": 2}]))
     elements = extract(path, "application/json")
-    assert [(e.text, e.section) for e in elements] == [("[0].a: 1", None), ("[1].a: 2", None)]
+    assert [(e.text, e.section) for e in elements] == [("[0].a: 1", ()), ("[1].a: 2", ())]
 
 
 def test_large_groups_are_split(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_large_groups_are_split(tmp_path: Path) -> None:
     path.write_text(json.dumps({"values": list(range(120))}))
     elements = extract(path, "application/json")
     assert [len(e.text.splitlines()) for e in elements] == [50, 50, 20]
-    assert all(e.section == "values" for e in elements)
+    assert all(e.section == ("values",) for e in elements)
 
 
 @pytest.mark.parametrize("depth", [150, 5000])

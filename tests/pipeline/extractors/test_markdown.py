@@ -46,30 +46,32 @@ def test_markdown_structure(tmp_path: Path) -> None:
 
     elements = extract(path, "text/markdown")
 
+    guide, install, deep = ("Guide",), ("Guide", "Install"), ("Guide", "Install", "Deep")
     summary = [(e.kind, e.text, e.section) for e in elements]
     assert summary == [
-        ("heading", "Guide", "Guide"),
+        ("heading", "Guide", guide),
         (
             "paragraph",
             "Intro paragraph with bold, code and a link.\nSecond line of the intro.",
-            "Guide",
+            guide,
         ),
-        ("heading", "Install", "Install"),
-        ("list_item", "first step", "Install"),
-        ("list_item", "second step", "Install"),
-        ("list_item", "nested step", "Install"),
-        ("list_item", "numbered", "Install"),
-        ("code", 'print("hello")', "Install"),
-        ("quote", "A wise quote.", "Install"),
-        ("table", "Name: Alice | Role: Engineer\nName: Bob | Role: Designer", "Install"),
-        ("text", "raw\nhtml\nblock", "Install"),
-        ("heading", "Deep", "Deep"),
-        ("paragraph", "Last words.", "Deep"),
+        ("heading", "Install", install),
+        ("list_item", "first step", install),
+        ("list_item", "second step", install),
+        ("list_item", "nested step", install),
+        ("list_item", "numbered", install),
+        ("code", 'print("hello")', install),
+        ("paragraph", "A wise quote.", install),
+        ("table", "Name | Role\nName: Alice | Role: Engineer\nName: Bob | Role: Designer", install),
+        ("paragraph", "raw html block", install),
+        ("heading", "Deep", deep),
+        ("paragraph", "Last words.", deep),
     ]
-    headings = [e.meta["level"] for e in elements if e.kind == "heading"]
+    headings = [e.level for e in elements if e.kind == "heading"]
     assert headings == [1, 2, 3]
-    assert elements[5].meta == {"depth": 2}
+    assert [e.level for e in elements if e.kind == "list_item"] == [1, 1, 2, 1]
     assert elements[7].meta == {"language": "python"}
+    assert elements[8].meta == {"quote": True}
     assert elements[9].meta == {"rows": [2, 3]}
 
 

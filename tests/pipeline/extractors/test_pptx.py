@@ -46,21 +46,24 @@ def test_slides_titles_bullets_tables_notes(tmp_path: Path) -> None:
 
     elements = extract(path, PPTX)
 
-    assert [(e.page, e.kind, e.text, e.section) for e in elements] == [
-        (1, "heading", "Quarterly Review", "Quarterly Review"),
-        (1, "paragraph", "Prepared by the team", "Quarterly Review"),
-        (2, "heading", "Highlights", "Highlights"),
-        (2, "list_item", "Revenue up", "Highlights"),
-        (2, "list_item", "mostly in the north", "Highlights"),
-        (2, "paragraph", "A free text box", "Highlights"),
-        (2, "text", "Remember to thank everyone.", "Highlights"),
-        (3, "heading", "Numbers", "Numbers"),
-        (3, "table", "Metric: Users | Value: 1200\nMetric: Churn | Value: 2%", "Numbers"),
+    assert [(e.page, e.kind, e.level, e.text, e.section) for e in elements] == [
+        (1, "heading", 1, "Quarterly Review", ("Quarterly Review",)),
+        (1, "paragraph", None, "Prepared by the team", ("Quarterly Review",)),
+        (2, "heading", 1, "Highlights", ("Highlights",)),
+        (2, "list_item", 1, "Revenue up", ("Highlights",)),
+        (2, "list_item", 2, "mostly in the north", ("Highlights",)),
+        (2, "paragraph", None, "A free text box", ("Highlights",)),
+        (2, "notes", None, "Remember to thank everyone.", ("Highlights",)),
+        (3, "heading", 1, "Numbers", ("Numbers",)),
+        (
+            3,
+            "table",
+            None,
+            "Metric | Value\nMetric: Users | Value: 1200\nMetric: Churn | Value: 2%",
+            ("Numbers",),
+        ),
     ]
-    assert elements[0].meta == {"slide_title": "Quarterly Review", "level": 1}
-    assert elements[4].meta == {"slide_title": "Highlights", "depth": 2}
-    assert elements[6].meta == {"slide_title": "Highlights", "notes": True}
-    assert elements[8].meta == {"slide_title": "Numbers", "rows": [2, 3]}
+    assert all(e.bbox is not None for e in elements if e.kind != "notes")
 
 
 def test_empty_presentation(tmp_path: Path) -> None:
@@ -77,3 +80,18 @@ def test_random_bytes_named_pptx(tmp_path: Path) -> None:
     with pytest.raises(FileError) as info:
         extract(path, PPTX)
     assert info.value.code == "parse_error"
+
+
+@pytest.mark.parametrize("include_notes", [False, True])
+def test_speaker_notes_reach_the_chunks_only_when_asked(
+    tmp_path: Path, include_notes: bool
+) -> None:
+    from ingestd.pipeline.stages import parse_and_chunk
+
+    path = tmp_path / "deck.pptx"
+    _make_deck(path)
+    parsed = parse_and_chunk(str(path), PPTX, 1000, 100, (False, None), include_notes)
+    text = "\n".join(chunk[1] for chunk in parsed.chunks)
+    assert ("Remember to thank everyone." in text) is include_notes
+    assert "A free text box" in text
+    assert parsed.elements == 9  # the document keeps the notes element either way

@@ -39,21 +39,24 @@ def test_sheets_become_table_blocks(tmp_path: Path) -> None:
 
     elements = extract(path, XLSX)
 
-    by_sheet = [(e.page, e.meta["sheet"], e.section, e.meta["rows"]) for e in elements]
+    headings = [(e.page, e.text, e.level) for e in elements if e.kind == "heading"]
+    assert headings == [(1, "Sales", 1), (3, "Notes", 1), (4, "Big", 1)]
+    tables = [e for e in elements if e.kind == "table"]
+    by_sheet = [(e.page, e.meta["sheet"], e.section, e.meta["rows"]) for e in tables]
     assert by_sheet == [
-        (1, "Sales", "Sales", [2, 4]),
-        (3, "Notes", "Notes", [1, 2]),
-        (4, "Big", "Big", [2, 31]),
-        (4, "Big", "Big", [32, 61]),
-        (4, "Big", "Big", [62, 76]),
+        (1, "Sales", ("Sales",), [2, 4]),
+        (3, "Notes", ("Notes",), [1, 2]),
+        (4, "Big", ("Big",), [2, 31]),
+        (4, "Big", ("Big",), [32, 61]),
+        (4, "Big", ("Big",), [62, 76]),
     ]
-    assert {e.kind for e in elements} == {"table"}
-    assert elements[0].text == (
+    assert tables[0].text == (
+        "Region | Amount | Date\n"
         "Region: North | Amount: 1200 | Date: 2024-01-31\n"
         "Region: South | Amount: 99.5 | Date: 2024-02-01 13:30:00"
     )
-    assert elements[1].text == "1 | 2 | 3\nfree text | TRUE"
-    assert elements[2].text.splitlines()[0] == "id: 0 | value: v0"
+    assert tables[1].text == "1 | 2 | 3\nfree text | TRUE"
+    assert tables[2].text.splitlines()[:2] == ["id | value", "id: 0 | value: v0"]
 
 
 def test_workbook_without_values(tmp_path: Path) -> None:
@@ -80,3 +83,11 @@ def test_docx_passed_as_xlsx(tmp_path: Path) -> None:
         extract(path, XLSX)
     assert info.value.code == "parse_error"
     assert "not a valid XLSX" in info.value.message
+
+
+def test_binary_float_noise_is_not_shown() -> None:
+    from ingestd.pipeline.extractors._common import cell_text
+
+    assert cell_text(0.1 + 0.2) == "0.3"
+    assert cell_text(309369.06000000006) == "309369.06"
+    assert cell_text(2.0) == "2"
