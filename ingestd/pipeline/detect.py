@@ -234,6 +234,15 @@ def _charset_normalizer_guess(sample: bytes) -> str | None:
     return best.encoding
 
 
+_BOMS = (
+    codecs.BOM_UTF8,
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+)
+
+
 def decode_text_head(head: bytes) -> str | None:
     """The head decoded as text, or None when it is binary."""
     encoding = guess_encoding(head)
@@ -244,7 +253,9 @@ def decode_text_head(head: bytes) -> str | None:
     except (UnicodeDecodeError, LookupError):
         return None
     if not text and head:
-        return None
+        # Nothing but a byte-order mark is an empty text file, not binary; otherwise bytes that
+        # decode to nothing are not text.
+        return "" if head.startswith(_BOMS) else None
     return text if _mostly_printable(text) else None
 
 

@@ -212,6 +212,12 @@ def test_printable_utf8_text_is_never_octet_stream(text: str) -> None:
     assert detect_mime_type(text.encode()[:HEAD], "notes.txt") != OCTET_STREAM
 
 
+@pytest.mark.parametrize("bom", ["\ufeff", "\ufeff\n"])
+def test_a_file_of_only_a_byte_order_mark_is_text(bom: str) -> None:
+    """Hypothesis found it: a lone UTF-8 BOM decodes to nothing and was called binary."""
+    assert detect_mime_type(bom.encode(), "notes.txt") == TEXT
+
+
 def test_html_sniffing_is_linear_on_many_comments() -> None:
     head = (b"<!-- -->" * 1000 + b"x")[:HEAD]
     assert detect_mime_type(head, "page") == TEXT
