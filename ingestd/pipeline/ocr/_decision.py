@@ -41,6 +41,10 @@ GARBLED_SHARE = 0.1
 MIN_WORD_SHARE = 0.5
 """At least this share of non-space characters must be letters, digits or marks."""
 
+MIN_MOJIBAKE_PAIRS = 3
+MOJIBAKE_SHARE = 0.002
+"""Mojibake pairs per character of text above which the layer is mis-decoded."""
+
 _CID = re.compile(r"\(cid:\d+\)")
 # UTF-8 read as Windows-1252 or Latin-1: a lead byte (Â..ô) followed by what was a continuation
 # byte (0x80..0xBF, shown as a Latin-1 symbol or as the cp1252 punctuation it maps to).
@@ -77,7 +81,7 @@ def page_needs_ocr(text: str, *, char_boxes: int, ink_ratio: float) -> str | Non
             return None
         # Glyphs drawn but none mapped to a character is a broken font, not a scan.
         return "garbled" if char_boxes >= MIN_TEXT_FOR_RATIOS else "no_text_layer"
-    if garbled_share(text) >= GARBLED_SHARE or _unmapped(visible, char_boxes):
+    if garbled_share(text) >= GARBLED_SHARE or _mojibake(text) or _unmapped(visible, char_boxes):
         return "garbled"
     if ink_ratio >= MIN_INK and visible < ink_ratio * CHARS_PER_INK:
         return "thin_text_layer"
@@ -113,6 +117,14 @@ def _is_junk(ch: str) -> bool:
 def _is_wordlike(ch: str) -> bool:
     """Letters, digits and combining marks (which scripts such as Devanagari are full of)."""
     return ch.isalnum() or unicodedata.category(ch)[0] in "LNM"
+
+
+def _mojibake(text: str) -> bool:
+    """UTF-8 read as Windows-1252 shows up as lead/continuation pairs (``Ã©``, ``â€™``) that real
+    text does not contain; a few of them, even in otherwise clean text, mean the whole layer is
+    mis-decoded (French text with every accent broken is only ~5 % junk characters)."""
+    pairs = len(_MOJIBAKE.findall(text))
+    return pairs >= MIN_MOJIBAKE_PAIRS and pairs >= MOJIBAKE_SHARE * len(text)
 
 
 def _unmapped(visible: int, char_boxes: int) -> bool:

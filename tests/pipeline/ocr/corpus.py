@@ -114,7 +114,8 @@ def scanned_pdf(pdf_bytes: bytes, *, dpi: int = 200, hidden_text: str | None = N
             text = pdf.beginText(72, height - 72)
             text.setTextRenderMode(3)
             text.setFont("Helvetica", 11)
-            text.textLine(hidden_text)
+            for line in hidden_text.splitlines():
+                text.textLine(line)
             pdf.drawText(text)
         pdf.showPage()
     pdf.save()
