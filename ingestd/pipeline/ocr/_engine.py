@@ -139,7 +139,7 @@ def _engine(langs: str) -> Any:
 def _words(iterator: Any, ril: Any, scale: float) -> list[OcrWord]:
     """Walk the result at word level, numbering blocks, paragraphs and lines across the page."""
     words: list[OcrWord] = []
-    if iterator is None:
+    if iterator is None or iterator.Empty(ril.WORD):  # a page without text
         return words
     block = paragraph = line = -1
     while True:

@@ -27,8 +27,8 @@ def ocr_page_meta(page: OcrPage) -> dict[str, Any]:
 def ocr_elements(page: OcrPage, page_number: int, *, section: str | None = None) -> list[Element]:
     """One ``paragraph`` element per OCR paragraph of ``page``, in reading order.
 
-    ``meta`` holds ``text_source: "ocr"``, the page's ``ocr_confidence`` (0..1), the paragraph's
-    own ``confidence`` and its ``bbox`` (``[x0, y0, x1, y1]`` in the page's unit).
+    ``meta`` holds ``text_source: "ocr"``, the page's ``ocr_confidence`` (0..1, the mean word
+    confidence) and the paragraph's ``bbox`` (``[x0, y0, x1, y1]`` in the page's unit).
     """
     base = ocr_page_meta(page)
     elements = []
@@ -36,11 +36,7 @@ def ocr_elements(page: OcrPage, page_number: int, *, section: str | None = None)
         text = paragraph_text(words)
         if not text:
             continue
-        meta = {
-            **base,
-            "confidence": round(sum(w.confidence for w in words) / len(words), 3),
-            "bbox": [round(v, 1) for v in _union(words)],
-        }
+        meta = {**base, "bbox": [round(v, 1) for v in _union(words)]}
         elements.append(
             Element(kind="paragraph", text=text, page=page_number, section=section, meta=meta)
         )
