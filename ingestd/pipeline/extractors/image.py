@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from ingestd.domain.documents import Element
 from ingestd.domain.errors import FileError
-from ingestd.pipeline.ocr import ocr_elements, ocr_image, require_ocr
+from ingestd.pipeline.ocr import OcrPage, ocr_elements, ocr_image, require_ocr
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -33,6 +33,16 @@ _MIN_DPI, _MAX_DPI = 70, 2400  # outside this range the file's dpi is a placehol
 
 
 def extract(path: Path) -> list[Element]:
+    elements: list[Element] = []
+    for number, page in enumerate(read_pages(path), start=1):
+        elements.extend(ocr_elements(page, number))
+    return elements
+
+
+def read_pages(path: Path) -> list[OcrPage]:
+    """Every frame of the image, OCR'd, in order: one ``OcrPage`` (boxes in pixels) per page,
+    including pages where nothing was read (so the page count and per-page confidence are
+    known even for a blank frame)."""
     require_ocr()
     try:
         handle = path.open("rb")
@@ -41,10 +51,7 @@ def extract(path: Path) -> list[Element]:
             "read_error", f"could not read the image: {exc.strerror}", retryable=True
         ) from None
     with handle:
-        elements: list[Element] = []
-        for number, (frame, dpi) in enumerate(_frames(handle), start=1):
-            elements.extend(ocr_elements(ocr_image(frame, dpi=dpi), number))
-        return elements
+        return [ocr_image(frame, dpi=dpi) for frame, dpi in _frames(handle)]
 
 
 def _frames(handle: BinaryIO) -> Iterator[tuple[Image.Image, int]]:

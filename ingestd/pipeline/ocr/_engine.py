@@ -99,17 +99,18 @@ def recognise(image: Image.Image, *, dpi: int, scale: float = 1.0) -> OcrPage:
     langs = languages()
     with _lock:
         engine = _engine(langs)
-        engine.SetImage(image)
-        engine.SetSourceResolution(dpi)
-        if not engine.Recognize(PAGE_TIMEOUT_MS):
-            engine.Clear()
-            raise FileError(
-                "ocr_failed",
-                f"OCR of a {image.width}x{image.height} pixel page did not finish within "
-                f"{PAGE_TIMEOUT_MS // 1000} s; split the document or lower its resolution",
-            )
         try:
+            engine.SetImage(image)
+            engine.SetSourceResolution(dpi)
+            if not engine.Recognize(PAGE_TIMEOUT_MS):
+                raise FileError(
+                    "ocr_failed",
+                    f"OCR of a {image.width}x{image.height} pixel page did not finish within "
+                    f"{PAGE_TIMEOUT_MS // 1000} s; split the document or lower its resolution",
+                )
             words = _words(engine.GetIterator(), RIL, scale)
+        except RuntimeError as exc:  # tesserocr's word for anything libtesseract refused
+            raise FileError("ocr_failed", f"OCR failed on a page: {exc}") from None
         finally:
             engine.Clear()
     return OcrPage(

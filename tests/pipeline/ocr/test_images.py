@@ -177,3 +177,17 @@ def test_without_language_data_the_error_names_the_package(
 
 def test_gif_is_still_unsupported() -> None:
     assert not can_extract("image/gif")
+
+
+@pytest.mark.usefixtures("ocr")
+def test_blank_frames_still_count_as_pages(tmp_path: Path) -> None:
+    from ingestd.pipeline.extractors.image import read_pages
+
+    frames = [corpus.text_image(["First page."]), Image.new("L", (600, 400), 255)]
+    frames.append(corpus.text_image(["Third page."]))
+    path = tmp_path / "three.tiff"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    pages = read_pages(path)
+    assert len(pages) == 3
+    assert pages[1].words == [] and pages[1].confidence == 0.0
+    assert [e.page for e in extract(path, detect.TIFF)] == [1, 3]
