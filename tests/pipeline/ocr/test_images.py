@@ -193,3 +193,20 @@ def test_blank_frames_still_count_as_pages(tmp_path: Path) -> None:
     assert len(pages) == 3
     assert pages[1].words == [] and pages[1].confidence == 0.0
     assert [e.page for e in extract(path, detect.TIFF)] == [1, 3]
+
+
+@pytest.mark.usefixtures("ocr")
+def test_a_noisy_skewed_grey_scan_reads_back(tmp_path: Path) -> None:
+    from PIL import ImageFilter
+
+    paragraphs = corpus.paragraphs(31, 6)
+    [page] = corpus.render_pages(corpus.text_pdf([paragraphs]), dpi=200)
+    rng = np.random.default_rng(1)
+    pixels = np.asarray(page.rotate(1.5, expand=True, fillcolor=255), dtype=np.float64)
+    pixels = np.clip(pixels * 0.85 + 25 + rng.normal(0, 18, pixels.shape), 0, 255)  # grey paper
+    scan = Image.fromarray(pixels.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6))
+    path = tmp_path / "scan.jpg"
+    scan.save(path, quality=70, dpi=(200, 200))
+    elements = extract(path, detect.JPEG)
+    assert corpus.similarity("\n\n".join(paragraphs), _text(elements)) >= 0.95
+    assert elements[0].meta["ocr_confidence"] >= 0.85
