@@ -28,20 +28,27 @@ CSV = "text/csv"
 JSON = "application/json"
 EML = "message/rfc822"
 TEXT = "text/plain"
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
+WEBP = "image/webp"
+BMP = "image/bmp"
 OCTET_STREAM = "application/octet-stream"
 EMPTY = "application/x-empty"
 
 SUPPORTED_TYPES: frozenset[str] = frozenset(
     {PDF, DOCX, XLSX, PPTX, HTML, MARKDOWN, CSV, JSON, EML, TEXT}
 )
+IMAGE_TYPES: frozenset[str] = frozenset({PNG, JPEG, TIFF, WEBP, BMP})
+"""Read by OCR (the ``ocr`` extra); without it they fail as ``ocr_unavailable``."""
 
 HEAD_SIZE = 8192
 
 # Checked before anything else, in order. Our own table (rather than only puremagic) because
 # puremagic reports several candidates for one signature and some non-canonical names.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"\xff\xd8\xff", JPEG),
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
     (b"\x1f\x8b", "application/gzip"),
@@ -60,8 +67,10 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x1aE\xdf\xa3", "video/webm"),
     (b"wOFF", "font/woff"),
     (b"wOF2", "font/woff2"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
+    (b"II*\x00", TIFF),
+    (b"MM\x00*", TIFF),
+    (b"II+\x00", TIFF),  # BigTIFF
+    (b"MM\x00+", TIFF),
 )
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _PUREMAGIC_ALIASES = {"application/x-gzip": "application/gzip", "application/x-zip": ZIP}
@@ -112,11 +121,30 @@ def _binary_signature(head: bytes) -> str | None:
     for signature, mime in _SIGNATURES:
         if head.startswith(signature):
             return mime
+    if _looks_like_bmp(head):
+        return BMP
     if head[:4] == b"RIFF" and head[8:12] in (b"WEBP", b"WAVE", b"AVI "):
-        return {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}[head[8:12]]
+        return {b"WEBP": WEBP, b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}[head[8:12]]
     if head[4:8] == b"ftyp":
         return "video/mp4"
     return None
+
+
+# The sizes of the DIB headers BMP writers use (OS/2 1.x and 2.x, Windows 3.x to 5).
+_BMP_DIB_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+
+
+def _looks_like_bmp(head: bytes) -> bool:
+    """``BM`` alone is too weak (a text file can start with it): also require a known DIB header
+    size and a pixel-data offset inside the file as its header declares it."""
+    if len(head) < 18 or head[:2] != b"BM":
+        return False
+    file_size, offset, dib_size = struct.unpack_from("<I4xII", head, 2)
+    return (
+        dib_size in _BMP_DIB_SIZES
+        and 14 + dib_size <= offset
+        and (file_size == 0 or offset < file_size)
+    )
 
 
 def _zip_entry_names(head: bytes) -> list[tuple[str, bytes]]:

@@ -31,6 +31,7 @@ _MODULES: dict[str, str] = {
     detect.XLSX: "xlsx",
     detect.PPTX: "pptx",
     detect.EML: "eml",
+    **dict.fromkeys(detect.IMAGE_TYPES, "image"),  # OCR, with the ``ocr`` extra
 }
 
 
