@@ -72,6 +72,10 @@ class UploadStore:
             entries[fingerprint] = {"url": url, "at": time.time()}
             self._write(entries)
 
+    def get_all(self) -> dict[str, str]:
+        """Every stored upload URL, by fingerprint."""
+        return {k: v["url"] for k, v in self._read().items() if isinstance(v, dict) and "url" in v}
+
     def remove(self, fingerprint: str) -> None:
         with self._lock:
             entries = self._read()

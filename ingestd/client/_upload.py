@@ -182,7 +182,7 @@ async def send(
         )
         resumed += resumed_from > 0
         meter.finish(file)
-    if seal:
+    if seal and not job.sealed:
         await _seal(http, job.id)
     return UploadReport(
         job_id=job.id,
@@ -192,7 +192,7 @@ async def send(
         resumed=resumed,
         rejected=rejected,
         seconds=round(time.monotonic() - started, 3),
-        sealed=seal,
+        sealed=seal or job.sealed,
     )
 
 
