@@ -222,7 +222,7 @@ def _too_large(file: LocalFile, limit: int, what: str) -> Rejected:
         path=file.rel,
         size=file.size,
         code="too_large",
-        message=f"{file.size:,} bytes is over {what} ({limit:,} bytes); not sent",
+        message=f"{file.size:,} bytes is over {what} ({limit:,} bytes)",
     )
 
 

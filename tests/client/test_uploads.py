@@ -161,7 +161,7 @@ async def test_files_over_the_jobs_limit_are_never_sent(
     assert report.files_sent == 1 and report.bytes_sent == 500
     [rejected] = report.rejected
     assert rejected.path == "huge.bin" and rejected.code == "too_large"
-    assert "max_file_size" in rejected.message and "not sent" in rejected.message
+    assert "over the job's max_file_size (1,000 bytes)" in rejected.message
     assert not [m for m, path, _ in recording.seen if path.startswith("/api/v1/uploads/")]
     final = await tus_client.jobs.wait(job.id)
     assert final.progress.files.total == 1 and final.status is JobStatus.COMPLETED
