@@ -25,6 +25,7 @@ class Runner:
     def __init__(self) -> None:
         self._stack = ExitStack()
         self._portal: BlockingPortal = self._stack.enter_context(start_blocking_portal())
+        self._loop_thread = self._portal.call(threading.get_ident)
 
     def run(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """``await fn(*args, **kwargs)`` on the loop; its result, or its exception."""
@@ -63,7 +64,10 @@ class Runner:
                 yield cast(T, item)
         finally:
             aclose = getattr(items, "aclose", None)
-            if aclose is not None:
+            # Left early (break, an error, garbage collection): close it on the loop. Not from
+            # the loop's own thread (a collection there), which cannot wait for itself: the
+            # loop finalises it when it shuts down.
+            if aclose is not None and threading.get_ident() != self._loop_thread:
                 with contextlib.suppress(RuntimeError):  # still running after a failed unwind
                     self.run(cast(AsyncGenerator[T, None], items).aclose)
 
