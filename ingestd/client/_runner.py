@@ -10,6 +10,7 @@ it propagates. No ``aclose(): asynchronous generator is already running``.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
@@ -21,11 +22,20 @@ T = TypeVar("T")
 UNWIND_SECONDS = 5.0  # at most this long for cancelled work to finish after Ctrl-C
 
 
+def _leave_ctrl_c_to_the_caller() -> int:
+    """Run on the loop's thread: SIGINT is not delivered to it (nor to the threads it starts),
+    so the kernel delivers it to a thread that waits for a result, which wakes up and raises
+    ``KeyboardInterrupt``. (A signal caught by this thread would leave that one asleep.)"""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return threading.get_ident()
+
+
 class Runner:
     def __init__(self) -> None:
         self._stack = ExitStack()
         self._portal: BlockingPortal = self._stack.enter_context(start_blocking_portal())
-        self._loop_thread = self._portal.call(threading.get_ident)
+        self._loop_thread = self._portal.call(_leave_ctrl_c_to_the_caller)
 
     def run(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """``await fn(*args, **kwargs)`` on the loop; its result, or its exception."""

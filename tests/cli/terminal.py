@@ -23,12 +23,14 @@ def run_in_terminal(
     argv: Sequence[str],
     *,
     env: dict[str, str],
-    interrupt_when: Callable[[str], bool] | None = None,
+    interrupt_when: Callable[[str], bool] | Sequence[Callable[[str], bool]] = (),
     cwd: str | None = None,
     seconds: float = 120.0,
 ) -> Session:
-    """Run ``argv`` with a pty as its terminal; send SIGINT once ``interrupt_when(output)``
-    is true (never, without it). Returns everything it printed and its exit code."""
+    """Run ``argv`` with a pty as its terminal; send SIGINT once ``interrupt_when(output)`` is
+    true (for a list of conditions, once for each in turn). Returns everything it printed and
+    its exit code."""
+    pending = [interrupt_when] if callable(interrupt_when) else list(interrupt_when)
     leader, follower = os.openpty()
     process = subprocess.Popen(
         list(argv),
@@ -41,7 +43,6 @@ def run_in_terminal(
     )
     os.close(follower)
     output = bytearray()
-    interrupted = interrupt_when is None
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
@@ -57,10 +58,12 @@ def run_in_terminal(
             elif process.poll() is not None:
                 break
             text = output.decode(errors="replace")
-            if not interrupted and interrupt_when is not None and interrupt_when(text):
+            if pending and pending[0](text):
                 process.send_signal(signal.SIGINT)
-                interrupted = True
-        code = process.wait(timeout=max(deadline - time.monotonic(), 1))
+                pending.pop(0)
+        if process.poll() is None:  # out of time: its output tells where it hung
+            process.kill()
+        code = process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()

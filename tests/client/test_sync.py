@@ -4,6 +4,7 @@ event loop in a thread), and the event stream over a real WebSocket."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,70 @@ def test_frames_and_urls() -> None:
         ws_url("http://x.test", "job_1", 5, "full")
         == "ws://x.test/api/v1/jobs/job_1/events?after=5"
     )
+
+
+SYNC_SCRIPT = """
+import sys
+from ingestd.client import Client
+
+url, key, job = sys.argv[1:4]
+with Client(url, api_key=key, upload_store=False) as client:
+    try:
+        for event in client.watch(job):
+            print("event", event.type, flush=True)
+    except KeyboardInterrupt:
+        print("interrupted watch", flush=True)
+    try:
+        client.jobs.wait(job, on_progress=lambda p: print("progress", p.status, flush=True))
+    except KeyboardInterrupt:
+        print("interrupted wait", flush=True)
+    print("still usable:", client.jobs.get(job).status, flush=True)
+print("closed", flush=True)
+"""
+
+ASYNC_SCRIPT = """
+import asyncio, sys
+from ingestd.client import AsyncClient
+
+url, key, job = sys.argv[1:4]
+
+async def main() -> None:
+    async with AsyncClient(url, api_key=key, upload_store=False) as client:
+        async for event in client.watch(job):
+            print("event", event.type, flush=True)
+
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    print("interrupted watch", flush=True)
+print("closed", flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        (SYNC_SCRIPT, ["interrupted watch", "interrupted wait", "still usable: queued", "closed"]),
+        (ASYNC_SCRIPT, ["interrupted watch", "closed"]),
+    ],
+    ids=["sync", "async"],
+)
+async def test_ctrl_c_in_a_script_is_clean(loopback_url: str, script: str, said: list[str]) -> None:
+    from tests.cli.terminal import PYTHON, run_in_terminal
+
+    async with AsyncClient(loopback_url, api_key=ADMIN_KEY, upload_store=False) as client:
+        job = await client.jobs.create(sources.upload())  # unsealed: it never ends
+    session = await asyncio.to_thread(
+        run_in_terminal,
+        [PYTHON, "-c", script, loopback_url, ADMIN_KEY, job.id],
+        env=dict(os.environ),
+        interrupt_when=[
+            lambda shown: "event job.created" in shown,
+            lambda shown: "progress queued" in shown,
+        ][: len(said) - 2 + 1],
+        seconds=90,
+    )
+    assert session.code == 0, session.output
+    for line in said:
+        assert line in session.output, session.output
+    assert "Traceback" not in session.output and "aclose" not in session.output
