@@ -42,7 +42,7 @@ def show_progress(progress: Progress) -> None:
     eta = "…" if progress.eta_seconds is None else f"{progress.eta_seconds:.0f} s"
     print(
         f"{progress.status}: {progress.files.done}/{progress.files.total} files "
-        f"({progress.files_percent:.0f}%), ETA {eta}",
+        f"({progress.files_percent:.1f}%), ETA {eta}",
         flush=True,
     )
 
@@ -64,12 +64,13 @@ def after_retry(job: Job) -> None:
     print(f"after retry: {job.status}, {files.failed} still failed", flush=True)
 
 
-def run(folder: str, key: str, chunk_mb: int) -> None:
+def run(folder: str, key: str, chunk_mb: int, max_mb: int) -> None:
     with Client(tus_threshold=chunk_mb * MB, tus_chunk_size=chunk_mb * MB) as client:
         summary = client.upload_and_wait(
             folder,
             idempotency_key=key,
             pipeline="extract",
+            max_file_size=max_mb * MB,
             on_upload=show_upload,
             on_progress=show_progress,
         )
@@ -79,12 +80,13 @@ def run(folder: str, key: str, chunk_mb: int) -> None:
             after_retry(client.jobs.wait(summary.job_id, on_progress=show_progress))
 
 
-async def run_async(folder: str, key: str, chunk_mb: int) -> None:
+async def run_async(folder: str, key: str, chunk_mb: int, max_mb: int) -> None:
     async with AsyncClient(tus_threshold=chunk_mb * MB, tus_chunk_size=chunk_mb * MB) as client:
         summary = await client.upload_and_wait(
             folder,
             idempotency_key=key,
             pipeline="extract",
+            max_file_size=max_mb * MB,
             on_upload=show_upload,
             on_progress=show_progress,
         )
@@ -99,6 +101,7 @@ def main() -> None:
     parser.add_argument("folder")
     parser.add_argument("--key", default=None, help="idempotency key [default: from the folder]")
     parser.add_argument("--chunk-mb", type=int, default=32, help="resumable upload chunk size")
+    parser.add_argument("--max-mb", type=int, default=1024, help="larger files are not sent")
     parser.add_argument("--async", dest="use_async", action="store_true")
     args = parser.parse_args()
     # The same folder gives the same key, so a second run continues the first one's job.
@@ -107,9 +110,9 @@ def main() -> None:
         or "upload-" + hashlib.sha256(str(Path(args.folder).resolve()).encode()).hexdigest()[:24]
     )
     if args.use_async:
-        asyncio.run(run_async(args.folder, key, args.chunk_mb))
+        asyncio.run(run_async(args.folder, key, args.chunk_mb, args.max_mb))
     else:
-        run(args.folder, key, args.chunk_mb)
+        run(args.folder, key, args.chunk_mb, args.max_mb)
 
 
 if __name__ == "__main__":

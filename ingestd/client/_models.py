@@ -407,7 +407,10 @@ class Rejected(Model):
 
 
 class UploadReport(Model):
-    """What ``jobs.upload`` sent: files and bytes, the real rate, and what it left out."""
+    """What ``jobs.upload`` sent: files and bytes, the real rate, and what it left out.
+
+    ``bytes_sent`` counts the bytes this call moved: a resumed upload's bytes the server already
+    had are not in it (nor in ``bytes_per_s``)."""
 
     job_id: str
     files_sent: int = 0

@@ -53,6 +53,7 @@ class _Meter:
     in_file: int = 0  # bytes of the file being sent
     current: str | None = None
     resumed_from: int | None = None
+    already_there: int = 0  # bytes of resumed uploads the server had before this run
     _rate: RateMeter = field(default_factory=RateMeter)
     _reported: float = float("-inf")
 
@@ -75,7 +76,7 @@ class _Meter:
 
     def report(self, *, force: bool = False) -> None:
         now = self.clock()
-        self._rate.add(now, self.bytes_sent)
+        self._rate.add(now, self.bytes_sent - self.already_there)  # bytes that moved, now
         if self.on_upload is None or (not force and now - self._reported < REPORT_SECONDS):
             return
         self._reported = now
@@ -187,7 +188,7 @@ async def send(
     return UploadReport(
         job_id=job.id,
         files_sent=meter.files_sent,
-        bytes_sent=meter.bytes_sent,
+        bytes_sent=meter.bytes_sent - meter.already_there,
         already_uploaded=skipped,
         resumed=resumed,
         rejected=rejected,
@@ -199,6 +200,7 @@ async def send(
 def _resume_note(meter: _Meter, file: LocalFile, offset: int) -> None:
     if meter.in_file == 0 and offset > 0 and meter.current == file.rel:
         meter.resumed_from = offset
+        meter.already_there += offset
     meter.at(offset)
 
 

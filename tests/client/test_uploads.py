@@ -138,6 +138,7 @@ async def test_large_files_resume_from_the_stored_offset_after_a_crash(
     assert report.already_uploaded == 1 and report.files_sent == 1 and report.resumed == 1
     assert [p.resumed_from for p in seen if p.resumed_from] == [48 * KB]
     assert recording.patched_bytes() == 200 * KB - 48 * KB  # the rest only, not from zero
+    assert report.bytes_sent == 200 * KB - 48 * KB  # what moved in this run
     patches = [h for m, _, h in recording.seen if m == "PATCH"]
     assert all(h["upload-checksum"].startswith("sha256 ") for h in patches)
     assert store.get_all() == {}  # forgotten once done

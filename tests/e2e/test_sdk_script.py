@@ -118,7 +118,7 @@ def test_the_example_script_resumes_reports_and_retries(
     assert second.returncode == 0, output
     assert f"resumed big.bin from byte {STALL_AFTER * MB:,}" in output, output
     assert "upload: 0/1 files" in output  # the 199 others were not sent again
-    assert "ETA" in output and "(100%)" in output
+    assert "ETA" in output and "(100.0%)" in output
     assert "failed: big.bin: unsupported_type:" in output
     assert "failed: bad-1.pdf: parse_error:" in output and "failed: bad-2.pdf" in output
     assert "197 processed" in output and "after retry: failed, 3 still failed" in output
