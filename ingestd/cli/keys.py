@@ -1,32 +1,71 @@
-"""``ingestd keys``: manage API keys directly in the database (run where the server runs)."""
+"""``ingestd keys``: manage API keys directly in the server's database (run where it runs).
+
+These commands open an existing database and never create one: run in the wrong directory, they
+say which database they looked for and how to name the right one, instead of quietly making a
+new, empty database whose keys the server would never accept.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from ingestd.cli.options import DatabaseUrl, DataDir, settings_from
-from ingestd.domain.auth import Principal, Role
-from ingestd.services import keys as key_service
-from ingestd.services.views import rfc3339
-from ingestd.store import keys as key_store
-from ingestd.store.db import Database
-from ingestd.store.migrate import upgrade
+from ingestd.cli.connect import fail
+from ingestd.cli.options import DatabaseUrl, DataDir
+from ingestd.domain.auth import Role
 
-app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
-out = Console()
+if TYPE_CHECKING:
+    from ingestd.store.db import Database
+
+app = typer.Typer(
+    help="Create, list and revoke API keys.", no_args_is_help=True, add_completion=False
+)
+
+WHERE = (
+    "pass --data-dir (the server's data directory) or --database-url (INGESTD_DATA_DIR, "
+    "INGESTD_DATABASE_URL), or create it with `ingestd serve` or `ingestd migrate`"
+)
 
 
-async def _db(data_dir: object, database_url: object) -> Database:
-    settings = settings_from(data_dir=data_dir, database_url=database_url)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade(settings.resolved_database_url)
-    return Database(settings.resolved_database_url)
+def _where(url: str) -> str:
+    """The database as a person reads it: a file path, or a URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.database)
+    return parsed.render_as_string(hide_password=True)
+
+
+def _locate(data_dir: object, database_url: object) -> tuple[str, str]:
+    """The server's database URL, and where it is for people; refuses one that is not there."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from ingestd.cli.options import settings_from
+
+    url = settings_from(data_dir=data_dir, database_url=database_url).resolved_database_url
+    where = _where(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).is_file():
+        fail(f"no database at {where}; {WHERE}")
+    return url, where
+
+
+async def _open(url: str, where: str) -> Database:
+    """The database, migrated to this version's schema."""
+    from ingestd.store.db import Database
+    from ingestd.store.migrate import upgrade
+
+    try:
+        await upgrade(url)
+    except Exception as exc:  # unreachable server, no such database, wrong password…
+        fail(f"cannot open the database at {where} ({type(exc).__name__}: {exc}); {WHERE}")
+    return Database(url)
 
 
 @app.command("create")
@@ -38,9 +77,12 @@ def create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a key and print it (it is shown only now)."""
+    from ingestd.services import keys as key_service
+
+    url, where = _locate(data_dir, database_url)
 
     async def run() -> str:
-        db = await _db(data_dir, database_url)
+        db = await _open(url, where)
         try:
             _row, plain = await key_service.create_key(db, name=name, role=role, tenant=tenant)
         finally:
@@ -49,41 +91,58 @@ def create(
 
     plain = asyncio.run(run())
     typer.echo(plain)
-    typer.echo(f"# {role.value} key for tenant {tenant!r}: export INGESTD_KEY={plain}", err=True)
+    typer.echo(f"# {role.value} key for tenant {tenant!r}, written to {where}", err=True)
+    typer.echo(f"# export INGESTD_KEY={plain}", err=True)
 
 
 @app.command("list")
 def list_keys(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """List keys that are not revoked."""
+    from ingestd.cli.console import stderr, stdout
+    from ingestd.cli.render import fitted, table
+    from ingestd.services.views import rfc3339
+    from ingestd.store import keys as key_store
+
+    url, where = _locate(data_dir, database_url)
 
     async def run() -> list[dict[str, Any]]:
-        db = await _db(data_dir, database_url)
+        db = await _open(url, where)
         try:
             async with db.read() as conn:
                 return await key_store.list_keys(conn, None)
         finally:
             await db.close()
 
-    table = Table("id", "name", "role", "tenant", "prefix", "created", "last used")
-    for row in asyncio.run(run()):
-        table.add_row(
+    rows = asyncio.run(run())
+    grid = table("id", "name", "role", "tenant", "prefix", "created", "last used")
+    for row in rows:
+        grid.add_row(
             str(row["id"]),
             str(row["name"]),
             str(row["role"]),
             str(row["tenant"]),
             f"{row['prefix']}…",
-            rfc3339(row["created_at"]),
-            rfc3339(row["last_used_at"]) or "never",
+            (rfc3339(row["created_at"]) or "")[:10],
+            (rfc3339(row["last_used_at"]) or "never")[:10],
         )
-    out.print(table)
+    out = stdout()
+    give_way = ("name", "tenant", "prefix", "last used", "created")
+    out.print(fitted(grid, out.width, give_way=give_way))
+    stderr().print(f"# keys in {where}", highlight=False)
 
 
 @app.command("revoke")
 def revoke(key_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     """Revoke a key by id (key_…)."""
+    from ingestd.domain.auth import Principal
+    from ingestd.domain.errors import IngestdError
+    from ingestd.services import keys as key_service
+    from ingestd.services.views import rfc3339
+
+    url, where = _locate(data_dir, database_url)
 
     async def run() -> None:
-        db = await _db(data_dir, database_url)
+        db = await _open(url, where)
         try:
             await key_service.revoke(db, Principal("cli", "default", Role.ADMIN), key_id)
         finally:
@@ -91,7 +150,6 @@ def revoke(key_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = No
 
     try:
         asyncio.run(run())
-    except Exception as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"revoked {key_id} at {rfc3339(time.time())}")
+    except IngestdError as exc:
+        fail(exc.detail)
+    typer.echo(f"revoked {key_id} at {rfc3339(time.time())} in {where}")

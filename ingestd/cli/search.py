@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from ingestd.cli.options import Key, Url, with_client
+from ingestd.cli.connect import Key, Url, connected
 
-out = Console()
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ingestd.client import SearchResult
 
 SNIPPET = 160  # characters of chunk text shown per row
 _BLANKS = re.compile(r"\s+")
@@ -34,15 +33,18 @@ def snippet(text: str, query: str, width: int = SNIPPET) -> str:
     return ("…" if start > 0 else "") + piece + ("…" if start + width < len(flat) else "")
 
 
-def _table(result: dict[str, Any]) -> Table:
-    table = Table("score", "file", "page", "text", caption=f"mode: {result['mode']}")
-    for item in result["items"]:
-        page = item["position"]["page"]
+def _table(result: SearchResult) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table("score", "file", "page", "text", caption=f"mode: {result.mode}")
+    for item in result.items:
+        page = item.position.page
         table.add_row(
-            f"{item['score']:.3f}",
-            Text(item["file"]["path"]),  # Text, not markup: paths and chunks may hold [brackets]
+            f"{item.score:.3f}",
+            Text(item.file.path),  # Text, not markup: paths and chunks may hold [brackets]
             "" if page is None else str(page),
-            Text(snippet(item["chunk"]["text"], result["query"])),
+            Text(snippet(item.chunk.text, result.query)),
         )
     return table
 
@@ -58,13 +60,18 @@ def search(
     key: Key = None,
 ) -> None:
     """Chunks ranked for a query: score, file, page and a snippet, best first."""
-    result = with_client(url, key, lambda c: c.search(query, job_id=job, k=k))
+    from ingestd.cli.console import stderr, stdout
+
+    with connected(url, key) as client:
+        result = client.search(query, job_id=job, k=k)
     if as_json:
-        out.print_json(data=result)
+        stdout().print_json(data=result.raw)
         return
-    if result["truncated"]:
-        err.print("[yellow]note:[/] only the newest chunks were searched; --job searches one job")
-    if not result["items"]:
-        err.print("no chunk matches")
+    if result.truncated:
+        stderr().print(
+            "[yellow]note:[/] only the newest chunks were searched; --job searches one job"
+        )
+    if not result.items:
+        stderr().print("no chunk matches")
         return
-    out.print(_table(result))
+    stdout().print(_table(result))

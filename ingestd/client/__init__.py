@@ -1,7 +1,131 @@
-"""The ingestd SDK. ``AsyncClient`` is the implementation; ``Client`` runs it synchronously."""
+"""The ingestd SDK.
 
+``AsyncClient`` is the implementation; ``Client`` runs it synchronously with the same methods;
+``SimpleClient`` is the few-lines integration for scripts. Everything returns typed models
+(``Job``, ``File``, ``Progress``…) that keep the server's JSON in ``.raw``. Sources are built
+with ``ingestd.client.sources``. See docs/sdk.md.
+"""
+
+from ingestd.client import sources
 from ingestd.client._async import AsyncClient
-from ingestd.client._errors import APIError, ConnectError, IngestdClientError
+from ingestd.client._enums import (
+    EventType,
+    FileStatus,
+    FileStep,
+    JobAction,
+    JobStatus,
+    Pipeline,
+    Priority,
+    Role,
+)
+from ingestd.client._errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ConnectError,
+    IngestdClientError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeout,
+    UnavailableError,
+    UploadError,
+    WaitTimeout,
+)
+from ingestd.client._models import (
+    BulkResult,
+    ByteCounts,
+    Chunk,
+    Delivery,
+    ErrorInfo,
+    Event,
+    FailedFile,
+    File,
+    FileCounts,
+    Health,
+    Job,
+    JobSource,
+    Key,
+    KeyCreated,
+    Model,
+    Progress,
+    Queue,
+    Rejected,
+    SearchHit,
+    SearchResult,
+    SourceProgress,
+    Stats,
+    UploadProgress,
+    UploadReport,
+    UploadSummary,
+    Webhook,
+    WebhookCreated,
+    Worker,
+)
+from ingestd.client._options import JobOptions
+from ingestd.client._retry import RetryPolicy
+from ingestd.client._simple import SimpleClient
 from ingestd.client._sync import Client
+from ingestd.client._tus import UploadStore
 
-__all__ = ["APIError", "AsyncClient", "Client", "ConnectError", "IngestdClientError"]
+__all__ = [
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "BulkResult",
+    "ByteCounts",
+    "Chunk",
+    "Client",
+    "ConflictError",
+    "ConnectError",
+    "Delivery",
+    "ErrorInfo",
+    "Event",
+    "EventType",
+    "FailedFile",
+    "File",
+    "FileCounts",
+    "FileStatus",
+    "FileStep",
+    "Health",
+    "IngestdClientError",
+    "Job",
+    "JobAction",
+    "JobOptions",
+    "JobSource",
+    "JobStatus",
+    "Key",
+    "KeyCreated",
+    "Model",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Pipeline",
+    "Priority",
+    "Progress",
+    "Queue",
+    "RateLimitError",
+    "Rejected",
+    "RequestTimeout",
+    "RetryPolicy",
+    "Role",
+    "SearchHit",
+    "SearchResult",
+    "SimpleClient",
+    "SourceProgress",
+    "Stats",
+    "UnavailableError",
+    "UploadError",
+    "UploadProgress",
+    "UploadReport",
+    "UploadStore",
+    "UploadSummary",
+    "WaitTimeout",
+    "Webhook",
+    "WebhookCreated",
+    "Worker",
+    "sources",
+]

@@ -1,27 +1,63 @@
-"""The async SDK: a thin, typed layer over the HTTP API, on httpx."""
+"""The async client: the implementation (``Client`` runs it on a private event loop)."""
 
 from __future__ import annotations
 
-import mimetypes
 import os
-from collections.abc import AsyncIterator, Sequence
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, Self
 
 import httpx
 
-from ingestd.client._errors import APIError, ConnectError
+from ingestd.client import _upload
+from ingestd.client._enums import FileStatus, Pipeline, Priority
+from ingestd.client._errors import UploadError
+from ingestd.client._http import Http
+from ingestd.client._models import (
+    Event,
+    FailedFile,
+    Health,
+    Job,
+    Queue,
+    SearchResult,
+    Stats,
+    UploadReport,
+    UploadSummary,
+)
+from ingestd.client._options import JobOptions
+from ingestd.client._resources import (
+    AsyncFiles,
+    AsyncJobs,
+    AsyncKeys,
+    AsyncWebhooks,
+    OnProgress,
+    OnUpload,
+    Paths,
+)
+from ingestd.client._retry import RetryPolicy
+from ingestd.client._tus import DEFAULT_CHUNK, UploadStore
+from ingestd.client._walk import select
+from ingestd.client._watch import Detail, follow
+from ingestd.client.sources import upload
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-JSON = dict[str, Any]
+StoreChoice = UploadStore | str | os.PathLike[str] | bool
 
 
 class AsyncClient:
-    """``async with AsyncClient(url, api_key=…) as client: await client.get_job(job_id)``.
+    """The ingestd API, async: ``async with AsyncClient(url, api_key=…) as client: …``.
 
-    ``transport`` may be any httpx transport, e.g. ``httpx.ASGITransport(app)`` to talk to an app
-    in the same process (tests), or a mock.
+    - ``base_url`` and ``api_key`` default to ``$INGESTD_URL`` (else ``http://127.0.0.1:8000``)
+      and ``$INGESTD_KEY``.
+    - ``timeout``: seconds for each connect, read and write (or an ``httpx.Timeout``).
+    - ``retry``: a ``RetryPolicy``, or how many retries (``0``: none). Connection errors,
+      timeouts, ``429`` and ``503`` are retried with exponential backoff and jitter, honouring
+      ``Retry-After``, for idempotent requests and for job creation (``Idempotency-Key``).
+    - ``transport``: any httpx transport, e.g. ``httpx.ASGITransport(app)`` for an app in the
+      same process or ``httpx.MockTransport(handler)``; events are then polled through it.
+    - ``upload_store``: where resumable uploads remember their URL (``True``: the default
+      file, see ``UploadStore.default()``; ``False``: nowhere, a crash restarts the file).
+    - ``tus_threshold``: files of this many bytes and more go by resumable upload (tus), in
+      chunks of ``tus_chunk_size`` bytes, each checked by the server when ``checksum``.
     """
 
     def __init__(
@@ -29,15 +65,44 @@ class AsyncClient:
         base_url: str | None = None,
         *,
         api_key: str | None = None,
-        timeout: float = 60.0,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        upload_store: StoreChoice = True,
+        tus_threshold: int = _upload.TUS_THRESHOLD,
+        tus_chunk_size: int = DEFAULT_CHUNK,
+        checksum: bool = True,
     ) -> None:
-        self.base_url = (base_url or os.environ.get("INGESTD_URL") or DEFAULT_URL).rstrip("/")
-        api_key = api_key or os.environ.get("INGESTD_KEY")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        policy = retry if isinstance(retry, RetryPolicy) else RetryPolicy()
+        if isinstance(retry, int):
+            policy = RetryPolicy(retries=retry)
+        self._http = Http(
+            base_url,
+            api_key=api_key,
+            timeout=timeout,
+            retry=policy,
+            transport=transport,
+            headers=dict(headers or {}),
         )
+        options = _upload.UploadOptions(
+            tus_threshold=tus_threshold,
+            chunk_size=tus_chunk_size,
+            checksum=checksum,
+            store=_store(upload_store),
+        )
+        self.jobs = AsyncJobs(self._http, options)
+        self.files = AsyncFiles(self._http)
+        self.webhooks = AsyncWebhooks(self._http)
+        self.keys = AsyncKeys(self._http)
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    @property
+    def api_key(self) -> str | None:
+        return self._http.api_key
 
     async def __aenter__(self) -> Self:
         return self
@@ -48,154 +113,136 @@ class AsyncClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise ConnectError(f"cannot reach ingestd at {self.base_url}: {exc}") from exc
-        if response.status_code >= 400:
-            raise _api_error(response)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+    async def health(self) -> Health:
+        """The server's liveness and version (needs no key)."""
+        return Health.model_validate(await self._http.json("GET", "/health"))
 
-    async def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
-        return cast(JSON, await self._request(method, path, **kwargs))
+    async def stats(self) -> Stats:
+        """Totals of your jobs and files, success rate and processing times."""
+        return Stats.model_validate(await self._http.json("GET", "/api/v1/stats"))
 
-    # -- service -----------------------------------------------------------------------
-    async def health(self) -> JSON:
-        return await self._json("GET", "/health")
+    async def queue(self) -> Queue:
+        """Files queued and running, the workers, and the last minute's throughput."""
+        return Queue.model_validate(await self._http.json("GET", "/api/v1/queue"))
 
-    # -- jobs --------------------------------------------------------------------------
-    async def create_job(self, sources: Sequence[JSON], **fields: Any) -> JSON:
-        return await self._json("POST", "/api/v1/jobs", json={"sources": list(sources), **fields})
+    async def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> SearchResult:
+        """The ``k`` chunks (of yours, or of one job) that best match ``q``, best first."""
+        params: dict[str, Any] = {"q": q, "k": k}
+        if job_id is not None:
+            params["job_id"] = job_id
+        return SearchResult.model_validate(
+            await self._http.json("GET", "/api/v1/search", params=params)
+        )
 
-    async def get_job(self, job_id: str) -> JSON:
-        return await self._json("GET", f"/api/v1/jobs/{job_id}")
-
-    async def list_jobs(
-        self, *, status: str | None = None, limit: int = 50, after: str | None = None
-    ) -> JSON:
-        params = {
-            k: v
-            for k, v in {"status": status, "limit": limit, "after": after}.items()
-            if v is not None
-        }
-        return await self._json("GET", "/api/v1/jobs", params=params)
-
-    async def job_action(self, job_id: str, action: str, *, failed_only: bool = True) -> JSON:
-        body = {"failed_only": failed_only} if action == "retry" else None
-        return await self._json("POST", f"/api/v1/jobs/{job_id}/actions/{action}", json=body)
-
-    async def delete_job(self, job_id: str) -> None:
-        await self._request("DELETE", f"/api/v1/jobs/{job_id}")
-
-    async def upload_files(
-        self,
-        job_id: str,
-        paths: Sequence[str | Path],
-        *,
-        seal: bool = False,
-        metadata: JSON | list[JSON] | None = None,
-    ) -> list[JSON]:
-        """Upload files in one multipart request (streamed from disk)."""
-        with ExitStack() as stack:
-            # httpx reads each file in chunks while sending: nothing is loaded whole.
-            handles = [stack.enter_context(open(p, "rb")) for p in paths]  # noqa: ASYNC230
-            parts = [
-                ("file", (Path(p).name, h, _mime(p))) for p, h in zip(paths, handles, strict=True)
-            ]
-            data: dict[str, str] = {"seal": "true"} if seal else {}
-            if metadata is not None:
-                import orjson
-
-                data["metadata"] = orjson.dumps(metadata).decode()
-            body = await self._request(
-                "POST", f"/api/v1/jobs/{job_id}/files", files=parts, data=data
-            )
-        return cast(list[JSON], body["items"])
-
-    async def list_files(
-        self, job_id: str, *, status: str | None = None, limit: int = 100, after: str | None = None
-    ) -> JSON:
-        params = {
-            k: v
-            for k, v in {"status": status, "limit": limit, "after": after}.items()
-            if v is not None
-        }
-        return await self._json("GET", f"/api/v1/jobs/{job_id}/files", params=params)
-
-    async def iter_files(self, job_id: str, *, status: str | None = None) -> AsyncIterator[JSON]:
-        after: str | None = None
-        while True:
-            page = await self.list_files(job_id, status=status, limit=500, after=after)
-            for item in page["items"]:
-                yield item
-            after = page["next"]
-            if after is None:
-                return
-
-    # -- files -------------------------------------------------------------------------
-    async def get_file(self, file_id: str) -> JSON:
-        return await self._json("GET", f"/api/v1/files/{file_id}")
-
-    async def retry_file(self, file_id: str) -> JSON:
-        return await self._json("POST", f"/api/v1/files/{file_id}/actions/retry")
-
-    async def file_chunks(self, file_id: str, *, limit: int = 50, after: str | None = None) -> JSON:
-        params: dict[str, Any] = {"limit": limit, **({"after": after} if after else {})}
-        return await self._json("GET", f"/api/v1/files/{file_id}/chunks", params=params)
-
-    # -- events ------------------------------------------------------------------------
     async def watch(
         self,
         job_id: str | None = None,
         *,
         after: int | str | None = None,
-        max_failures: int = 10,
-    ) -> AsyncIterator[JSON]:
-        """Event envelopes over WebSocket: a job's (ending with its final event) or all of
-        yours. Reconnects with backoff and jitter and resumes after the last ``seq`` seen."""
-        from ingestd.client._watch import follow
-
-        headers = {k: v for k, v in self._http.headers.items() if k.lower() == "authorization"}
-        async for event in follow(
-            self.base_url, headers, job_id=job_id, after=after, max_failures=max_failures
-        ):
+        detail: Detail = "full",
+    ) -> AsyncIterator[Event]:
+        """Events as they happen: one job's (from its start, ending after its final event) or,
+        without ``job_id``, all of yours from now on. ``after`` resumes after an event (its
+        ``seq`` or id). A dropped connection is resumed from the last event, with backoff and
+        jitter: nothing is missed or repeated. ``detail="summary"`` asks for job-level events
+        only (a server without it sends everything)."""
+        async for event in follow(self._http, job_id=job_id, after=after, detail=detail):
             yield event
 
-    # -- insight -----------------------------------------------------------------------
-    async def stats(self) -> JSON:
-        return await self._json("GET", "/api/v1/stats")
+    async def upload_and_wait(
+        self,
+        paths: Paths,
+        *,
+        on_progress: OnProgress | None = None,
+        on_upload: OnUpload | None = None,
+        progress_callback: OnProgress | None = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        recursive: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109 - the job's deadline, not a request's
+        name: str | None = None,
+        priority: Priority | str | None = None,
+        pipeline: Pipeline | str | None = None,
+        labels: Mapping[str, str] | None = None,
+        options: JobOptions | Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        **job_options: Any,
+    ) -> UploadSummary:
+        """Upload files and folders as one job, wait for it to end, and sum it up.
 
-    async def queue(self) -> JSON:
-        return await self._json("GET", "/api/v1/queue")
+        ``on_upload`` follows the upload, ``on_progress`` (or ``progress_callback``, its older
+        name) the processing. Other keyword arguments are job options (``chunk_size=800``…).
+        Pass an ``idempotency_key`` to make a re-run of your script continue the same job
+        (within 24 h): files already sent are skipped, a large file resumes where it stopped.
+        """
+        _upload.check_callback(on_upload)
+        selection = select(paths, include=include, exclude=exclude, recursive=recursive)
+        if not selection.files and not selection.rejected:
+            raise UploadError(f"nothing to upload in {_shown(paths)}")
+        merged = {**_options(options), **job_options}
+        job = await self.jobs.create(
+            upload(),
+            name=name or default_name(paths),
+            priority=priority,
+            pipeline=pipeline,
+            labels=labels,
+            options=merged or None,
+            idempotency_key=idempotency_key,
+        )
+        report = await self.jobs._send(job, selection, seal=True, on_upload=on_upload)
+        final = await self.jobs.wait(
+            job.id, on_progress=on_progress or progress_callback, timeout=timeout
+        )
+        failed = [f async for f in self.jobs.files(job.id, status=FileStatus.FAILED)]
+        return summarise(final, report, [failed_file(f) for f in failed])
 
-    # -- search ------------------------------------------------------------------------
-    async def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> JSON:
-        """The ``k`` chunks of yours (or of one job) that best match ``q``, best first:
-        ``{"items": [{"score", "match", "job_id", "file", "chunk", "position"}], "query",
-        "mode", "truncated"}``."""
-        params: dict[str, Any] = {"q": q, "k": k}
-        if job_id is not None:
-            params["job_id"] = job_id
-        return await self._json("GET", "/api/v1/search", params=params)
 
-
-def _mime(path: str | Path) -> str:
-    return mimetypes.guess_type(str(path))[0] or "application/octet-stream"
-
-
-def _api_error(response: httpx.Response) -> APIError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    return APIError(
-        response.status_code,
-        str(body.get("code", "http_error")),
-        str(body.get("detail") or response.reason_phrase),
-        body,
+def summarise(job: Job, report: UploadReport | None, failed: list[FailedFile]) -> UploadSummary:
+    files = job.progress.files
+    return UploadSummary(
+        job_id=job.id,
+        job=job,
+        status=job.status,
+        processed=files.completed,
+        skipped=files.skipped,
+        failed=failed,
+        rejected=report.rejected if report is not None else [],
+        upload=report,
     )
+
+
+def failed_file(item: Any) -> FailedFile:
+    error = item.error
+    return FailedFile(
+        file_id=item.id,
+        path=item.relative_path,
+        code=error.code if error else "unknown",
+        message=error.message if error else None,
+        retryable=error.retryable if error else True,
+    )
+
+
+def _options(options: JobOptions | Mapping[str, Any] | None) -> dict[str, Any]:
+    if options is None:
+        return {}
+    return options.to_api() if isinstance(options, JobOptions) else dict(options)
+
+
+def default_name(paths: Paths) -> str:
+    given = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    if len(given) == 1:
+        return Path(given[0]).resolve().name or "upload"
+    return "upload"
+
+
+def _shown(paths: Paths) -> str:
+    given = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    return ", ".join(str(p) for p in given) or "(no paths)"
+
+
+def _store(choice: StoreChoice) -> UploadStore | None:
+    if choice is True:
+        return UploadStore.default()
+    if choice is False:
+        return None
+    return choice if isinstance(choice, UploadStore) else UploadStore(choice)

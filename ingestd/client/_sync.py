@@ -1,35 +1,287 @@
-"""The sync SDK: the async client run on a private event loop (one implementation, not two)."""
+"""The sync client: every method runs the async client's method of the same name and signature
+on a private event loop (``_runner.Runner``). Nothing is implemented twice; ``tests/client``
+checks that both have the same public methods with the same parameters.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
-from contextlib import ExitStack
-from pathlib import Path
-from typing import Any, Self, TypeVar, cast
+import builtins
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Self
 
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+import httpx
 
-from ingestd.client._async import JSON, AsyncClient
+from ingestd.client import _upload
+from ingestd.client._async import AsyncClient, StoreChoice
+from ingestd.client._enums import JobAction, Pipeline, Priority, Role
+from ingestd.client._models import (
+    BulkResult,
+    Chunk,
+    Delivery,
+    Event,
+    File,
+    Health,
+    Job,
+    Key,
+    KeyCreated,
+    Queue,
+    SearchResult,
+    Stats,
+    UploadReport,
+    UploadSummary,
+    Webhook,
+    WebhookCreated,
+)
+from ingestd.client._options import JobOptions
+from ingestd.client._resources import (
+    AsyncFiles,
+    AsyncJobs,
+    AsyncKeys,
+    AsyncWebhooks,
+    OnEvent,
+    OnProgress,
+    OnUpload,
+    Paths,
+    StatusFilter,
+)
+from ingestd.client._retry import RetryPolicy
+from ingestd.client._runner import Runner
+from ingestd.client._tus import DEFAULT_CHUNK
+from ingestd.client._watch import Detail
+from ingestd.client.sources import Source
 
-T = TypeVar("T")
+
+class Jobs:
+    """``client.jobs``: see :class:`ingestd.client.AsyncClient` and ``AsyncJobs``."""
+
+    def __init__(self, jobs: AsyncJobs, runner: Runner) -> None:
+        self._async = jobs
+        self._run = runner.run
+        self._iterate = runner.iterate
+
+    def create(
+        self,
+        sources: Sequence[Source | Mapping[str, Any]] | Source,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        priority: Priority | str | None = None,
+        pipeline: Pipeline | str | None = None,
+        options: JobOptions | Mapping[str, Any] | None = None,
+        start: bool = True,
+        run_at: datetime | str | None = None,
+        labels: Mapping[str, str] | None = None,
+        webhook_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        return self._run(
+            self._async.create,
+            sources,
+            name=name,
+            description=description,
+            priority=priority,
+            pipeline=pipeline,
+            options=options,
+            start=start,
+            run_at=run_at,
+            labels=labels,
+            webhook_url=webhook_url,
+            idempotency_key=idempotency_key,
+        )
+
+    def get(self, job_id: str) -> Job:
+        return self._run(self._async.get, job_id)
+
+    def list(
+        self,
+        *,
+        status: StatusFilter = None,
+        labels: Mapping[str, str] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Job]:
+        return self._iterate(self._async.list(status=status, labels=labels, limit=limit))
+
+    def start(self, job_id: str) -> Job:
+        return self._run(self._async.start, job_id)
+
+    def pause(self, job_id: str) -> Job:
+        return self._run(self._async.pause, job_id)
+
+    def resume(self, job_id: str) -> Job:
+        return self._run(self._async.resume, job_id)
+
+    def cancel(self, job_id: str) -> Job:
+        return self._run(self._async.cancel, job_id)
+
+    def retry(self, job_id: str, *, failed_only: bool = True) -> Job:
+        return self._run(self._async.retry, job_id, failed_only=failed_only)
+
+    def seal(self, job_id: str) -> Job:
+        return self._run(self._async.seal, job_id)
+
+    def delete(self, job_id: str) -> None:
+        self._run(self._async.delete, job_id)
+
+    def bulk(
+        self, action: JobAction | str, job_ids: Sequence[str], *, failed_only: bool = True
+    ) -> builtins.list[BulkResult]:
+        return self._run(self._async.bulk, action, job_ids, failed_only=failed_only)
+
+    def files(
+        self, job_id: str, *, status: StatusFilter = None, limit: int | None = None
+    ) -> Iterator[File]:
+        return self._iterate(self._async.files(job_id, status=status, limit=limit))
+
+    def upload(
+        self,
+        job_id: str,
+        paths: Paths,
+        *,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        recursive: bool = True,
+        seal: bool = False,
+        on_upload: OnUpload | None = None,
+    ) -> UploadReport:
+        return self._run(
+            self._async.upload,
+            job_id,
+            paths,
+            include=include,
+            exclude=exclude,
+            recursive=recursive,
+            seal=seal,
+            on_upload=on_upload,
+        )
+
+    def wait(
+        self,
+        job_id: str,
+        *,
+        on_progress: OnProgress | None = None,
+        on_event: OnEvent | None = None,
+        timeout: float | None = None,
+        detail: Detail = "summary",
+    ) -> Job:
+        return self._run(
+            self._async.wait,
+            job_id,
+            on_progress=on_progress,
+            on_event=on_event,
+            timeout=timeout,
+            detail=detail,
+        )
+
+
+class Files:
+    """``client.files``: see ``AsyncFiles``."""
+
+    def __init__(self, files: AsyncFiles, runner: Runner) -> None:
+        self._async = files
+        self._run = runner.run
+        self._iterate = runner.iterate
+
+    def get(self, file_id: str) -> File:
+        return self._run(self._async.get, file_id)
+
+    def retry(self, file_id: str) -> File:
+        return self._run(self._async.retry, file_id)
+
+    def chunks(self, file_id: str, *, limit: int | None = None) -> Iterator[Chunk]:
+        return self._iterate(self._async.chunks(file_id, limit=limit))
+
+
+class Webhooks:
+    """``client.webhooks``: see ``AsyncWebhooks``."""
+
+    def __init__(self, webhooks: AsyncWebhooks, runner: Runner) -> None:
+        self._async = webhooks
+        self._run = runner.run
+        self._iterate = runner.iterate
+
+    def create(
+        self, url: str, *, events: Sequence[str] = ("*",), secret: str | None = None
+    ) -> WebhookCreated:
+        return self._run(self._async.create, url, events=events, secret=secret)
+
+    def list(self) -> builtins.list[Webhook]:
+        return self._run(self._async.list)
+
+    def delete(self, webhook_id: str) -> None:
+        self._run(self._async.delete, webhook_id)
+
+    def deliveries(self, webhook_id: str, *, limit: int | None = None) -> Iterator[Delivery]:
+        return self._iterate(self._async.deliveries(webhook_id, limit=limit))
+
+
+class Keys:
+    """``client.keys``: see ``AsyncKeys``."""
+
+    def __init__(self, keys: AsyncKeys, runner: Runner) -> None:
+        self._async = keys
+        self._run = runner.run
+
+    def create(
+        self, name: str, *, role: Role | str = Role.MEMBER, tenant: str | None = None
+    ) -> KeyCreated:
+        return self._run(self._async.create, name, role=role, tenant=tenant)
+
+    def list(self) -> builtins.list[Key]:
+        return self._run(self._async.list)
+
+    def revoke(self, key_id: str) -> None:
+        self._run(self._async.revoke, key_id)
 
 
 class Client:
-    """``with Client(url, api_key=…) as client: client.get_job(job_id)``."""
+    """The ingestd API, sync: ``with Client(url, api_key=…) as client: …``.
+
+    The same methods, arguments and results as :class:`AsyncClient`, without ``await``;
+    iterators are plain iterators. Callbacks (``on_progress``…) run on the client's own
+    background thread.
+    """
 
     def __init__(
-        self, base_url: str | None = None, *, api_key: str | None = None, timeout: float = 60.0
+        self,
+        base_url: str | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | int | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        upload_store: StoreChoice = True,
+        tus_threshold: int = _upload.TUS_THRESHOLD,
+        tus_chunk_size: int = DEFAULT_CHUNK,
+        checksum: bool = True,
     ) -> None:
-        self._stack = ExitStack()
-        self._portal: BlockingPortal = self._stack.enter_context(start_blocking_portal())
-        self._async: AsyncClient = self._portal.call(_make, base_url, api_key, timeout)
-        self.base_url = self._async.base_url
+        self._runner = Runner()
+        self._async = AsyncClient(
+            base_url,
+            api_key=api_key,
+            timeout=timeout,
+            retry=retry,
+            transport=transport,
+            headers=headers,
+            upload_store=upload_store,
+            tus_threshold=tus_threshold,
+            tus_chunk_size=tus_chunk_size,
+            checksum=checksum,
+        )
+        self._run = self._runner.run
+        self.jobs = Jobs(self._async.jobs, self._runner)
+        self.files = Files(self._async.files, self._runner)
+        self.webhooks = Webhooks(self._async.webhooks, self._runner)
+        self.keys = Keys(self._async.keys, self._runner)
 
-    def _call(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        async def run() -> T:
-            return await fn(*args, **kwargs)
+    @property
+    def base_url(self) -> str:
+        return self._async.base_url
 
-        return self._portal.call(run)
+    @property
+    def api_key(self) -> str | None:
+        return self._async.api_key
 
     def __enter__(self) -> Self:
         return self
@@ -38,96 +290,84 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        self._portal.call(self._async.aclose)
-        self._stack.close()
+        try:
+            self._run(self._async.aclose)
+        finally:
+            self._runner.close()
 
-    def health(self) -> JSON:
-        return self._call(self._async.health)
+    def health(self) -> Health:
+        return self._run(self._async.health)
 
-    def create_job(self, sources: Sequence[JSON], **fields: Any) -> JSON:
-        return self._call(self._async.create_job, sources, **fields)
+    def stats(self) -> Stats:
+        return self._run(self._async.stats)
 
-    def get_job(self, job_id: str) -> JSON:
-        return self._call(self._async.get_job, job_id)
+    def queue(self) -> Queue:
+        return self._run(self._async.queue)
 
-    def list_jobs(
-        self, *, status: str | None = None, limit: int = 50, after: str | None = None
-    ) -> JSON:
-        return self._call(self._async.list_jobs, status=status, limit=limit, after=after)
-
-    def job_action(self, job_id: str, action: str, *, failed_only: bool = True) -> JSON:
-        return self._call(self._async.job_action, job_id, action, failed_only=failed_only)
-
-    def delete_job(self, job_id: str) -> None:
-        self._call(self._async.delete_job, job_id)
-
-    def upload_files(
-        self,
-        job_id: str,
-        paths: Sequence[str | Path],
-        *,
-        seal: bool = False,
-        metadata: JSON | list[JSON] | None = None,
-    ) -> list[JSON]:
-        return self._call(self._async.upload_files, job_id, paths, seal=seal, metadata=metadata)
-
-    def list_files(
-        self, job_id: str, *, status: str | None = None, limit: int = 100, after: str | None = None
-    ) -> JSON:
-        return self._call(self._async.list_files, job_id, status=status, limit=limit, after=after)
-
-    def all_files(self, job_id: str, *, status: str | None = None) -> list[JSON]:
-        async def collect() -> list[JSON]:
-            return [f async for f in self._async.iter_files(job_id, status=status)]
-
-        return self._portal.call(collect)
-
-    def get_file(self, file_id: str) -> JSON:
-        return self._call(self._async.get_file, file_id)
-
-    def retry_file(self, file_id: str) -> JSON:
-        return self._call(self._async.retry_file, file_id)
-
-    def file_chunks(self, file_id: str, *, limit: int = 50, after: str | None = None) -> JSON:
-        return self._call(self._async.file_chunks, file_id, limit=limit, after=after)
+    def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> SearchResult:
+        return self._run(self._async.search, q, job_id=job_id, k=k)
 
     def watch(
-        self, job_id: str | None = None, *, after: int | str | None = None, max_failures: int = 10
-    ) -> Iterator[JSON]:
-        """``for event in client.watch(job_id): …`` — see :meth:`AsyncClient.watch`."""
-        agen = cast(
-            AsyncGenerator[JSON, None],
-            self._async.watch(job_id, after=after, max_failures=max_failures),
+        self,
+        job_id: str | None = None,
+        *,
+        after: int | str | None = None,
+        detail: Detail = "full",
+    ) -> Iterator[Event]:
+        return self._runner.iterate(self._async.watch(job_id, after=after, detail=detail))
+
+    def upload_and_wait(
+        self,
+        paths: Paths,
+        *,
+        on_progress: OnProgress | None = None,
+        on_upload: OnUpload | None = None,
+        progress_callback: OnProgress | None = None,
+        include: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        recursive: bool = True,
+        timeout: float | None = None,
+        name: str | None = None,
+        priority: Priority | str | None = None,
+        pipeline: Pipeline | str | None = None,
+        labels: Mapping[str, str] | None = None,
+        options: JobOptions | Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        **job_options: Any,
+    ) -> UploadSummary:
+        return self._run(
+            self._async.upload_and_wait,
+            paths,
+            on_progress=on_progress,
+            on_upload=on_upload,
+            progress_callback=progress_callback,
+            include=include,
+            exclude=exclude,
+            recursive=recursive,
+            timeout=timeout,
+            name=name,
+            priority=priority,
+            pipeline=pipeline,
+            labels=labels,
+            options=options,
+            idempotency_key=idempotency_key,
+            **job_options,
         )
 
-        async def close() -> None:
-            await agen.aclose()
 
-        async def step() -> JSON | None:
-            try:
-                return await agen.__anext__()
-            except StopAsyncIteration:
-                return None
-
-        try:
-            while True:
-                event = self._portal.call(step)
-                if event is None:
-                    return
-                yield event
-        finally:
-            self._portal.call(close)
-
-    def stats(self) -> JSON:
-        return self._call(self._async.stats)
-
-    def queue(self) -> JSON:
-        return self._call(self._async.queue)
-
-    def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> JSON:
-        """See :meth:`AsyncClient.search`."""
-        return self._call(self._async.search, q, job_id=job_id, k=k)
+def _share_docs(sync: type, asynchronous: type) -> None:
+    """Each sync method shows its async twin's docstring (help(), IDEs)."""
+    for name, member in vars(sync).items():
+        twin = getattr(asynchronous, name, None)
+        if callable(member) and not name.startswith("_") and twin is not None and twin.__doc__:
+            member.__doc__ = twin.__doc__
 
 
-async def _make(base_url: str | None, api_key: str | None, seconds: float) -> AsyncClient:
-    return AsyncClient(base_url, api_key=api_key, timeout=seconds)
+for _sync_class, _async_class in (
+    (Jobs, AsyncJobs),
+    (Files, AsyncFiles),
+    (Webhooks, AsyncWebhooks),
+    (Keys, AsyncKeys),
+    (Client, AsyncClient),
+):
+    _share_docs(_sync_class, _async_class)

@@ -15,6 +15,7 @@ from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
 from ingestd.queue.finalize import finish_job_if_done
 from ingestd.store import files as file_store
+from ingestd.store import idempotency as idempotency_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.events import append_event
@@ -61,8 +62,14 @@ def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[d
 
 
 async def create_job(
-    db: Database, settings: Settings, principal: Principal, body: dict[str, Any]
+    db: Database,
+    settings: Settings,
+    principal: Principal,
+    body: dict[str, Any],
+    *,
+    idempotency: idempotency_store.IdempotencyKey | None = None,
 ) -> str:
+    """Create the job; with ``idempotency``, raise ``Replayed`` naming the job that key made."""
     principal.require_write()
     sources = resolve_sources(settings, body["sources"])
     now = time.time()
@@ -96,6 +103,8 @@ async def create_job(
         for i, s in enumerate(sources)
     ]
     async with db.write() as conn:
+        if idempotency is not None:
+            await idempotency_store.claim(conn, principal.tenant, idempotency, job["id"], now)
         await job_store.insert_job(conn, job, rows)
         await append_event(
             conn,

@@ -327,3 +327,25 @@ webhook_tenant_secrets = sa.Table(
     sa.Column("secret", sa.String(200), nullable=False),
     sa.Column("created_at", Time, nullable=False),
 )
+
+# Idempotency-Key on job creation: per tenant, a key names the first job it created for 24 h. The
+# primary key makes two requests racing with one key create one job; ``fingerprint`` (sha256 of
+# the canonical request body) tells a retry from a different request reusing the key (409). A row
+# goes with its job; an expired one is replaced by the next request that uses its key.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # Deferred: the key is claimed first (that is what serialises two racing requests), the job
+    # row follows in the same transaction.
+    sa.Column(
+        "job_id",
+        sa.String(40),
+        sa.ForeignKey("jobs.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"),
+        nullable=False,
+    ),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "job_id"),  # the cascade from a deleted job
+)

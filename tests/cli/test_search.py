@@ -11,10 +11,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-import ingestd.client._sync as sync_module
+import ingestd.cli.connect as connect
 from ingestd.cli import app
 from ingestd.cli.search import snippet
-from ingestd.client import AsyncClient
 
 ENV = {"COLUMNS": "200", "INGESTD_URL": "http://ingestd.test", "INGESTD_KEY": "ik_cli"}
 
@@ -53,11 +52,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[httpx.Request]
             headers = {"content-type": "application/problem+json"} if status >= 400 else {}
             return httpx.Response(status, json=body or ANSWER, headers=headers)
 
-        async def make(base_url: str | None, api_key: str | None, seconds: float) -> AsyncClient:
-            mock = httpx.MockTransport(handler)
-            return AsyncClient(base_url, api_key=api_key, timeout=seconds, transport=mock)
-
-        monkeypatch.setattr(sync_module, "_make", make)
+        monkeypatch.setattr(connect, "transport", lambda: httpx.MockTransport(handler))
         return seen
 
     return install

@@ -1,4 +1,5 @@
-"""``search`` in the SDK: the async client against the app in process, the sync one as a wrapper."""
+"""``search`` in the SDK: the async client against the app in process, the sync one as a wrapper
+over a mock transport."""
 
 from __future__ import annotations
 
@@ -8,34 +9,38 @@ from typing import Any
 import httpx
 import pytest
 
-import ingestd.client._sync as sync_module
-from ingestd.client import APIError, AsyncClient, Client
+from ingestd.client import (
+    AsyncClient,
+    BadRequestError,
+    Client,
+    NotFoundError,
+    SearchResult,
+    sources,
+)
 from tests.api.test_search import NEEDLE, OPTIONS, QUERY, write_corpus
-from tests.conftest import ADMIN_KEY, App
+from tests.conftest import App
 
 
-async def test_async_client_searches_and_raises_problems(app: App, docs: Path) -> None:
+async def test_async_client_searches_and_raises_problems(
+    client: AsyncClient, app: App, docs: Path
+) -> None:
     write_corpus(docs)
-    transport = httpx.ASGITransport(app=app.asgi)
-    async with AsyncClient("http://test", api_key=ADMIN_KEY, transport=transport) as client:
-        job = await client.create_job(
-            [{"type": "directory", "path": "docs"}], pipeline="extract", options=OPTIONS
-        )
-        await app.wait_job(job["id"])
-        result = await client.search(QUERY, k=2)
-        assert result["mode"] == "lexical" and len(result["items"]) == 2
-        assert NEEDLE in result["items"][0]["chunk"]["text"]
-        scoped = await client.search(QUERY, job_id=job["id"], k=1)
-        assert [i["job_id"] for i in scoped["items"]] == [job["id"]]
-        with pytest.raises(APIError) as missing:
-            await client.search(QUERY, job_id="job_00000000000000000000000000")
-        assert missing.value.status == 404 and missing.value.code == "not_found"
-        with pytest.raises(APIError) as blank:
-            await client.search("  ")
-        assert blank.value.status == 422 and blank.value.code == "validation_error"
+    job = await client.jobs.create(sources.directory("docs"), pipeline="extract", options=OPTIONS)
+    await client.jobs.wait(job.id)
+    result = await client.search(QUERY, k=2)
+    assert result.mode == "lexical" and len(result.items) == 2
+    assert NEEDLE in result.items[0].chunk.text
+    scoped = await client.search(QUERY, job_id=job.id, k=1)
+    assert [i.job_id for i in scoped.items] == [job.id]
+    with pytest.raises(NotFoundError) as missing:
+        await client.search(QUERY, job_id="job_00000000000000000000000000")
+    assert missing.value.status == 404 and missing.value.code == "not_found"
+    with pytest.raises(BadRequestError) as blank:
+        await client.search("  ")
+    assert blank.value.status == 422 and blank.value.code == "validation_error"
 
 
-def test_sync_client_sends_the_same_request(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_client_sends_the_same_request() -> None:
     seen: list[httpx.Request] = []
     answer = {"items": [], "query": "sails", "mode": "lexical", "truncated": False}
 
@@ -43,13 +48,10 @@ def test_sync_client_sends_the_same_request(monkeypatch: pytest.MonkeyPatch) -> 
         seen.append(request)
         return httpx.Response(200, json=answer)
 
-    async def make(base_url: str | None, api_key: str | None, seconds: float) -> AsyncClient:
-        mock = httpx.MockTransport(handler)
-        return AsyncClient(base_url, api_key=api_key, timeout=seconds, transport=mock)
-
-    monkeypatch.setattr(sync_module, "_make", make)
-    with Client("http://ingestd.test", api_key="ik_x") as client:
-        assert client.search("sails", job_id="job_1", k=3) == answer
+    mock = httpx.MockTransport(handler)
+    with Client("http://ingestd.test", api_key="ik_x", transport=mock) as client:
+        result = client.search("sails", job_id="job_1", k=3)
+        assert isinstance(result, SearchResult) and result.raw == answer
         client.search("sails")
     params: list[dict[str, Any]] = [dict(r.url.params) for r in seen]
     assert params == [{"q": "sails", "k": "3", "job_id": "job_1"}, {"q": "sails", "k": "10"}]

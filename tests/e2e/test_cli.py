@@ -45,7 +45,7 @@ def test_submit_watch_reports_failures_and_exits_non_zero(server: Server) -> Non
     assert result.returncode == 1, result.stderr
     assert "13 completed, 1 failed" in result.stderr
     assert "sub/broken.pdf" in result.stderr and "parse_error" in result.stderr
-    assert "ingestd jobs retry" in result.stderr
+    assert "ingestd jobs retry" not in result.stderr  # a broken PDF stays broken
 
 
 def test_submit_uploads_when_the_server_cannot_read_the_path(
@@ -94,6 +94,7 @@ def test_keys_create_prints_a_working_key(server: Server) -> None:
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip()
     assert key.startswith("ik_")
+    assert f"written to {server.data_dir.resolve() / 'ingestd.db'}" in result.stderr
     response = httpx.get(f"{server.url}/api/v1/jobs", headers={"X-API-Key": key})
     assert response.status_code == 200
     denied = httpx.post(
@@ -122,3 +123,23 @@ def test_jobs_commands(server: Server) -> None:
     assert paused.returncode == 1 and "cannot pause" in paused.stderr
     missing = ingestd("jobs", "show", "job_nope", server=server, cwd=server.root)
     assert missing.returncode == 1 and "not_found" in missing.stderr
+
+
+def test_keys_refuses_a_database_that_does_not_exist(server: Server, tmp_path: Path) -> None:
+    server.start()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGESTD_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "ingestd", "keys", "create", "--name", "x", "--role", "admin"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=elsewhere,
+        env={**env, "COLUMNS": "200"},
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    message = " ".join(result.stderr.split())
+    assert f"no database at {elsewhere / '.ingestd' / 'ingestd.db'}" in message
+    assert "--data-dir" in message and "--database-url" in message
+    assert not (elsewhere / ".ingestd").exists()

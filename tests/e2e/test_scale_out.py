@@ -231,7 +231,7 @@ def test_kill_9_the_api_workers_go_on_and_other_apis_stream_events(
     assert len(listed) == files and {f["status"] for f in listed} == {"completed"}
     assert ready.status_code == 200, ready.text
     with Client(restarted.url, api_key=ADMIN) as client:  # WebSocket replay from the log
-        replay = [e["type"] for e in client.watch(job_id, after=0)]
+        replay = [e.type for e in client.watch(job_id, after=0)]
     assert replay[-1] == "job.completed" and replay.count("file.completed") == files
 
     # Graceful shutdown (SIGTERM, as systemd sends it). An API with a live stream open closes

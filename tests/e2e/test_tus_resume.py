@@ -204,24 +204,21 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def test_cli_tus_helper_uploads_with_metadata(server: Server, tmp_path: Path) -> None:
-    from ingestd.uploads.client import tus_upload
+def test_the_sdk_uploads_by_tus_with_metadata(server: Server, tmp_path: Path) -> None:
+    from ingestd.client import Client, UploadProgress
 
     server.start()
     path = source_file(tmp_path, 3 * 1024 * 1024)
+    (tmp_path / "sub").mkdir()
+    path = path.rename(tmp_path / "sub" / "big.bin")
     job_id = upload_job(server)
-    seen: list[int] = []
-    url = tus_upload(
-        server.url,
-        f"Bearer {ADMIN}",
-        path,
-        job_id=job_id,
-        metadata={"relative_path": "sub/big.bin"},
-        on_progress=seen.append,
-        chunk_size=1024 * 1024,
-    )
-    assert "/api/v1/uploads/upl_" in url and sum(seen) == path.stat().st_size
+    seen: list[UploadProgress] = []
+    with Client(
+        server.url, api_key=ADMIN, upload_store=False, tus_threshold=1, tus_chunk_size=2**20
+    ) as client:
+        report = client.jobs.upload(job_id, [tmp_path / "sub"], on_upload=seen.append)
+    assert report.files_sent == 1 and seen[-1].bytes_sent == path.stat().st_size
     with server.client() as http:
         item = http.get(f"/api/v1/jobs/{job_id}/files").json()["items"][0]
-    assert item["metadata"]["relative_path"] == "sub/big.bin"
+    assert item["metadata"]["relative_path"] == "big.bin" and "upload_id" in item["metadata"]
     assert stored_sha256(server, job_id) == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from ingestd.api.deps import BlobsDep, Caller, DbDep, SettingsDep, Writer
 from ingestd.api.schemas import (
@@ -31,6 +31,7 @@ from ingestd.services.uploads import (
 from ingestd.services.views import file_view, job_view, job_views
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
+from ingestd.store.idempotency import IdempotencyKey, Replayed
 from ingestd.uploads.multipart import parse_form
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERRORS)
@@ -50,13 +51,41 @@ async def _one(db: DbDep, caller: Any, job_id: str) -> dict[str, Any]:
         return await job_view(conn, job, sources.get(job_id, []))
 
 
-@router.post("", status_code=201, response_model=Job, summary="Create a job")
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="retry-safe creation: the same key (per tenant, 24 h) answers `200` with the "
+        "job its first request created; with a different body it is `409`",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Job,
+    summary="Create a job",
+    responses={200: {"model": Job, "description": "The job this Idempotency-Key created"}},
+)
 async def create_job(
-    body: JobCreate, request: Request, db: DbDep, settings: SettingsDep, caller: Writer
+    body: JobCreate,
+    request: Request,
+    response: Response,
+    db: DbDep,
+    settings: SettingsDep,
+    caller: Writer,
+    idempotency_key: IdempotencyHeader = None,
 ) -> Any:
     data = body.model_dump(mode="json")
+    key = None if idempotency_key is None else IdempotencyKey.of(idempotency_key, data)
     data["run_at"] = body.run_at.timestamp() if body.run_at else None
-    job_id = await job_service.create_job(db, settings, caller, data)
+    try:
+        job_id = await job_service.create_job(db, settings, caller, data, idempotency=key)
+    except Replayed as replay:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+        return await _one(db, caller, replay.job_id)
     _wake(request)
     return await _one(db, caller, job_id)
 
