@@ -36,9 +36,17 @@ def ocr_elements(page: OcrPage, page_number: int, *, section: str | None = None)
         text = paragraph_text(words)
         if not text:
             continue
-        meta = {**base, "bbox": [round(v, 1) for v in _union(words)]}
+        x0, y0, x1, y1 = (round(v, 1) for v in _union(words))
+        meta = {**base, "bbox": [x0, y0, x1, y1]}
         elements.append(
-            Element(kind="paragraph", text=text, page=page_number, section=section, meta=meta)
+            Element(
+                kind="paragraph",
+                text=text,
+                page=page_number,
+                section=(section,) if section else (),
+                bbox=(x0, y0, x1, y1),
+                meta=meta,
+            )
         )
     return elements
 
