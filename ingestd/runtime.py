@@ -10,6 +10,7 @@ import os
 
 from sqlalchemy.exc import IntegrityError
 
+from ingestd import preflight
 from ingestd.config import Settings
 from ingestd.domain.auth import Role
 from ingestd.events.push import EventPublisher
@@ -46,6 +47,7 @@ class Runtime:
 
     async def start(self) -> None:
         settings = self.settings
+        preflight.check(settings)  # a missing extra is one line naming it, not a traceback
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(settings.data_dir, 0o700)
         url = settings.resolved_database_url
@@ -100,7 +102,9 @@ class Runtime:
         assert self.db is not None
         if self.settings.blob_gc_seconds <= 0:
             return
-        self.blob_collector = BlobCollector(self.settings, self.db, open_blob_store(self.settings))
+        self.blob_collector = BlobCollector(
+            self.settings.storage, self.db, open_blob_store(self.settings)
+        )
         self.blob_collector.start()
 
     async def _supervise(self) -> None:

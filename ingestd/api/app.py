@@ -107,7 +107,7 @@ def create_app(
         live = LiveEvents(settings, runtime.db)  # tails the event log for WebSocket/SSE clients
         await live.start()
         app.state.events = live
-        dispatcher = WebhookDispatcher(settings, runtime.db)  # the durable outbox
+        dispatcher = WebhookDispatcher(settings.webhooks, runtime.db)  # the durable outbox
         await dispatcher.start()
         app.state.webhooks = dispatcher
         if on_ready is not None:

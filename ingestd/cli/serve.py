@@ -7,7 +7,6 @@ import logging
 import shutil
 import signal
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +14,16 @@ from rich.console import Console
 from rich.panel import Panel
 
 from ingestd import __version__
-from ingestd.cli.options import BlobUrl, Clamd, DatabaseUrl, DataDir, Prefetch, settings_from
+from ingestd.cli.options import (
+    BlobUrl,
+    Clamd,
+    DatabaseUrl,
+    DataDir,
+    Prefetch,
+    SourceRoots,
+    setting,
+    settings_from,
+)
 from ingestd.config import Settings
 from ingestd.runtime import Runtime
 
@@ -31,30 +39,26 @@ def _logging(level: str) -> None:
 
 
 def serve(
-    host: Annotated[
-        str | None, typer.Option(envvar="INGESTD_HOST", help="[default: 127.0.0.1]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(envvar="INGESTD_PORT", help="[default: 8000]")] = None,
+    host: Annotated[str | None, setting("host", "--host", help="the address to listen on")] = None,
+    port: Annotated[int | None, setting("port", "--port", help="the port to listen on")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     workers: Annotated[
         int | None,
-        typer.Option(
-            envvar="INGESTD_WORKERS",
-            help="files processed at once; 0 = API only [default: CPU count]",
+        setting(
+            "workers",
+            "--workers",
+            help="files processed at once; 0 = API only",
+            default="CPU count",
         ),
     ] = None,
-    source_root: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--source-root",
-            help="directory and zip sources may read only below these (repeatable) [default: current directory]",
-        ),
-    ] = None,
+    source_root: SourceRoots = None,
     path_map: Annotated[
         list[str] | None,
-        typer.Option(
-            "--path-map", help="translate client paths: 'C:\\Docs=/srv/docs' (repeatable)"
+        setting(
+            "path_maps",
+            "--path-map",
+            help="translate client paths: 'C:\\Docs=/srv/docs' (repeatable)",
         ),
     ] = None,
     prefetch: Prefetch = None,
@@ -154,9 +158,10 @@ def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="files processed at once [default: CPU count]")
+        int | None,
+        setting("workers", "--concurrency", help="files processed at once", default="CPU count"),
     ] = None,
-    source_root: Annotated[list[Path] | None, typer.Option("--source-root")] = None,
+    source_root: SourceRoots = None,
     prefetch: Prefetch = None,
     clamd: Clamd = None,
     blob_url: BlobUrl = None,
@@ -165,6 +170,7 @@ def worker(
     """Run workers only (no API), against the same database and blob storage as the API."""
     _logging(log_level)
     settings = settings_from(
+        {"workers": "--concurrency"},
         data_dir=data_dir,
         database_url=database_url,
         workers=concurrency,

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ingestd.blobs.base import BlobStore, StoredBlob
-from ingestd.config import Settings
+from ingestd.config_parts import StorageSettings
 from ingestd.store.blobrefs import referenced_blob_keys
 from ingestd.store.db import Database
 
@@ -137,9 +137,9 @@ class BlobCollector:
     grace period ``blob_gc_grace_seconds``; the first sweep comes soon after start, at a random
     moment so that API processes started together do not sweep together."""
 
-    def __init__(self, settings: Settings, db: Database, blobs: BlobStore) -> None:
-        self.every = settings.blob_gc_seconds
-        self.grace = settings.blob_gc_grace_seconds
+    def __init__(self, storage: StorageSettings, db: Database, blobs: BlobStore) -> None:
+        self.every = storage.blob_gc_seconds
+        self.grace = storage.blob_gc_grace_seconds
         self.db = db
         self.blobs = blobs
         self._task: asyncio.Task[None] | None = None

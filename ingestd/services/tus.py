@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.blobs.base import BlobInfo, BlobStore, run_blob_io
-from ingestd.config import Settings
+from ingestd.config_parts import UploadSettings
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import (
     BadRequest,
@@ -153,7 +153,7 @@ class TusService:
         self,
         db: Database,
         blobs: BlobStore,
-        settings: Settings,
+        settings: UploadSettings,
         notify_work: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db

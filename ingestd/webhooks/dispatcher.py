@@ -31,7 +31,7 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.config import Settings
+from ingestd.config_parts import WebhookSettings
 from ingestd.store.db import Database
 from ingestd.store.events import append_event, on_append
 from ingestd.webhooks import outbox, safety, signing
@@ -50,13 +50,11 @@ MIN_ATTEMPT_SECONDS = 1.0
 
 
 class WebhookDispatcher:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: WebhookSettings, db: Database) -> None:
         self.settings = settings
         self.db = db
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.matcher = OutboxMatcher(
-            db, gap_seconds=0.0 if db.is_sqlite else settings.event_gap_seconds
-        )
+        self.matcher = OutboxMatcher(db, gap_seconds=0.0 if db.is_sqlite else settings.gap_seconds)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sending: dict[asyncio.Task[None], Claimed] = {}
@@ -68,13 +66,13 @@ class WebhookDispatcher:
     @property
     def attempt_seconds(self) -> float:
         """Upper bound of one attempt (resolve + connect + send + read); the lease outlasts it."""
-        return self.settings.webhook_timeout_seconds * 2
+        return self.settings.timeout_seconds * 2
 
     async def start(self) -> None:
         # Every connection is checked after DNS and pinned to the checked address (no rebinding).
         self._client = safety.guarded_client(
             safety.webhook_policy(self.settings),
-            timeout=httpx.Timeout(self.settings.webhook_timeout_seconds),
+            timeout=httpx.Timeout(self.settings.timeout_seconds),
             headers={"user-agent": "ingestd-webhooks"},
         )
         self._remove = on_append(self.wake)
@@ -114,7 +112,7 @@ class WebhookDispatcher:
                 next_due = await self.run_round()
             except Exception:
                 log.exception("webhook round failed; retrying")
-            wait = self.settings.webhook_poll_seconds
+            wait = self.settings.poll_seconds
             if next_due is not None:
                 wait = min(wait, max(0.0, next_due - time.time()))
             # asyncio.timeout, not wait_for: see events/tail.py (lost cancellations on 3.11)
@@ -133,7 +131,7 @@ class WebhookDispatcher:
         if now >= self._next_prune:
             self._next_prune = now + PRUNE_EVERY_SECONDS
             await self.prune(now)
-        room = self.settings.webhook_concurrency - len(self._sending)
+        room = self.settings.concurrency - len(self._sending)
         async with self.db.read() as conn:
             due = await outbox.next_due(conn)
         if due is None or due > now or room <= 0:
@@ -158,14 +156,14 @@ class WebhookDispatcher:
 
     async def prune(self, now: float) -> int:
         async with self.db.write() as conn:
-            deleted = await outbox.prune(conn, before=now - self.settings.webhook_retention_seconds)
+            deleted = await outbox.prune(conn, before=now - self.settings.retention_seconds)
         if deleted:
             log.info("deleted %d finished webhook deliveries past retention", deleted)
         return deleted
 
     def backoff(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1``: base * 2**(attempt-1), plus up to 25% jitter."""
-        delay = self.settings.webhook_retry_base_seconds * 2 ** (attempt - 1)
+        delay = self.settings.retry_base_seconds * 2 ** (attempt - 1)
         return float(delay * (1 + random.random() * 0.25))
 
     async def _attempt(
@@ -220,7 +218,7 @@ class WebhookDispatcher:
         """Settle the outbox row, log the attempt, keep the failure streak (and disable)."""
         ok = error is None
         now = time.time()
-        last = item.attempt >= self.settings.webhook_max_attempts
+        last = item.attempt >= self.settings.max_attempts
         delay = None if ok or last else self.backoff(item.attempt)
         state = outbox.DELIVERED if ok else outbox.FAILED
         async with self.db.write() as conn:
@@ -245,7 +243,7 @@ class WebhookDispatcher:
                 delivered=ok,
             )
             streak = await webhook_store.note_result(conn, item.webhook_id, ok=ok)
-            if ok or streak is None or streak < self.settings.webhook_disable_after:
+            if ok or streak is None or streak < self.settings.disable_after:
                 return
             await self._disable(conn, item, streak, now)
 

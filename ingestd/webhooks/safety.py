@@ -17,12 +17,12 @@ from ingestd.net.outbound import OutboundRefused as UnsafeTarget
 from ingestd.net.outbound import check_url as _check_url
 
 if TYPE_CHECKING:
-    from ingestd.config import Settings
+    from ingestd.config_parts import WebhookSettings
 
 
-def webhook_policy(settings: Settings) -> OutboundPolicy:
+def webhook_policy(webhooks: WebhookSettings) -> OutboundPolicy:
     """Webhooks may reach what ``outbound_allow`` allows; ``webhook_allow_private`` allows all."""
-    return OutboundPolicy.parse(settings.outbound_allow, allow_all=settings.webhook_allow_private)
+    return OutboundPolicy.parse(webhooks.outbound_allow, allow_all=webhooks.allow_private)
 
 
 def check_url_syntax(url: str) -> str:

@@ -166,8 +166,8 @@ async def upload_files(
         request.headers.get("content-type", ""),
         request.stream(),
         blobs.tmp_dir(),
-        max_size=settings.max_upload_size,
-        max_files=settings.max_files_per_request,
+        max_size=settings.uploads.max_upload_size,
+        max_files=settings.uploads.max_files_per_request,
     )
     try:
         seal = form.fields.get("seal", "false").lower() in ("1", "true", "yes")

@@ -72,7 +72,7 @@ async def _render(request: Request, exc: Exception) -> Response:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build the service once the store is open, and sweep expired uploads periodically."""
     state = app.state
-    service = TusService(state.db, state.blobs, state.settings, state.notify_work)
+    service = TusService(state.db, state.blobs, state.settings.uploads, state.notify_work)
     state.tus = service
     task = asyncio.create_task(_sweep(service, state.settings.tus_cleanup_seconds))
     try:
@@ -160,7 +160,7 @@ def _state_headers(row: dict[str, Any]) -> dict[str, str]:
 @router.options("/{upload_id}", status_code=204, include_in_schema=False)
 async def tus_options(request: Request) -> Response:
     return Response(
-        status_code=204, headers=_tus_headers(request.app.state.settings.max_upload_size)
+        status_code=204, headers=_tus_headers(request.app.state.settings.uploads.max_upload_size)
     )
 
 

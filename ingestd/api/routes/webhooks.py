@@ -105,7 +105,7 @@ async def create(
 ) -> Any:
     try:
         safety.check_url_syntax(body.url)
-        safety.check_literal(body.url, safety.webhook_policy(settings))
+        safety.check_literal(body.url, safety.webhook_policy(settings.webhooks))
     except safety.UnsafeTarget as exc:
         raise ValidationFailed(
             str(exc), errors=[{"loc": ["body", "url"], "msg": str(exc)}]
