@@ -8,8 +8,6 @@ import contextlib
 import logging
 import os
 
-from sqlalchemy.exc import IntegrityError
-
 from ingestd import preflight
 from ingestd.config import Settings
 from ingestd.domain.auth import Role
@@ -19,6 +17,7 @@ from ingestd.queue.notify import WorkNotifier
 from ingestd.services.blob_gc import BlobCollector
 from ingestd.services.keys import KeyAuthenticator, create_key
 from ingestd.store.db import Database
+from ingestd.store.errors import Duplicate
 from ingestd.store.migrate import upgrade
 from ingestd.worker import Worker
 from ingestd.worker_process import WorkerProcess
@@ -78,7 +77,7 @@ class Runtime:
         if self.settings.admin_key:
             # Several API processes may start at once on a new database: one inserts the key,
             # the others find it taken (same hash) and have nothing to do.
-            with contextlib.suppress(IntegrityError):
+            with contextlib.suppress(Duplicate):
                 await create_key(
                     self.db,
                     name="INGESTD_ADMIN_KEY",

@@ -27,11 +27,11 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy.exc import DataError, IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingestd.store.audit import record_many
 from ingestd.store.db import Database
+from ingestd.store.errors import RowsRefused
 
 log = logging.getLogger("ingestd.audit")
 
@@ -87,7 +87,7 @@ class AuditWriter:
             try:
                 async with self._db.write() as conn:
                     await record_many(conn, batch)
-            except (IntegrityError, DataError):
+            except RowsRefused:
                 await self._write_one_by_one(self._db, batch)
             except BaseException:  # or cancelled: a row written twice beats a row lost
                 self._pending[:0] = batch
@@ -137,7 +137,7 @@ class AuditWriter:
             try:
                 async with db.write() as conn:
                     await record_many(conn, [entry])
-            except (IntegrityError, DataError):
+            except RowsRefused:
                 log.exception("audit entry refused: %s", json.dumps(entry, default=str))
             except BaseException:
                 self._pending[:0] = batch[index:]

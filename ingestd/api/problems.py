@@ -10,13 +10,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingestd.domain.errors import IngestdError, InvalidTransition, RateLimited
-from ingestd.store.db import is_unavailable, is_unstorable_text
+from ingestd.store.errors import DriverError, translate
 
 log = logging.getLogger("ingestd.api")
 
@@ -62,11 +61,9 @@ def problem(
 
 async def _ingestd_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IngestdError)
-    headers = (
-        {**exc.headers, "Retry-After": str(exc.retry_after)}
-        if isinstance(exc, RateLimited)
-        else None
-    )
+    headers: dict[str, str] | None = getattr(exc, "headers", None)
+    if isinstance(exc, RateLimited):
+        headers = {**exc.headers, "Retry-After": str(exc.retry_after)}
     extra = {"current_status": exc.current} if isinstance(exc, InvalidTransition) else {}
     if exc.status >= 500:
         log.error("request %s failed: %s", getattr(request.state, "request_id", "?"), exc.detail)
@@ -107,26 +104,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    """A statement failed: the request's own text (a NUL byte PostgreSQL cannot store) is a 400,
-    a database that cannot be reached a 503; anything else is unexpected."""
-    if is_unstorable_text(exc):
-        return problem(
-            request,
-            400,
-            "validation_error",
-            "Invalid text",
-            "the request holds text that cannot be stored: a NUL (\\u0000) character",
-        )
-    if is_unavailable(exc):
-        return problem(
-            request,
-            503,
-            "unavailable",
-            "Service unavailable",
-            "the database cannot be reached right now; try again shortly",
-            headers={"Retry-After": "1"},
-        )
-    return await _unexpected(request, exc)
+    """A statement failed: the store says what that means (the request's own text a 400, a
+    database that cannot be reached a 503); anything else is unexpected."""
+    translated = translate(exc)
+    if translated is None:
+        return await _unexpected(request, exc)
+    return await _ingestd_error(request, translated)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -144,7 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IngestdError, _ingestd_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(DriverError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

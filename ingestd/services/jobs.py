@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import BadRequest, Conflict, InvalidTransition, NotFound
@@ -16,12 +14,13 @@ from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, ne
 from ingestd.queue.finalize import finish_job_if_done
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
-from ingestd.store.db import Database
+from ingestd.store.db import Connection, Database
 from ingestd.store.events import append_event
-from ingestd.store.tables import files, job_sources
 
 LISTABLE = ("directory", "zip")
 NO_CAP = 1_000_000  # max_workers stored for "no per-job cap"
+RETRY_FAILED = (FileStatus.FAILED,)  # what a retry re-queues by default
+RETRY_ALL = (FileStatus.FAILED, FileStatus.CANCELLED)  # with {"failed_only": false}
 
 
 def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -116,7 +115,7 @@ def _default_name(sources: list[dict[str, Any]]) -> str:
 
 
 async def get_job_row(
-    conn: AsyncConnection, principal: Principal, job_id: str, *, lock: bool = False
+    conn: Connection, principal: Principal, job_id: str, *, lock: bool = False
 ) -> dict[str, Any]:
     job = await job_store.get_job(conn, job_id, principal.scope, lock=lock)
     if job is None:
@@ -138,23 +137,19 @@ async def act(
         )
         values: dict[str, Any] = {"status": new.value, "updated_at": now}
         if action is JobAction.CANCEL:
-            await _cancel_queued(conn, job_id, now)
+            await job_store.cancel_queued_files(conn, job_id, now=now)
             values["completed_at"] = now
         elif action is JobAction.RETRY:
-            if (
-                not await _requeue(conn, job_id, failed_only=failed_only, now=now)
-                and current.is_terminal
+            statuses = RETRY_FAILED if failed_only else RETRY_ALL
+            if not await job_store.requeue_files(conn, job_id, statuses, now=now) and (
+                current.is_terminal
             ):
                 raise Conflict(f"the job is {current.value} and has no files to retry")
             values.update(completed_at=None, error=None)
-            await _reopen_failed_sources(conn, job_id)
+            await job_store.reopen_failed_sources(conn, job_id)
         elif action is JobAction.SEAL:
             values["sealed"] = True
-            await conn.execute(
-                job_sources.update()
-                .where(job_sources.c.job_id == job_id, job_sources.c.state == "open")
-                .values(state="listed")
-            )
+            await job_store.seal_upload_sources(conn, job_id)
         await job_store.update_job(conn, job_id, **values)
         if new is not current or action is JobAction.RETRY:
             event = "job.cancelled" if new is JobStatus.CANCELLED else "job.updated"
@@ -170,49 +165,6 @@ async def act(
         final = await job_store.get_job(conn, job_id, None)
     assert final is not None
     return JobStatus(final["status"])
-
-
-async def _cancel_queued(conn: AsyncConnection, job_id: str, now: float) -> None:
-    await conn.execute(
-        files.update()
-        .where(files.c.job_id == job_id, files.c.status == FileStatus.QUEUED.value)
-        .values(status=FileStatus.CANCELLED.value, completed_at=now, step=None)
-    )
-    await conn.execute(
-        job_sources.update()
-        .where(job_sources.c.job_id == job_id, job_sources.c.state.in_(["pending", "listing"]))
-        .values(state="failed", error={"code": "cancelled", "message": "the job was cancelled"})
-    )
-    await job_store.recount(conn, job_id)
-
-
-async def _requeue(conn: AsyncConnection, job_id: str, *, failed_only: bool, now: float) -> int:
-    statuses = (
-        [FileStatus.FAILED.value]
-        if failed_only
-        else [FileStatus.FAILED.value, FileStatus.CANCELLED.value]
-    )
-    result = await conn.execute(
-        files.update()
-        .where(files.c.job_id == job_id, files.c.status.in_(statuses))
-        .values(status=FileStatus.QUEUED.value, run_after=now, completed_at=None, step=None)
-    )
-    if result.rowcount:
-        await job_store.recount(conn, job_id)
-    return int(result.rowcount)
-
-
-async def _reopen_failed_sources(conn: AsyncConnection, job_id: str) -> None:
-    """A source that failed to list (e.g. it was cancelled mid-listing) is listed again."""
-    await conn.execute(
-        job_sources.update()
-        .where(
-            job_sources.c.job_id == job_id,
-            job_sources.c.state == "failed",
-            job_sources.c.type.in_((*LISTABLE, "s3")),
-        )
-        .values(state="pending", error=None)
-    )
 
 
 async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[str, Any]:

@@ -44,9 +44,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ingestd.blobs.base import BlobInfo, BlobStore, run_blob_io
 from ingestd.config_parts import UploadSettings
 from ingestd.domain.auth import Principal
@@ -59,9 +56,10 @@ from ingestd.domain.errors import (
 )
 from ingestd.domain.ids import new_id
 from ingestd.services.uploads import StoredFile, check_upload_job, register_blobs
+from ingestd.store import uploads as upload_store
 from ingestd.store.db import Database
 from ingestd.store.events import append_event
-from ingestd.store.tables import uploads
+from ingestd.store.uploads import COMPLETE, EXPIRED, OPEN, TERMINATED
 from ingestd.uploads.sink import HashingSink
 
 TUS_VERSION = "1.0.0"
@@ -77,8 +75,6 @@ CHECKSUMS: dict[str, Callable[[], Any]] = {"sha1": hashlib.sha1, "sha256": hashl
 HASH_CACHE = 256  # uploads whose running sha256 a process keeps
 READ = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-OPEN, COMPLETE, TERMINATED, EXPIRED = "open", "complete", "terminated", "expired"
 
 
 class UnsupportedVersion(IngestdError):
@@ -206,7 +202,7 @@ class TusService:
             "expires_at": now + self.settings.tus_expiry_seconds,
         }
         async with self.db.write() as conn:
-            await conn.execute(uploads.insert().values(**row))
+            await upload_store.insert_upload(conn, row)
         return row
 
     # -- read -----------------------------------------------------------------------------
@@ -221,14 +217,11 @@ class TusService:
         return row
 
     async def _row(self, principal: Principal, upload_id: str) -> dict[str, Any]:
-        query = sa.select(uploads).where(uploads.c.id == upload_id)
-        if principal.scope is not None:
-            query = query.where(uploads.c.tenant == principal.scope)
         async with self.db.read() as conn:
-            found = (await conn.execute(query)).mappings().first()
+            found = await upload_store.get_upload(conn, upload_id, tenant=principal.scope)
         if found is None:
             raise NotFound(f"no upload {upload_id}")
-        row = dict(found)
+        row = found
         if row["status"] in (TERMINATED, EXPIRED) or (
             row["status"] == OPEN and row["expires_at"] < time.time()
         ):
@@ -358,9 +351,7 @@ class TusService:
         if length < row["offset"]:
             raise BadRequest("Upload-Length is below the bytes already received")
         async with self.db.write() as conn:
-            await conn.execute(
-                uploads.update().where(uploads.c.id == row["id"]).values(length=length)
-            )
+            await upload_store.set_upload_length(conn, row["id"], length)
         return {**row, "length": length}
 
     async def _reconcile(self, row: dict[str, Any], handle: IO[bytes]) -> dict[str, Any]:
@@ -375,9 +366,7 @@ class TusService:
         if cached is not None and cached[0] == size:
             return {**row, "offset": size}  # our own PATCH left the row behind on purpose
         async with self.db.write() as conn:
-            await conn.execute(
-                uploads.update().where(uploads.c.id == row["id"]).values(offset=size)
-            )
+            await upload_store.set_upload_offset(conn, row["id"], size)
         return {**row, "offset": size}
 
     async def _hasher(self, upload_id: str, handle: IO[bytes], offset: int) -> Any:
@@ -416,9 +405,7 @@ class TusService:
                     f"the upload's sha256 is {digest}, not the {row['expected_sha256']} announced"
                 )
             async with self.db.write() as conn:
-                await conn.execute(
-                    uploads.update().where(uploads.c.id == upload_id).values(sha256=digest)
-                )
+                await upload_store.set_upload_sha256(conn, upload_id, digest)
         if partial.exists():
             # a rename (local store) or a streaming multipart upload (S3), then the partial goes
             blob = await run_blob_io(self.blobs, self.blobs.adopt, partial, digest, row["offset"])
@@ -427,19 +414,12 @@ class TusService:
         self._forget(upload_id)
         stored = StoredFile(row["filename"], blob, {**row["metadata"], "upload_id": upload_id})
         async with self.db.write() as conn:
-            claimed = await conn.execute(
-                uploads.update()
-                .where(uploads.c.id == upload_id, uploads.c.status == OPEN)
-                .values(status=COMPLETE, updated_at=time.time())
-            )
-            if claimed.rowcount == 1:
+            if await upload_store.complete_upload(conn, upload_id, now=time.time()):
                 owner = Principal(principal.key_id, row["tenant"], principal.role)
                 files = await register_blobs(
                     self.db, self.blobs, owner, row["job_id"], [stored], seal=False, conn=conn
                 )
-                await conn.execute(
-                    uploads.update().where(uploads.c.id == upload_id).values(file_id=files[0]["id"])
-                )
+                await upload_store.set_upload_file(conn, upload_id, files[0]["id"])
                 row = {**row, "file_id": files[0]["id"]}
         self.notify_work()
         return {**row, "status": COMPLETE, "sha256": digest}
@@ -458,22 +438,13 @@ class TusService:
         self._forget(upload_id)
         self.partial(upload_id).unlink(missing_ok=True)
         async with self.db.write() as conn:
-            await conn.execute(
-                uploads.update()
-                .where(uploads.c.id == upload_id, uploads.c.status == OPEN)
-                .values(status=status, updated_at=time.time())
-            )
+            await upload_store.end_upload(conn, upload_id, status, now=time.time())
 
     async def expire(self, *, now: float | None = None, batch: int = 200) -> int:
         """Remove expired unfinished uploads (their partial files); skip any being written."""
         now = time.time() if now is None else now
-        query = (
-            sa.select(uploads.c.id)
-            .where(uploads.c.status == OPEN, uploads.c.expires_at < now)
-            .limit(batch)
-        )
         async with self.db.read() as conn:
-            ids = [r.id for r in await conn.execute(query)]
+            ids = await upload_store.expired_upload_ids(conn, now=now, limit=batch)
         removed = 0
         for upload_id in ids:
             try:
@@ -543,7 +514,9 @@ class _Progress:
             "final": final,
         }
         async with self.service.db.write() as conn:
-            await _update_offset(conn, self.row["id"], offset, self.expires_at, wall)
+            await upload_store.set_upload_offset(
+                conn, self.row["id"], offset, expires_at=self.expires_at, now=wall
+            )
             await append_event(
                 conn,
                 tenant=self.row["tenant"],
@@ -551,16 +524,6 @@ class _Progress:
                 job_id=self.row["job_id"],
                 data=data,
             )
-
-
-async def _update_offset(
-    conn: AsyncConnection, upload_id: str, offset: int, expires_at: float, now: float
-) -> None:
-    await conn.execute(
-        uploads.update()
-        .where(uploads.c.id == upload_id)
-        .values(offset=offset, expires_at=expires_at, updated_at=now)
-    )
 
 
 def _hash_file(path: Path, length: int) -> Any:

@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ingestd.blobs.base import BlobInfo, BlobStore
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import Conflict, FileError, PayloadTooLarge, UnsupportedMediaType
@@ -22,8 +19,9 @@ from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority
 from ingestd.queue.listing import count_in
 from ingestd.services.jobs import act, get_job_row
 from ingestd.store import files as file_store
-from ingestd.store.db import Database
-from ingestd.store.tables import files
+from ingestd.store import uploads as upload_store
+from ingestd.store.db import Connection, Database
+from ingestd.store.jobs import sources_of
 
 MAX_NAME = 255
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -118,7 +116,7 @@ async def register_blobs(
     stored: list[StoredFile],
     *,
     seal: bool,
-    conn: AsyncConnection | None = None,
+    conn: Connection | None = None,
 ) -> list[dict[str, Any]]:
     """Make stored blobs files of the job, queued at once. With ``conn`` this runs inside the
     caller's transaction (tus marks its upload complete in the same one); ``seal`` needs none."""
@@ -133,7 +131,7 @@ async def register_blobs(
 
 
 async def _register(
-    conn: AsyncConnection,
+    conn: Connection,
     blobs: BlobStore,
     principal: Principal,
     job_id: str,
@@ -165,17 +163,10 @@ async def _register(
     ]
     inserted = await file_store.insert_files(conn, rows)
     await count_in(conn, job_id, inserted)
-    ids = [r["id"] for r in inserted]
-    result = [
-        dict(r)
-        for r in (await conn.execute(sa.select(files).where(files.c.id.in_(ids)))).mappings()
-    ]
-    return sorted(result, key=lambda r: r["id"])
+    return await upload_store.files_by_id(conn, [r["id"] for r in inserted])
 
 
-async def _upload_source(conn: Any, job: dict[str, Any]) -> int:
-    from ingestd.store.jobs import sources_of
-
+async def _upload_source(conn: Connection, job: dict[str, Any]) -> int:
     if JobStatus(job["status"]).is_terminal:
         raise Conflict(f"the job is {job['status']} and takes no more files")
     if job["sealed"]:
@@ -186,7 +177,9 @@ async def _upload_source(conn: Any, job: dict[str, Any]) -> int:
     raise Conflict('the job has no upload source; create it with {"type": "upload"}')
 
 
-async def _unique_names(conn: Any, job_id: str, source_index: int, names: list[str]) -> list[str]:
+async def _unique_names(
+    conn: Connection, job_id: str, source_index: int, names: list[str]
+) -> list[str]:
     """Two uploads with one name both stay: later ones become ``name (2).ext``…"""
     chosen: list[str] = []
     for name in names:
@@ -194,15 +187,10 @@ async def _unique_names(conn: Any, job_id: str, source_index: int, names: list[s
         if not stem:
             stem, dot, ext = name, "", ""
         candidate, n = name, 1
-        while candidate in chosen or await _path_taken(conn, job_id, source_index, candidate):
+        while candidate in chosen or await upload_store.path_taken(
+            conn, job_id, source_index, candidate
+        ):
             n += 1
             candidate = f"{stem} ({n}){dot}{ext}"
         chosen.append(candidate)
     return chosen
-
-
-async def _path_taken(conn: Any, job_id: str, source_index: int, path: str) -> bool:
-    query = sa.select(files.c.id).where(
-        files.c.job_id == job_id, files.c.source_index == source_index, files.c.path == path
-    )
-    return (await conn.execute(query.limit(1))).first() is not None

@@ -6,13 +6,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ingestd.domain.progress import counts_progress, job_progress, sum_counters
 from ingestd.domain.states import JobStatus
 from ingestd.store import jobs as job_store
-from ingestd.store.tables import files
+from ingestd.store.db import Connection
 
 WINDOW = 60.0  # seconds of recent completions that throughput is measured over
 
@@ -26,7 +23,7 @@ def rfc3339(value: float | None) -> str | None:
 
 
 async def _window(
-    conn: AsyncConnection, job: dict[str, Any], counters: dict[str, int], now: float
+    conn: Connection, job: dict[str, Any], counters: dict[str, int], now: float
 ) -> tuple[int, int, float]:
     """Bytes and files ended recently, and over how many seconds."""
     started = job["started_at"]
@@ -37,18 +34,12 @@ async def _window(
         ended = sum(counters[f"n_{s}"] for s in ("completed", "failed", "skipped"))
         return counters["bytes_done"], ended, max(end - started, 1e-3)
     since = max(now - WINDOW, started)
-    size, count = (
-        await conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(files.c.size), 0), sa.func.count()).where(
-                files.c.job_id == job["id"], files.c.completed_at >= since
-            )
-        )
-    ).one()
-    return int(size), int(count), max(now - since, 1e-3)
+    size, count = await job_store.ended_since(conn, job["id"], since)
+    return size, count, max(now - since, 1e-3)
 
 
 async def job_view(
-    conn: AsyncConnection, job: dict[str, Any], sources: list[dict[str, Any]]
+    conn: Connection, job: dict[str, Any], sources: list[dict[str, Any]]
 ) -> dict[str, Any]:
     counters = sum_counters(sources)
     window_bytes, window_files, window_seconds = await _window(conn, job, counters, time.time())
@@ -93,7 +84,7 @@ def _source_view(source: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def job_views(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def job_views(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sources = await job_store.sources_of(conn, [r["id"] for r in rows])
     return [await job_view(conn, row, sources.get(row["id"], [])) for row in rows]
 

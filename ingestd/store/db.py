@@ -19,6 +19,10 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+# What the store's functions take: one connection inside one transaction (``Database.write()`` /
+# ``read()``). Code outside the store passes it along and never builds a statement on it.
+Connection = AsyncConnection
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # Let us issue BEGIN ourselves instead of the driver's implicit transactions.
@@ -167,6 +171,11 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self._reader.begin() as conn:
             yield conn
+
+    async def ping(self) -> None:
+        """One round trip on a reader connection (readiness checks); raises if it fails."""
+        async with self.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     async def close(self) -> None:
         await self._writer.dispose()

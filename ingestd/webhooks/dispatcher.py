@@ -4,9 +4,9 @@ Each round, an API process (1) matches newly logged events to the enabled webhoo
 tenant and to a job's ``webhook_url`` for its terminal event, writing one outbox row per
 (event, target) — exactly once across processes, see ``matcher.py``; (2) claims due outbox rows
 with a lease — ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the one writer on SQLite, see
-``outbox.py`` — and sends each in its own task, so a slow receiver never holds up the others and
-nothing here runs in a worker's transaction. Rounds run every ``webhook_poll_seconds`` and at once
-when this process logs an event or an attempt finishes.
+``store/webhook_outbox.py`` — and sends each in its own task, so a slow receiver never holds up
+the others and nothing here runs in a worker's transaction. Rounds run every
+``webhook_poll_seconds`` and at once when this process logs an event or an attempt finishes.
 
 Each attempt is recorded in ``webhook_deliveries``; failures are retried with exponential backoff
 and jitter by setting the row's ``next_attempt_at`` (so a retry survives a restart and may go out
@@ -29,15 +29,15 @@ import time
 from collections.abc import Callable
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.config_parts import WebhookSettings
-from ingestd.store.db import Database
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store import webhooks as webhook_store
+from ingestd.store.db import Connection, Database
 from ingestd.store.events import append_event, on_append
-from ingestd.webhooks import outbox, safety, signing
-from ingestd.webhooks import store as webhook_store
+from ingestd.store.webhook_outbox import Claimed
+from ingestd.webhooks import safety, signing
 from ingestd.webhooks.matcher import OutboxMatcher
-from ingestd.webhooks.outbox import Claimed
 
 log = logging.getLogger("ingestd.webhooks")
 
@@ -247,7 +247,7 @@ class WebhookDispatcher:
                 return
             await self._disable(conn, item, streak, now)
 
-    async def _disable(self, conn: AsyncConnection, item: Claimed, streak: int, now: float) -> None:
+    async def _disable(self, conn: Connection, item: Claimed, streak: int, now: float) -> None:
         assert item.webhook_id is not None
         if not await webhook_store.disable_webhook(conn, item.webhook_id):
             return

@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store import webhooks as webhook_store
 from ingestd.store.db import Database
 from ingestd.store.events import append_event
 from ingestd.store.tables import webhook_deliveries, webhook_outbox
-from ingestd.webhooks import outbox
-from ingestd.webhooks import store as webhook_store
 from ingestd.webhooks.matcher import OutboxMatcher
 from tests.conftest import App
 from tests.webhooks.receiver import Receiver, running_receiver

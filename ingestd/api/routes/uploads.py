@@ -25,6 +25,7 @@ from ingestd.api.schemas import ERRORS
 from ingestd.domain.errors import BadRequest, UnsupportedMediaType
 from ingestd.services import tus
 from ingestd.services.tus import TUS_VERSION, Checksum, TusService
+from ingestd.store import uploads as upload_store
 
 log = logging.getLogger("ingestd.api")
 
@@ -151,7 +152,7 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 def _state_headers(row: dict[str, Any]) -> dict[str, str]:
     headers = {"Upload-Offset": str(row["offset"])}
-    if row["status"] == tus.OPEN:
+    if row["status"] == upload_store.OPEN:
         headers["Upload-Expires"] = formatdate(row["expires_at"], usegmt=True)
     return headers
 

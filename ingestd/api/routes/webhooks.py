@@ -12,8 +12,9 @@ from ingestd.api.deps import Admin, Caller, DbDep, SettingsDep, Writer
 from ingestd.api.schemas import ERRORS, Page, Strict
 from ingestd.domain.errors import NotFound, ValidationFailed
 from ingestd.services.views import rfc3339
-from ingestd.webhooks import outbox, safety, signing
-from ingestd.webhooks import store as webhook_store
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store import webhooks as webhook_store
+from ingestd.webhooks import safety, signing
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
 
@@ -147,7 +148,9 @@ async def tenant_secret(
     ] = None,
 ) -> Any:
     async with db.write() as conn:
-        row = await outbox.tenant_secret(conn, tenant or caller.tenant)
+        row = await outbox.tenant_secret(
+            conn, tenant or caller.tenant, candidate=signing.new_secret()
+        )
     return {**row, "created_at": rfc3339(row["created_at"])}
 
 
