@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, error handling, and the embedded workers' lifecycle."""
+"""The FastAPI application: routers, middleware and error handling; its lifespan starts and
+stops the process's runtime (``ingestd/runtime.py``), which owns every background service."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
 from ingestd import __version__
@@ -28,13 +30,11 @@ from ingestd.api.routes import (
     webhooks,
 )
 from ingestd.api.security import SecurityHeadersMiddleware
-from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
 from ingestd.events import redact
-from ingestd.events.service import LiveEvents
+from ingestd.lifecycle import Hooks
 from ingestd.runtime import Runtime
 from ingestd.web import router as dashboard
-from ingestd.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("ingestd.api")
 
@@ -94,30 +94,22 @@ def create_app(
     runtime: Runtime | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """Build the app. With ``settings.workers > 0`` the lifespan also runs the workers."""
+    """Build the app. Its lifespan starts and stops ``runtime`` (every background service of the
+    process, the workers too when ``settings.workers > 0``; see ``ingestd/runtime.py``)."""
     settings = settings or Settings()
     runtime = runtime or Runtime(settings)
+    rate_limits = RateLimits(settings)
+    runtime.lifecycle.add(Hooks("rate-limits", stop=rate_limits.close))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        assert runtime.db is not None
-        app.state.db = runtime.db
-        app.state.auth = runtime.auth
-        live = LiveEvents(settings, runtime.db)  # tails the event log for WebSocket/SSE clients
-        await live.start()
-        app.state.events = live
-        dispatcher = WebhookDispatcher(settings.webhooks, runtime.db)  # the durable outbox
-        await dispatcher.start()
-        app.state.webhooks = dispatcher
+        _publish(app.state, runtime)
         if on_ready is not None:
             on_ready()
         try:
             yield
         finally:
-            await dispatcher.stop()
-            await live.stop()
-            await app.state.rate_limits.close()
             await runtime.stop()
 
     app = IngestdApp(
@@ -128,10 +120,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.runtime = runtime
-    app.state.blobs = open_blob_store(settings)  # a directory or S3 (docs/storage.md)
+    app.state.blobs = runtime.blobs  # a directory or S3 (docs/storage.md)
+    # Services wake and stop the workers by themselves (db.signals); these stay for callers
+    # outside the services.
     app.state.notify_work = runtime.notify_work
     app.state.cancel_job = runtime.cancel_job
-    app.state.rate_limits = RateLimits(settings)
+    app.state.rate_limits = rate_limits
     redact.install()
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)
@@ -148,7 +142,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)
-    app.include_router(uploads.router)  # tus; its lifespan sweeps expired uploads
+    app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
 
     @app.get("/", include_in_schema=False)
@@ -156,3 +150,13 @@ def create_app(
         return RedirectResponse("/dashboard")  # a person opening the server's address
 
     return app
+
+
+def _publish(state: State, runtime: Runtime) -> None:
+    """What the routes read, once the runtime has started its services."""
+    state.db = runtime.db
+    state.auth = runtime.auth
+    state.events = runtime.events
+    state.webhooks = runtime.webhooks
+    state.tus = runtime.tus
+    state.audit_writer = runtime.audit

@@ -104,6 +104,8 @@ async def create_job(
             data={"status": status.value, "name": job["name"]},
             at=now,
         )
+    if status is JobStatus.QUEUED:
+        db.signals.work_queued()
     return str(job["id"])
 
 
@@ -164,6 +166,9 @@ async def act(
         await finish_job_if_done(conn, job_id, now)
         final = await job_store.get_job(conn, job_id, None)
     assert final is not None
+    if action is JobAction.CANCEL:
+        db.signals.job_cancelled(job_id)
+    db.signals.work_queued()  # started, resumed, retried — or a cap freed: a claim may succeed
     return JobStatus(final["status"])
 
 
@@ -210,6 +215,7 @@ async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[s
             )
         fresh = await file_store.get_file(conn, file_id, None)
     assert fresh is not None
+    db.signals.work_queued()
     return fresh
 
 
@@ -220,3 +226,4 @@ async def delete_job(db: Database, principal: Principal, job_id: str) -> None:
         job = await get_job_row(conn, principal, job_id, lock=True)
         await job_store.delete_job(conn, job_id)
         await append_event(conn, tenant=job["tenant"], type="job.deleted", job_id=job_id, data={})
+    db.signals.job_cancelled(job_id)

@@ -35,6 +35,7 @@ import binascii
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import time
@@ -55,6 +56,7 @@ from ingestd.domain.errors import (
     PayloadTooLarge,
 )
 from ingestd.domain.ids import new_id
+from ingestd.lifecycle import PeriodicService
 from ingestd.services.uploads import StoredFile, check_upload_job, register_blobs
 from ingestd.store import uploads as upload_store
 from ingestd.store.db import Database
@@ -75,6 +77,8 @@ CHECKSUMS: dict[str, Callable[[], Any]] = {"sha1": hashlib.sha1, "sha256": hashl
 HASH_CACHE = 256  # uploads whose running sha256 a process keeps
 READ = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+log = logging.getLogger("ingestd.api")
 
 
 class UnsupportedVersion(IngestdError):
@@ -150,12 +154,10 @@ class TusService:
         db: Database,
         blobs: BlobStore,
         settings: UploadSettings,
-        notify_work: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.settings = settings
-        self.notify_work = notify_work
         self.root = blobs.root / "uploads"
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
         self._saved_at: dict[str, float] = {}  # monotonic time of each upload's last row write
@@ -421,7 +423,7 @@ class TusService:
                 )
                 await upload_store.set_upload_file(conn, upload_id, files[0]["id"])
                 row = {**row, "file_id": files[0]["id"]}
-        self.notify_work()
+        self.db.signals.work_queued()
         return {**row, "status": COMPLETE, "sha256": digest}
 
     # -- terminate and expire -------------------------------------------------------------
@@ -472,6 +474,24 @@ class TusService:
             yield handle
         finally:
             handle.close()  # closing drops the flock
+
+
+class TusExpiry(PeriodicService):
+    """Removes expired unfinished uploads every ``tus_cleanup_seconds`` (the first sweep at
+    start: uploads that expired while no server ran)."""
+
+    name = "tus-expiry"
+    logger = log
+
+    def __init__(self, service: TusService) -> None:
+        super().__init__()
+        self.service = service
+        self.every = service.settings.tus_cleanup_seconds
+
+    async def tick(self) -> None:
+        removed = await self.service.expire()
+        if removed:
+            log.info("removed %d expired upload(s)", removed)
 
 
 class _Progress:

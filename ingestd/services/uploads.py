@@ -118,12 +118,14 @@ async def register_blobs(
     seal: bool,
     conn: Connection | None = None,
 ) -> list[dict[str, Any]]:
-    """Make stored blobs files of the job, queued at once. With ``conn`` this runs inside the
-    caller's transaction (tus marks its upload complete in the same one); ``seal`` needs none."""
+    """Make stored blobs files of the job, queued at once (the workers are woken). With ``conn``
+    this runs inside the caller's transaction (tus marks its upload complete in the same one),
+    and the caller calls ``db.signals.work_queued()`` after it commits; ``seal`` needs none."""
     if conn is None:
         async with db.write() as own:
             result = await _register(own, blobs, principal, job_id, stored)
-    else:
+        db.signals.work_queued()
+    else:  # the caller signals once its transaction has committed
         result = await _register(conn, blobs, principal, job_id, stored)
     if seal:
         await act(db, principal, job_id, JobAction.SEAL)

@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from ingestd.store.signals import WorkSignals
+
 # What the store's functions take: one connection inside one transaction (``Database.write()`` /
 # ``read()``). Code outside the store passes it along and never builds a statement on it.
 Connection = AsyncConnection
@@ -143,6 +145,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
+        self.signals = WorkSignals()  # work queued, jobs cancelled: see store/signals.py
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         if self.is_sqlite:
             self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)

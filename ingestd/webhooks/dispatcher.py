@@ -31,6 +31,7 @@ from collections.abc import Callable
 import httpx
 
 from ingestd.config_parts import WebhookSettings
+from ingestd.lifecycle import BackgroundService
 from ingestd.store import webhook_outbox as outbox
 from ingestd.store import webhooks as webhook_store
 from ingestd.store.db import Connection, Database
@@ -49,14 +50,17 @@ LEASE_MARGIN_SECONDS = 10.0
 MIN_ATTEMPT_SECONDS = 1.0
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(BackgroundService):
+    name = "webhook-dispatcher"
+    logger = log
+
     def __init__(self, settings: WebhookSettings, db: Database) -> None:
+        super().__init__()
         self.settings = settings
         self.db = db
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.matcher = OutboxMatcher(db, gap_seconds=0.0 if db.is_sqlite else settings.gap_seconds)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._sending: dict[asyncio.Task[None], Claimed] = {}
         self._client: httpx.AsyncClient | None = None
         self._remove: Callable[[], None] = lambda: None
@@ -68,7 +72,7 @@ class WebhookDispatcher:
         """Upper bound of one attempt (resolve + connect + send + read); the lease outlasts it."""
         return self.settings.timeout_seconds * 2
 
-    async def start(self) -> None:
+    async def setup(self) -> None:
         # Every connection is checked after DNS and pinned to the checked address (no rebinding).
         self._client = safety.guarded_client(
             safety.webhook_policy(self.settings),
@@ -76,14 +80,9 @@ class WebhookDispatcher:
             headers={"user-agent": "ingestd-webhooks"},
         )
         self._remove = on_append(self.wake)
-        self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
-    async def stop(self) -> None:
+    async def teardown(self) -> None:
         self._remove()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
         unfinished = list(self._sending.values())
         for task in list(self._sending):
             task.cancel()
@@ -105,7 +104,7 @@ class WebhookDispatcher:
         del tenant
         self.wake()
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             next_due: float | None = None
             try:

@@ -39,10 +39,6 @@ Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 After = Annotated[str | None, Query(description="cursor from the previous page's `next`")]
 
 
-def _wake(request: Request) -> None:
-    request.app.state.notify_work()
-
-
 async def _one(db: DbDep, caller: Any, job_id: str) -> dict[str, Any]:
     async with db.read() as conn:
         job = await job_service.get_job_row(conn, caller, job_id)
@@ -51,13 +47,10 @@ async def _one(db: DbDep, caller: Any, job_id: str) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=Job, summary="Create a job")
-async def create_job(
-    body: JobCreate, request: Request, db: DbDep, settings: SettingsDep, caller: Writer
-) -> Any:
+async def create_job(body: JobCreate, db: DbDep, settings: SettingsDep, caller: Writer) -> Any:
     data = body.model_dump(mode="json")
     data["run_at"] = body.run_at.timestamp() if body.run_at else None
     job_id = await job_service.create_job(db, settings, caller, data)
-    _wake(request)
     return await _one(db, caller, job_id)
 
 
@@ -93,9 +86,7 @@ async def get_job(job_id: str, db: DbDep, caller: Caller) -> Any:
 @router.post(
     "/actions/{action}", response_model=Page[BulkResult], summary="Apply an action to many jobs"
 )
-async def bulk_action(
-    action: JobAction, body: BulkAction, request: Request, db: DbDep, caller: Writer
-) -> Any:
+async def bulk_action(action: JobAction, body: BulkAction, db: DbDep, caller: Writer) -> Any:
     results = []
     for job_id in body.job_ids:
         try:
@@ -109,7 +100,6 @@ async def bulk_action(
                     "error": {"code": exc.code, "status": exc.status, "detail": exc.detail},
                 }
             )
-    _wake(request)
     return {"items": results, "next": None}
 
 
@@ -121,7 +111,6 @@ async def bulk_action(
 async def job_action(
     job_id: str,
     action: JobAction,
-    request: Request,
     db: DbDep,
     caller: Writer,
     body: RetryBody | None = None,
@@ -129,9 +118,6 @@ async def job_action(
     await job_service.act(
         db, caller, job_id, action, failed_only=body.failed_only if body else True
     )
-    if action is JobAction.CANCEL:
-        request.app.state.cancel_job(job_id)
-    _wake(request)
     return await _one(db, caller, job_id)
 
 
@@ -141,9 +127,8 @@ async def job_action(
     response_class=Response,
     summary="Delete a job, its files and chunks",
 )
-async def delete_job(job_id: str, request: Request, db: DbDep, caller: Writer) -> Response:
+async def delete_job(job_id: str, db: DbDep, caller: Writer) -> Response:
     await job_service.delete_job(db, caller, job_id)
-    request.app.state.cancel_job(job_id)
     return Response(status_code=204)
 
 
@@ -190,7 +175,6 @@ async def upload_files(
     finally:
         form.discard()  # whatever was not adopted
     rows = await register_blobs(db, blobs, caller, job_id, stored, seal=seal)
-    _wake(request)
     return {"items": [file_view(r) for r in rows], "next": None}
 
 

@@ -2,20 +2,18 @@
 
 Extensions: creation, creation-with-upload, creation-defer-length, termination, checksum
 (sha1, sha256) and expiration. Every response, errors included, carries ``Tus-Resumable``;
-errors keep our problem+json body (tus clients read only the status). A sweep started with the
-app removes expired unfinished uploads.
+errors keep our problem+json body (tus clients read only the status). The process's runtime
+sweeps expired unfinished uploads (``TusExpiry`` in ``services/tus.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from email.utils import formatdate
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
@@ -69,32 +67,6 @@ async def _render(request: Request, exc: Exception) -> Response:
     raise exc
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the service once the store is open, and sweep expired uploads periodically."""
-    state = app.state
-    service = TusService(state.db, state.blobs, state.settings.uploads, state.notify_work)
-    state.tus = service
-    task = asyncio.create_task(_sweep(service, state.settings.tus_cleanup_seconds))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _sweep(service: TusService, every: float) -> None:
-    while True:
-        try:
-            removed = await service.expire()
-            if removed:
-                log.info("removed %d expired upload(s)", removed)
-        except Exception:
-            log.exception("the expired-upload sweep failed; trying again later")
-        await asyncio.sleep(every)
-
-
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {}}}
 
@@ -111,7 +83,6 @@ router = APIRouter(
     prefix="/api/v1/uploads",
     tags=["uploads"],
     route_class=TusRoute,
-    lifespan=lifespan,
     responses=TUS_ERRORS,
 )
 
