@@ -12,8 +12,8 @@ from rich.table import Table
 
 from ingestd.cli.options import DatabaseUrl, DataDir, settings_from
 from ingestd.domain.auth import Principal, Role
+from ingestd.domain.times import rfc3339
 from ingestd.services import keys as key_service
-from ingestd.services.views import rfc3339
 from ingestd.store import keys as key_store
 from ingestd.store.db import Database
 from ingestd.store.migrate import upgrade

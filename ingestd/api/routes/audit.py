@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from ingestd.api.deps import Admin, DbDep
 from ingestd.api.schemas import ERRORS, Page
+from ingestd.domain.times import rfc3339
 from ingestd.services.audit import flush_audit
-from ingestd.services.views import rfc3339
 from ingestd.store.audit import list_entries
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS)

@@ -10,8 +10,8 @@ from ingestd.api.deps import Caller, DbDep, Writer
 from ingestd.api.schemas import ERRORS, ChunkView, File, Page
 from ingestd.domain.errors import NotFound
 from ingestd.services.jobs import retry_file
-from ingestd.services.views import file_view
 from ingestd.store import files as file_store
+from ingestd.store.views import file_view
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"], responses=ERRORS)
 

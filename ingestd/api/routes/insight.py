@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from ingestd.api.deps import Caller, DbDep, SettingsDep
 from ingestd.api.schemas import ERRORS
 from ingestd.config_parts import QueueSettings
+from ingestd.domain.times import rfc3339
 from ingestd.queue import registry
-from ingestd.services.views import rfc3339
 from ingestd.store import files as file_store
 from ingestd.store import insight
 from ingestd.store import jobs as job_store

@@ -28,9 +28,9 @@ from ingestd.services.uploads import (
     refuse_disallowed_types,
     register_blobs,
 )
-from ingestd.services.views import file_view, job_view, job_views
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
+from ingestd.store.views import file_view, job_view, job_views
 from ingestd.uploads.multipart import parse_form
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERRORS)

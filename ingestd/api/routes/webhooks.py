@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from ingestd.api.deps import Admin, Caller, DbDep, SettingsDep, Writer
 from ingestd.api.schemas import ERRORS, Page, Strict
 from ingestd.domain.errors import NotFound, ValidationFailed
-from ingestd.services.views import rfc3339
+from ingestd.domain.times import rfc3339
 from ingestd.store import webhook_outbox as outbox
 from ingestd.store import webhooks as webhook_store
 from ingestd.webhooks import safety, signing
