@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -47,11 +48,39 @@ async def eventually(
         except AssertionError as exc:
             last = exc
         if loop.time() >= deadline:
-            name = what or getattr(probe, "__name__", "the condition")
-            raise AssertionError(
-                f"{name} did not hold within {seconds:g} s; last value: {_show(last)}"
-            )
+            raise AssertionError(_failure(what or _name(probe), seconds, last))
         await asyncio.sleep(interval)
+
+
+def eventually_sync(
+    probe: Callable[[], T],
+    *,
+    until: Callable[[T], object] = bool,
+    seconds: float = DEADLINE_SECONDS,
+    interval: float = INTERVAL,
+    what: str = "",
+) -> T:
+    """:func:`eventually` for tests that are not async (real processes, ``tests/e2e``)."""
+    deadline = time.monotonic() + seconds
+    last: Any = _NOTHING
+    while True:
+        try:
+            last = probe()
+            if until(last):
+                return cast(T, last)
+        except AssertionError as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            raise AssertionError(_failure(what or _name(probe), seconds, last))
+        time.sleep(interval)
+
+
+def _name(probe: Callable[..., Any]) -> str:
+    return getattr(probe, "__name__", "the condition")
+
+
+def _failure(name: str, seconds: float, last: Any) -> str:
+    return f"{name} did not hold within {seconds:g} s; last value: {_show(last)}"
 
 
 class _Nothing:
@@ -67,4 +96,4 @@ def _show(value: Any) -> str:
     return text if len(text) <= 2000 else text[:2000] + "…"
 
 
-__all__ = ["eventually"]
+__all__ = ["eventually", "eventually_sync"]

@@ -66,6 +66,7 @@ class WebhookDispatcher(BackgroundService):
         self._remove: Callable[[], None] = lambda: None
         self._next_prune = 0.0
         self.sent = 0  # attempts this process made (tests compare processes with it)
+        self.rounds = 0  # rounds this process finished (tests wait for rounds, not for time)
 
     @property
     def attempt_seconds(self) -> float:
@@ -111,6 +112,7 @@ class WebhookDispatcher(BackgroundService):
                 next_due = await self.run_round()
             except Exception:
                 log.exception("webhook round failed; retrying")
+            self.rounds += 1
             wait = self.settings.poll_seconds
             if next_due is not None:
                 wait = min(wait, max(0.0, next_due - time.time()))

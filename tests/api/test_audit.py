@@ -3,7 +3,6 @@ lost on a clean shutdown nor dropped silently."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from ingestd.services import audit
 from ingestd.store.audit import list_entries
 from ingestd.store.db import Database
 from tests.conftest import App
+from tests.eventually import eventually
 
 
 async def test_mutations_are_audited_for_admins(app: App) -> None:
@@ -62,12 +62,10 @@ def entry(action: str, **values: Any) -> dict[str, Any]:
 async def test_rows_reach_the_store_without_a_read(app: App) -> None:
     """The timer writes a batch within ``LINGER`` seconds: other processes' readers see it."""
     await app.client.post("/api/v1/jobs", json={"sources": [{"type": "upload"}]})
-    assert app.runtime.db is not None
-    deadline = time.monotonic() + 30
-    while not await audit_rows(app.runtime.db):
-        assert time.monotonic() < deadline, "the audit row was never written"
-        await asyncio.sleep(0.05)
-    assert (await audit_rows(app.runtime.db))[0]["action"] == "POST /api/v1/jobs"
+    db = app.runtime.db
+    assert db is not None
+    rows = await eventually(lambda: audit_rows(db), what="the audit row written")
+    assert rows[0]["action"] == "POST /api/v1/jobs"
 
 
 async def test_a_clean_shutdown_writes_what_waits(
@@ -102,10 +100,7 @@ async def test_an_outage_keeps_the_rows_and_retries(
     writer = audit.AuditWriter(db)
     await writer.add(entry("POST /a"))
     await writer.add(entry("POST /b"))
-    deadline = time.monotonic() + 30
-    while writer.pending:
-        assert time.monotonic() < deadline, "the queued rows were never written"
-        await asyncio.sleep(0.01)
+    await eventually(lambda: writer.pending, until=lambda n: n == 0, what="the queued rows written")
     assert not failures
     assert [r["action"] for r in await audit_rows(db)] == ["POST /a", "POST /b"]
     await writer.close()
