@@ -57,10 +57,17 @@ from ingestd.domain.errors import (
 )
 from ingestd.domain.ids import new_id
 from ingestd.lifecycle import PeriodicService
-from ingestd.services.uploads import StoredFile, check_upload_job, register_blobs
+from ingestd.services.uploads import (
+    StoredFile,
+    UploadLimit,
+    check_upload_job,
+    register_blobs,
+    upload_limit,
+)
 from ingestd.store import uploads as upload_store
 from ingestd.store.db import Database
 from ingestd.store.events import append_event
+from ingestd.store.jobs import get_job
 from ingestd.store.uploads import COMPLETE, EXPIRED, OPEN, TERMINATED
 from ingestd.uploads.sink import HashingSink
 
@@ -181,9 +188,10 @@ class TusService:
         expected = metadata.get("sha256")
         if expected is not None and not _HEX64.match(expected.lower()):
             raise BadRequest("Upload-Metadata `sha256` must be 64 hex digits")
-        if length is not None and length > self.max_size:
-            raise PayloadTooLarge(f"Upload-Length is over Tus-Max-Size ({self.max_size} bytes)")
-        await check_upload_job(self.db, principal, job_id)
+        job = await check_upload_job(self.db, principal, job_id)
+        limit = upload_limit(job, self.max_size)
+        if length is not None and length > limit.size:  # before any byte is sent
+            raise limit.refusal(metadata.get("filename"), length)
         now = time.time()
         upload_id = new_id("upl")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -264,7 +272,7 @@ class TusService:
                     f"Upload-Offset {offset} does not match the server's {row['offset']}"
                 )
             row = await self._set_length(row, length)
-            limit = row["length"] if row["length"] is not None else self.max_size
+            limit = row["length"] if row["length"] is not None else (await self._limit(row)).size
             if content_length is not None and offset + content_length > limit:
                 raise PayloadTooLarge(f"{offset + content_length} bytes would pass {limit}")
             hasher = await self._hasher(upload_id, handle, offset)
@@ -348,13 +356,28 @@ class TusService:
             if row["length"] != length:
                 raise BadRequest("Upload-Length cannot change once set")
             return row
-        if length > self.max_size:
-            raise PayloadTooLarge(f"Upload-Length is over Tus-Max-Size ({self.max_size} bytes)")
+        limit = await self._limit(row)
+        if length > limit.size:
+            raise limit.refusal(row["filename"], length)
         if length < row["offset"]:
             raise BadRequest("Upload-Length is below the bytes already received")
         async with self.db.write() as conn:
             await upload_store.set_upload_length(conn, row["id"], length)
         return {**row, "length": length}
+
+    async def _limit(self, row: dict[str, Any]) -> UploadLimit:
+        """The upload's job's limit (read when an upload's length is deferred: a rare case)."""
+        async with self.db.read() as conn:
+            job = await get_job(conn, row["job_id"], None)
+        return upload_limit(job or {}, self.max_size)
+
+    async def max_size_for(self, upload_id: str) -> int:
+        """What ``Tus-Max-Size`` says for this upload: its job's limit (the server's when the
+        upload is unknown: ``OPTIONS`` needs no key and tells nothing else)."""
+        async with self.db.read() as conn:
+            row = await upload_store.get_upload(conn, upload_id, tenant=None)
+            job = await get_job(conn, row["job_id"], None) if row is not None else None
+        return upload_limit(job or {}, self.max_size).size
 
     async def _reconcile(self, row: dict[str, Any], handle: IO[bytes]) -> dict[str, Any]:
         """Under the lock: make the row's offset the size of the partial file."""

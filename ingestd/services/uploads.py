@@ -28,6 +28,39 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
+class UploadLimit:
+    """The most bytes one uploaded file of a job may have, and what sets it (for messages)."""
+
+    size: int  # bytes
+    set_by: str
+
+    def refusal(self, name: str | None, size: int | None = None) -> PayloadTooLarge:
+        """413 for a file over the limit, saying what to change."""
+        over = f" ({size} bytes)" if size is not None else ""
+        return PayloadTooLarge(
+            f"{safe_name(name)!r}{over} is larger than {self.set_by} ({self.size} bytes); "
+            "nothing was stored. Send a smaller file, or "
+            + (
+                "create the job with a larger options.max_file_size"
+                if self.set_by == JOB_LIMIT
+                else "raise INGESTD_MAX_UPLOAD_SIZE on the server"
+            )
+        )
+
+
+JOB_LIMIT = "the job's max_file_size"
+SERVER_LIMIT = "the server's upload limit (INGESTD_MAX_UPLOAD_SIZE)"
+
+
+def upload_limit(job: dict[str, Any], server_max: int) -> UploadLimit:
+    """The job's ``options.max_file_size`` where it is below the server's limit, else that."""
+    job_max = (job.get("options") or {}).get("max_file_size")
+    if job_max is not None and int(job_max) < server_max:
+        return UploadLimit(int(job_max), JOB_LIMIT)
+    return UploadLimit(server_max, SERVER_LIMIT)
+
+
+@dataclass(frozen=True, slots=True)
 class IncomingFile:
     filename: str | None
     stream: BinaryIO

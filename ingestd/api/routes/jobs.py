@@ -27,6 +27,7 @@ from ingestd.services.uploads import (
     check_upload_job,
     refuse_disallowed_types,
     register_blobs,
+    upload_limit,
 )
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
@@ -145,14 +146,18 @@ async def upload_files(
     every file, or a list with one object per file), and `seal=true` on the last upload.
 
     The body is parsed as it streams in: each file goes to disk while hashed, never whole in
-    memory, and a file over the size limit is refused (413) as soon as it crosses it."""
+    memory, and a file over the size limit (the job's `options.max_file_size`, or the server's
+    `INGESTD_MAX_UPLOAD_SIZE` if lower) is refused with 413 as soon as it crosses it: the rest of
+    the body is not read and nothing of the request is kept."""
     job = await check_upload_job(db, caller, job_id)
+    limit = upload_limit(job, settings.uploads.max_upload_size)
     form = await parse_form(
         request.headers.get("content-type", ""),
         request.stream(),
         blobs.tmp_dir(),
-        max_size=settings.uploads.max_upload_size,
+        max_size=limit.size,
         max_files=settings.uploads.max_files_per_request,
+        too_large=limit.refusal,
     )
     try:
         seal = form.fields.get("seal", "false").lower() in ("1", "true", "yes")

@@ -129,10 +129,19 @@ def _state_headers(row: dict[str, Any]) -> dict[str, str]:
 
 
 @router.options("", status_code=204, include_in_schema=False)  # discovery: no key needed
-@router.options("/{upload_id}", status_code=204, include_in_schema=False)
 async def tus_options(request: Request) -> Response:
+    """``Tus-Max-Size``: the server's limit; a job's ``options.max_file_size`` may be lower, and
+    a creation over it is refused (413) before any byte is sent."""
     return Response(
         status_code=204, headers=_tus_headers(request.app.state.settings.uploads.max_upload_size)
+    )
+
+
+@router.options("/{upload_id}", status_code=204, include_in_schema=False)
+async def tus_upload_options(upload_id: str, request: Request) -> Response:
+    """``Tus-Max-Size`` of this upload: its job's limit."""
+    return Response(
+        status_code=204, headers=_tus_headers(await _service(request).max_size_for(upload_id))
     )
 
 
