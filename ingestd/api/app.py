@@ -61,7 +61,23 @@ CORS_EXPOSED = [
 DESCRIPTION = """Submit ingestion jobs (uploads, folders, zip archives), watch them, control them.
 
 Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`. Errors are RFC 9457
-`application/problem+json` with a stable `code`."""
+`application/problem+json` with a stable `code`, and `detail` says what to change.
+
+Which status means what:
+
+- **400** `validation_error`: the request cannot be read as sent — a body that is not multipart
+  where files are expected, a malformed header (tus), text that cannot be stored (a NUL).
+- **422** `validation_error`: a value is refused — an unknown field, a wrong type, out of range,
+  not one of the allowed values (listed), a source path outside the roots, a URL the server may
+  not reach. `detail` names each field and why (`options.chunk_szie: unknown field`); `errors`
+  lists them with `loc`, `msg` and `type`.
+- **401** `authentication_error` no key or not a valid one; **403** `permission_denied` the key's
+  role does not allow it; **404** `not_found` no such resource (or another tenant's).
+- **409** `conflict`: the resource's state does not allow it (`current_status` says which).
+- **413** `payload_too_large`: a file over the job's `max_file_size` or the server's limit,
+  refused before it is stored; **415** `unsupported_media_type`: a type the job does not allow.
+- **429** `rate_limit_exceeded` and **503** `unavailable`: try again after `Retry-After`.
+"""
 
 
 class IngestdApp(FastAPI):

@@ -83,15 +83,39 @@ def _clean(error: dict[str, Any]) -> dict[str, Any]:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [_clean(e) for e in exc.errors()]
-    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
     return problem(
-        request,
-        422,
-        "validation_error",
-        "Validation error",
-        f"the request is not valid: {fields}",
-        errors,
+        request, 422, "validation_error", "Validation error", validation_detail(errors), errors
     )
+
+
+MAX_REASONS = 5  # fields a 422's detail names; ``errors`` lists every one
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """``options.chunk_szie: unknown field; priority: input should be 'low', 'normal', 'high'
+    or 'urgent'`` — each field and why, readable without the ``errors`` list."""
+    reasons = [f"{field_path(e['loc'])}: {_reason(e)}" for e in errors[:MAX_REASONS]]
+    more = len(errors) - MAX_REASONS
+    return "; ".join(reasons) + (f" (and {more} more)" if more > 0 else "") or "invalid request"
+
+
+def field_path(loc: list[Any]) -> str:
+    """``["body", "sources", 0, "path"]`` → ``sources[0].path`` (where a caller looks)."""
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or (str(loc[0]) if loc else "request")
+
+
+def _reason(error: dict[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required"
+    message = str(error.get("msg") or kind or "invalid").removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -297,13 +297,19 @@ def _problem(description: str) -> dict[str, Any]:
 
 # Documented on every /api/v1 route: the problem+json errors any of them may answer.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _problem("Bad request (e.g. a source path outside the roots)"),
+    400: _problem(
+        "The request cannot be read as sent: not multipart where files are expected, a malformed "
+        "header, text that cannot be stored (a NUL character)"
+    ),
     401: _problem("No key, or the key is not valid"),
     403: _problem("The key's role does not allow this"),
     404: _problem("Not found (or another tenant's)"),
     409: _problem("The resource's state does not allow this"),
     413: _problem("Payload too large"),
     415: _problem("Unsupported media type"),
-    422: _problem("Validation error, with the fields"),
+    422: _problem(
+        "A value is refused: `detail` names each field and why (`options.chunk_szie: unknown "
+        "field`), `errors` lists them; enums list their allowed values"
+    ),
     429: _problem("Rate limit exceeded; see Retry-After"),
 }

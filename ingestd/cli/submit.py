@@ -110,7 +110,8 @@ def _create(
         try:
             return client.create_job([source], name=name or single.name, **fields)
         except APIError as exc:
-            if upload is False or exc.status != 400 or "path" not in exc.detail:
+            refused = exc.code == "validation_error" and "path" in exc.detail  # 422 (400 before)
+            if upload is False or not refused:
                 raise
             console.print(
                 f"[yellow]the server cannot read {single} ({exc.detail}); uploading instead[/]"

@@ -8,14 +8,24 @@ from typing import Any
 
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
-from ingestd.domain.errors import BadRequest, Conflict, InvalidTransition, NotFound
+from ingestd.domain.errors import (
+    BadRequest,
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
 from ingestd.queue.finalize import finish_job_if_done
+from ingestd.sources.roots import PathMapping, parse_path_mapping, resolve_source_path
+from ingestd.sources.s3 import resolve_s3_source
+from ingestd.sources.url import check_urls
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Connection, Database
 from ingestd.store.events import append_event
+from ingestd.webhooks.safety import refuse_unsafe_url
 
 LISTABLE = ("directory", "zip")
 NO_CAP = 1_000_000  # max_workers stored for "no per-job cap"
@@ -24,45 +34,62 @@ RETRY_ALL = (FileStatus.FAILED, FileStatus.CANCELLED)  # with {"failed_only": fa
 
 
 def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check every source before the job exists; paths must resolve under the source roots."""
-    from ingestd.sources.roots import parse_path_mapping, resolve_source_path
-
+    """Check every source before the job exists: paths must resolve under the source roots,
+    URLs must be http(s), an S3 endpoint must be one the server allows. A refusal is a 422
+    naming the source (``sources[1].path: …``)."""
     mappings = [parse_path_mapping(m) for m in settings.path_maps]
     resolved = []
     for index, source in enumerate(sources):
-        kind = source["type"]
-        spec = dict(source)
-        if kind == "s3":
-            from ingestd.sources.s3 import resolve_s3_source
-
-            try:
-                spec = resolve_s3_source(settings, spec)
-            except BadRequest as exc:
-                raise BadRequest(f"sources[{index}].{exc.detail}") from None
-        if kind == "url":
-            from ingestd.sources.url import check_urls
-
-            spec["urls"] = check_urls(
-                source["urls"], index=index, max_count=settings.url_max_per_source
-            )
-        if kind in LISTABLE:
-            try:
-                path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
-            except BadRequest as exc:
-                raise BadRequest(f"sources[{index}].path: {exc.detail}") from None
-            if kind == "directory" and not path.exists():
-                raise BadRequest(f"sources[{index}].path: {source['path']!r} does not exist")
-            if kind == "zip" and not path.is_file():
-                raise BadRequest(f"sources[{index}].path: {source['path']!r} is not a file")
-            spec["resolved_path"] = str(path)
-        resolved.append(spec)
+        try:
+            resolved.append(_resolve_source(settings, source, index, mappings))
+        except BadRequest as exc:  # the sources' own checks: a value refused, so a 422
+            raise ValidationFailed(exc.detail, errors=exc.errors or _errors(exc.detail)) from None
     return resolved
+
+
+def _errors(detail: str) -> list[dict[str, Any]]:
+    """``sources[1].path: outside the roots`` → its ``errors`` entry (``loc`` and ``msg``)."""
+    where, _, reason = detail.partition(": ")
+    loc: list[Any] = ["body"]
+    for part in where.replace("]", "").replace("[", ".").split("."):
+        loc.append(int(part) if part.isdigit() else part)
+    return [{"loc": loc, "msg": reason or detail, "type": "source"}]
+
+
+def _resolve_source(
+    settings: Settings, source: dict[str, Any], index: int, mappings: list[PathMapping]
+) -> dict[str, Any]:
+    kind = source["type"]
+    spec = dict(source)
+    if kind == "s3":
+        try:
+            spec = resolve_s3_source(settings, spec)
+        except BadRequest as exc:
+            raise BadRequest(f"sources[{index}].{exc.detail}") from None
+    if kind == "url":
+        spec["urls"] = check_urls(
+            source["urls"], index=index, max_count=settings.url_max_per_source
+        )
+    if kind in LISTABLE:
+        where = f"sources[{index}].path"
+        try:
+            path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
+        except BadRequest as exc:
+            raise BadRequest(f"{where}: {exc.detail}") from None
+        if kind == "directory" and not path.exists():
+            raise BadRequest(f"{where}: {source['path']!r} does not exist")
+        if kind == "zip" and not path.is_file():
+            raise BadRequest(f"{where}: {source['path']!r} is not a file")
+        spec["resolved_path"] = str(path)
+    return spec
 
 
 async def create_job(
     db: Database, settings: Settings, principal: Principal, body: dict[str, Any]
 ) -> str:
     principal.require_write()
+    if body.get("webhook_url"):  # refused now, not at every delivery attempt
+        refuse_unsafe_url(body["webhook_url"], settings.webhooks, field="webhook_url")
     sources = resolve_sources(settings, body["sources"])
     now = time.time()
     has_upload = any(s["type"] == "upload" for s in sources)

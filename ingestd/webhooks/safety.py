@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ingestd.domain.errors import ValidationFailed
 from ingestd.net.outbound import (
     DENY_PRIVATE,
     OutboundPolicy,
@@ -25,6 +26,35 @@ def webhook_policy(webhooks: WebhookSettings) -> OutboundPolicy:
     return OutboundPolicy.parse(webhooks.outbound_allow, allow_all=webhooks.allow_private)
 
 
+ALLOW_HINT = (
+    "to let webhooks reach it, list the host or its network in INGESTD_OUTBOUND_ALLOW on the "
+    "server (comma-separated, e.g. INGESTD_OUTBOUND_ALLOW=10.0.0.0/8,hooks.internal) and "
+    "restart it"
+)
+
+
+def refuse_unsafe_url(url: str, webhooks: WebhookSettings, *, field: str) -> None:
+    """The one check of a webhook target, for ``POST /api/v1/webhooks`` and a job's
+    ``webhook_url`` alike: :class:`ValidationFailed` (422) naming ``field`` when the URL is not
+    http(s) or names an address webhooks may not reach (then the message says how to allow it).
+    A host name is judged by its addresses again at every delivery."""
+    try:
+        check_url_syntax(url)
+    except UnsafeTarget as exc:
+        raise _refused(field, str(exc)) from exc
+    try:
+        check_literal(url, webhook_policy(webhooks))
+    except UnsafeTarget as exc:
+        raise _refused(field, f"{exc}; {ALLOW_HINT}") from exc
+
+
+def _refused(field: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field}: {reason}",
+        errors=[{"loc": ["body", field], "msg": reason, "type": "url_refused"}],
+    )
+
+
 def check_url_syntax(url: str) -> str:
     """The URL's host, after checking the scheme; raises :class:`UnsafeTarget`."""
     return _check_url(url).hostname or ""
@@ -35,6 +65,7 @@ def is_blocked(address: str) -> bool:
 
 
 __all__ = [
+    "ALLOW_HINT",
     "DENY_PRIVATE",
     "OutboundPolicy",
     "UnsafeTarget",
@@ -43,5 +74,6 @@ __all__ = [
     "check_url_syntax",
     "guarded_client",
     "is_blocked",
+    "refuse_unsafe_url",
     "webhook_policy",
 ]

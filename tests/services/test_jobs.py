@@ -10,11 +10,11 @@ import pytest
 from ingestd.blobs.local import LocalBlobStore
 from ingestd.config import Settings
 from ingestd.domain.errors import (
-    BadRequest,
     Conflict,
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    ValidationFailed,
 )
 from ingestd.domain.states import FileStatus, JobAction, JobStatus
 from ingestd.services import jobs as service
@@ -77,7 +77,7 @@ async def test_a_source_path_is_checked_before_the_job_exists(
     db: Database, settings: Settings, path: str, reason: str
 ) -> None:
     body = {"sources": [{"type": "directory", "path": path}], "options": {}}
-    with pytest.raises(BadRequest, match=r"sources\[0\]\.path") as refused:
+    with pytest.raises(ValidationFailed, match=r"sources\[0\]\.path") as refused:
         await service.create_job(db, settings, MEMBER, body)
     assert reason in refused.value.detail
     async with db.read() as conn:

@@ -19,7 +19,7 @@ from ingestd.api.schemas import (
     RetryBody,
 )
 from ingestd.blobs.base import run_blob_io
-from ingestd.domain.errors import BadRequest, IngestdError
+from ingestd.domain.errors import IngestdError, ValidationFailed
 from ingestd.domain.states import JobAction
 from ingestd.services import jobs as job_service
 from ingestd.services.uploads import (
@@ -68,7 +68,10 @@ async def list_jobs(
     for item in label or []:
         key, sep, value = item.partition(":")
         if not sep:
-            raise BadRequest(f"label filter {item!r} must look like key:value")
+            raise ValidationFailed(
+                f"label: {item!r} must look like key:value",
+                errors=[{"loc": ["query", "label"], "msg": "must look like key:value"}],
+            )
         labels[key] = value
     statuses = [s for s in (status or "").split(",") if s]
     async with db.read() as conn:
@@ -162,8 +165,8 @@ async def upload_files(
     try:
         seal = form.fields.get("seal", "false").lower() in ("1", "true", "yes")
         if not form.files and not seal:
-            raise BadRequest(
-                "no `file` parts in the form",
+            raise ValidationFailed(
+                "file: required (no `file` parts in the form)",
                 errors=[{"loc": ["body", "file"], "msg": "field required"}],
             )
         metadata = _metadata(form.fields.get("metadata"), len(form.files))
@@ -190,12 +193,12 @@ def _metadata(raw: Any, count: int) -> list[dict[str, Any]]:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise BadRequest("the `metadata` part is not valid JSON") from None
+        raise ValidationFailed("metadata: not valid JSON") from None
     if isinstance(value, dict):
         return [dict(value) for _ in range(count)]
     if isinstance(value, list) and len(value) == count and all(isinstance(v, dict) for v in value):
         return value
-    raise BadRequest("`metadata` must be a JSON object, or a list with one object per file")
+    raise ValidationFailed("metadata: must be a JSON object, or a list with one object per file")
 
 
 @router.get("/{job_id}/files", response_model=Page[File], summary="List a job's files")
