@@ -126,14 +126,18 @@ class FilesProgress(BaseModel):
     completed: int
     failed: int
     skipped: int
-    cancelled: int
-    percent: float
+    cancelled: int = Field(description="counted in total, never as done")
+    percent: float = Field(
+        description="files done (completed, failed or skipped) of total: a cancelled file is "
+        "not done, so a job cancelled half-way shows about 50"
+    )
 
 
 class BytesProgress(BaseModel):
     total: int
-    completed: int
-    percent: float
+    completed: int = Field(description="bytes of the done files (cancelled ones not included)")
+    cancelled: int = Field(default=0, description="bytes of the cancelled files")
+    percent: float = Field(description="completed of total")
 
 
 class SourceProgress(BaseModel):
@@ -142,10 +146,16 @@ class SourceProgress(BaseModel):
 
 
 class Progress(SourceProgress):
-    percent: float
-    throughput_bytes_per_s: float
-    files_per_s: float
-    eta_seconds: int | None
+    percent: float = Field(description="bytes.percent when sizes are known, else files.percent")
+    throughput_bytes_per_s: float = Field(
+        description="bytes of files done over the last minute while the job runs (the recent "
+        "rate), over the whole run once it has stopped"
+    )
+    files_per_s: float = Field(description="files done per second, over the same window")
+    eta_seconds: int | None = Field(
+        description="seconds left at the recent rate; 0 when nothing is left; null until at "
+        "least 3 files (or 5 % of the bytes) are done and 2 s have passed since the start"
+    )
 
 
 class SourceView(BaseModel):

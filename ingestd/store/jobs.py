@@ -376,12 +376,26 @@ async def seal_upload_sources(conn: AsyncConnection, job_id: str) -> None:
 
 
 async def ended_since(conn: AsyncConnection, job_id: str, since: float) -> tuple[int, int]:
-    """Bytes and files of the job that ended at or after ``since`` (its recent throughput)."""
+    """Bytes and files of the job done (not cancelled) at or after ``since``: its recent
+    throughput, counting what its progress bar counts."""
     size, count = (
         await conn.execute(
             sa.select(sa.func.coalesce(sa.func.sum(files.c.size), 0), sa.func.count()).where(
-                files.c.job_id == job_id, files.c.completed_at >= since
+                files.c.job_id == job_id,
+                files.c.completed_at >= since,
+                files.c.status != FileStatus.CANCELLED.value,
             )
         )
     ).one()
     return int(size), int(count)
+
+
+async def cancelled_bytes(conn: AsyncConnection, job_id: str) -> dict[int, int]:
+    """Bytes of the job's cancelled files, by source index (read only for a job that has some:
+    the counters do not keep them apart from the bytes of done files)."""
+    rows = await conn.execute(
+        sa.select(files.c.source_index, sa.func.coalesce(sa.func.sum(files.c.size), 0))
+        .where(files.c.job_id == job_id, files.c.status == FileStatus.CANCELLED.value)
+        .group_by(files.c.source_index)
+    )
+    return {int(index): int(size) for index, size in rows.all()}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ingestd.domain.progress import counts_progress, job_progress, sum_counters
+from ingestd.domain.progress import DONE, counts_progress, job_progress, sum_counters
 from ingestd.domain.states import JobStatus
 from ingestd.domain.times import rfc3339
 from ingestd.store import jobs as job_store
@@ -16,26 +16,43 @@ WINDOW = 60.0  # seconds of recent completions that throughput is measured over
 
 
 async def _window(
-    conn: Connection, job: dict[str, Any], counters: dict[str, int], now: float
+    conn: Connection, job: dict[str, Any], counters: dict[str, int], cancelled: int, now: float
 ) -> tuple[int, int, float]:
-    """Bytes and files ended recently, and over how many seconds."""
+    """Bytes and files done recently (the last minute of a running job, the whole run of a
+    stopped one), and over how many seconds."""
     started = job["started_at"]
     if started is None:
         return 0, 0, 0.0
-    if JobStatus(job["status"]).is_terminal or job["status"] == JobStatus.PAUSED:
+    if stopped(job):
         end = job["completed_at"] or job["updated_at"]
-        ended = sum(counters[f"n_{s}"] for s in ("completed", "failed", "skipped"))
-        return counters["bytes_done"], ended, max(end - started, 1e-3)
+        done = sum(counters[f"n_{s}"] for s in DONE)
+        return max(counters["bytes_done"] - cancelled, 0), done, max(end - started, 1e-3)
     since = max(now - WINDOW, started)
     size, count = await job_store.ended_since(conn, job["id"], since)
     return size, count, max(now - since, 1e-3)
+
+
+def stopped(job: dict[str, Any]) -> bool:
+    return JobStatus(job["status"]).is_terminal or job["status"] == JobStatus.PAUSED
+
+
+def _elapsed(job: dict[str, Any], now: float) -> float | None:
+    if job["started_at"] is None:
+        return None
+    end = (job["completed_at"] or job["updated_at"]) if stopped(job) else now
+    return float(end - job["started_at"])
 
 
 async def job_view(
     conn: Connection, job: dict[str, Any], sources: list[dict[str, Any]]
 ) -> dict[str, Any]:
     counters = sum_counters(sources)
-    window_bytes, window_files, window_seconds = await _window(conn, job, counters, time.time())
+    # Cancelled files' bytes are read apart only for a job that has some.
+    cancelled = await job_store.cancelled_bytes(conn, job["id"]) if counters["n_cancelled"] else {}
+    now = time.time()
+    window_bytes, window_files, window_seconds = await _window(
+        conn, job, counters, sum(cancelled.values()), now
+    )
     return {
         "id": job["id"],
         "tenant": job["tenant"],
@@ -58,13 +75,15 @@ async def job_view(
             window_bytes=window_bytes,
             window_files=window_files,
             window_seconds=window_seconds,
+            elapsed_seconds=_elapsed(job, now),
+            cancelled_bytes=sum(cancelled.values()),
         ),
-        "sources": [_source_view(s) for s in sources],
+        "sources": [_source_view(s, cancelled.get(s["idx"], 0)) for s in sources],
         "error": job["error"],
     }
 
 
-def _source_view(source: dict[str, Any]) -> dict[str, Any]:
+def _source_view(source: dict[str, Any], cancelled_bytes: int) -> dict[str, Any]:
     spec = dict(source["spec"])
     spec.pop("resolved_path", None)
     return {
@@ -73,7 +92,7 @@ def _source_view(source: dict[str, Any]) -> dict[str, Any]:
         **{k: v for k, v in spec.items() if k != "type"},
         "state": source["state"],
         "error": source["error"],
-        "progress": counts_progress(source),
+        "progress": counts_progress(source, cancelled_bytes=cancelled_bytes),
     }
 
 
