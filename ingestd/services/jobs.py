@@ -17,6 +17,8 @@ from ingestd.domain.errors import (
 )
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
+from ingestd.pipeline.embedders.minilm import is_installed as minilm_installed
+from ingestd.preflight import EMBEDDINGS
 from ingestd.queue.finalize import finish_job_if_done
 from ingestd.sources.roots import PathMapping, parse_path_mapping, resolve_source_path
 from ingestd.sources.s3 import resolve_s3_source
@@ -90,6 +92,7 @@ async def create_job(
     principal.require_write()
     if body.get("webhook_url"):  # refused now, not at every delivery attempt
         refuse_unsafe_url(body["webhook_url"], settings.webhooks, field="webhook_url")
+    _refuse_missing_embedder(body.get("options") or {})
     sources = resolve_sources(settings, body["sources"])
     now = time.time()
     has_upload = any(s["type"] == "upload" for s in sources)
@@ -134,6 +137,17 @@ async def create_job(
     if status is JobStatus.QUEUED:
         db.signals.work_queued()
     return str(job["id"])
+
+
+def _refuse_missing_embedder(options: dict[str, Any]) -> None:
+    """A job that asks for an embedder whose extra this server lacks is refused at once (422),
+    not failed file by file later."""
+    if options.get("embedder") == "minilm" and not minilm_installed():
+        message = f"{EMBEDDINGS.missing()} on the server"
+        raise ValidationFailed(
+            f"options.embedder: {message}",
+            errors=[{"loc": ["body", "options", "embedder"], "msg": message, "type": "extra"}],
+        )
 
 
 def _default_name(sources: list[dict[str, Any]]) -> str:
