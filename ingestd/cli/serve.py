@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import shlex
 import shutil
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -131,6 +136,7 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
         f"  Malware scan  clamd at {settings.clamd}" if settings.clamd else "  Malware scan  off",
         "",
     ]
+    command = launch_command(sys.argv[0], sys.executable, shutil.which("ingestd"), Path.cwd())
     if runtime.bootstrap_key:
         lines += [
             "[bold yellow]Admin key (shown once, keep it):[/]",
@@ -139,13 +145,55 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
     elif settings.admin_key:
         lines += ["Admin key: the value of INGESTD_ADMIN_KEY"]
     else:
-        lines += ["Need a key?  ingestd keys create --name me --role admin"]
-    command = "ingestd"
-    if not shutil.which("ingestd"):  # a virtualenv that is not activated
-        launched = sys.argv[0]
-        command = f"{sys.executable} -m ingestd" if launched.endswith("__main__.py") else launched
+        where = " ".join(store_flags(settings))
+        lines += [f"Need a key?  {command} keys create --name me --role admin {where}".rstrip()]
     lines += ["", "Submit a folder:", f"  INGESTD_URL={base} {command} submit ./docs --watch"]
     console.print(Panel("\n".join(lines), expand=False))
+
+
+def launch_command(argv0: str, python: str, on_path: str | None, cwd: Path) -> str:
+    """How to run ingestd again, as this process was run: ``ingestd`` when that name on ``PATH``
+    is this very install, else the path that was run (``.venv/bin/ingestd``, relative to the
+    current directory when below it) or ``python -m ingestd`` with this interpreter.
+
+    A virtualenv that is not activated is the usual case: ``ingestd`` is then not on ``PATH``,
+    or is another install."""
+    if argv0.endswith("__main__.py") or Path(argv0).name != "ingestd":  # python -m ingestd
+        if on_path is not None and _same(on_path, Path(python).parent / "ingestd"):
+            return "ingestd"
+        return f"{_shown(python, cwd)} -m ingestd"
+    if on_path is not None and _same(on_path, argv0):
+        return "ingestd"
+    return _shown(argv0, cwd)
+
+
+def _same(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _shown(path: str, cwd: Path) -> str:
+    """A path to paste: relative when below ``cwd`` (``.venv/bin/ingestd``), else absolute;
+    quoted for the shell when it needs it. A virtualenv's ``bin`` entries are symlinks to the
+    same interpreter: keep the path as given (``.venv/bin/python``), never the link's target."""
+    full = Path(os.path.abspath(path))
+    with contextlib.suppress(ValueError):
+        return shlex.quote(str(full.relative_to(cwd.resolve())))
+    return shlex.quote(str(full))
+
+
+def store_flags(settings: Settings) -> list[str]:
+    """The flags that open this server's database from another directory (``keys``), or none
+    when the defaults do; a ``--database-url`` with a password is left to its variable."""
+    if settings.database_url:
+        if urlsplit(settings.database_url).password:
+            return ['--database-url "$INGESTD_DATABASE_URL"']
+        return ["--database-url", shlex.quote(settings.database_url)]
+    if settings.data_dir != Settings.model_fields["data_dir"].default:
+        return ["--data-dir", shlex.quote(str(settings.data_dir.resolve()))]
+    return []
 
 
 def _blobs_shown(settings: Settings) -> str:
