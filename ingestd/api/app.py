@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from ingestd import __version__
 from ingestd.api.audit import AuditMiddleware
+from ingestd.api.docs import install_docs
 from ingestd.api.problems import RequestIdMiddleware, install_error_handlers
 from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
@@ -133,6 +134,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package instead of a CDN: api/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
@@ -160,6 +163,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
+    install_docs(app)  # /docs and /redoc, offline
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
