@@ -129,7 +129,9 @@ class Sampler:
 
 
 def _job(http: httpx.Client) -> str:
-    response = http.post("/api/v1/jobs", json={"sources": [{"type": "upload"}]})
+    # A job takes files up to its max_file_size (100 MB by default): room for the bench's file.
+    options = {"max_file_size": 64 * 1024**3}
+    response = http.post("/api/v1/jobs", json={"sources": [{"type": "upload"}], "options": options})
     response.raise_for_status()
     return str(response.json()["id"])
 

@@ -1,4 +1,10 @@
-"""Settings from ``INGESTD_*`` environment variables, overridden by command-line flags."""
+"""Settings from ``INGESTD_*`` environment variables, overridden by command-line flags.
+
+:class:`Settings` is the one place that names a variable, declares its default and validates
+it; the command line derives its ``serve``/``worker`` options from these fields
+(``ingestd/cli/options.py``). Code receives the typed part it reads (``settings.queue``,
+``settings.webhooks``, …; see ``ingestd/config_parts.py``), not the whole object.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,20 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ingestd.config_parts import (
+    DatabaseSettings,
+    EventSettings,
+    OutboundSettings,
+    QueueSettings,
+    RateLimitSettings,
+    ServerSettings,
+    SourceSettings,
+    StorageSettings,
+    UploadSettings,
+    WebhookSettings,
+)
+from ingestd.domain.addresses import parse_clamd_url, parse_outbound_allow
 
 
 def _default_workers() -> int:
@@ -92,8 +112,6 @@ class Settings(BaseSettings):
     @field_validator("clamd")
     @classmethod
     def _check_clamd(cls, value: str | None) -> str | None:
-        from ingestd.pipeline.scan import parse_clamd_url
-
         if value is not None and value.strip():
             parse_clamd_url(value)  # ValueError names the accepted forms
             return value.strip()
@@ -192,13 +210,134 @@ class Settings(BaseSettings):
     @field_validator("outbound_allow", mode="before")
     @classmethod
     def _split_allow(cls, value: object) -> object:
-        from ingestd.net.outbound import OutboundPolicy
-
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, list):
-            OutboundPolicy.parse(value)  # ValueError names a malformed entry
+            parse_outbound_allow(value)  # ValueError names a malformed entry
         return value
+
+    # -- the parts (ingestd/config_parts.py): what each concern reads -------------------------
+
+    @property
+    def server(self) -> ServerSettings:
+        return ServerSettings(
+            host=self.host,
+            port=self.port,
+            cors_origins=tuple(self.cors_origins),
+            admin_key=self.admin_key,
+        )
+
+    @property
+    def database(self) -> DatabaseSettings:
+        return DatabaseSettings(
+            url=self.resolved_database_url,
+            pool_size=self.database_pool_size,
+            is_default_sqlite=not self.database_url,
+        )
+
+    @property
+    def queue(self) -> QueueSettings:
+        return QueueSettings(
+            workers=self.workers,
+            prefetch=self.prefetch,
+            worker_process=self.worker_process,
+            lease_seconds=self.lease_seconds,
+            heartbeat_seconds=self.heartbeat_seconds,
+            poll_seconds=self.poll_seconds,
+            retry_base_seconds=self.retry_base_seconds,
+            retry_max_seconds=self.retry_max_seconds,
+            process_count=self.process_count,
+            files_in_flight=self.files_in_flight,
+            files_in_flight_max=self.files_in_flight_max,
+            parser_memory_mb=self.parser_memory_mb,
+            clamd=self.clamd,
+            clamd_timeout_seconds=self.clamd_timeout_seconds,
+        )
+
+    @property
+    def events(self) -> EventSettings:
+        return EventSettings(
+            poll_seconds=self.event_poll_seconds,
+            gap_seconds=self.event_gap_seconds,
+            queue_size=self.event_queue_size,
+            keepalive_seconds=self.event_keepalive_seconds,
+            retention_seconds=self.event_retention_seconds,
+            retention_count=self.event_retention_count,
+            retention_check_seconds=self.event_retention_check_seconds,
+            feed=self.event_feed,
+            fallback_poll_seconds=self.event_fallback_poll_seconds,
+            channel=self.event_channel,
+            redis_url=self.redis_url,
+            progress_event_seconds=self.progress_event_seconds,
+            job_progress_event_seconds=self.job_progress_event_seconds,
+        )
+
+    @property
+    def rate_limiting(self) -> RateLimitSettings:
+        return RateLimitSettings(
+            enabled=self.rate_limits,
+            reads=self.rate_limit_reads,
+            writes=self.rate_limit_writes,
+            upload_mb=self.rate_limit_upload_mb,
+            redis_url=self.redis_url,
+        )
+
+    @property
+    def uploads(self) -> UploadSettings:
+        return UploadSettings(
+            max_upload_size=self.max_upload_size,
+            max_files_per_request=self.max_files_per_request,
+            tus_expiry_seconds=self.tus_expiry_seconds,
+            tus_cleanup_seconds=self.tus_cleanup_seconds,
+            tus_progress_seconds=self.tus_progress_seconds,
+        )
+
+    @property
+    def outbound(self) -> OutboundSettings:
+        return OutboundSettings(
+            allow=tuple(self.outbound_allow),
+            url_max_bytes=self.url_max_bytes,
+            url_max_per_source=self.url_max_per_source,
+            url_max_redirects=self.url_max_redirects,
+            url_connect_timeout_seconds=self.url_connect_timeout_seconds,
+            url_read_timeout_seconds=self.url_read_timeout_seconds,
+            url_total_timeout_seconds=self.url_total_timeout_seconds,
+        )
+
+    @property
+    def webhooks(self) -> WebhookSettings:
+        return WebhookSettings(
+            retry_base_seconds=self.webhook_retry_base_seconds,
+            max_attempts=self.webhook_max_attempts,
+            disable_after=self.webhook_disable_after,
+            allow_private=self.webhook_allow_private,
+            timeout_seconds=self.webhook_timeout_seconds,
+            poll_seconds=self.webhook_poll_seconds,
+            concurrency=self.webhook_concurrency,
+            retention_seconds=self.webhook_retention_seconds,
+            outbound_allow=tuple(self.outbound_allow),
+            gap_seconds=self.event_gap_seconds,
+        )
+
+    @property
+    def storage(self) -> StorageSettings:
+        return StorageSettings(
+            data_dir=self.data_dir,
+            blob_url=self.blob_url,
+            blob_dir=self.blob_dir,
+            blob_gc_seconds=self.blob_gc_seconds,
+            blob_gc_grace_seconds=self.blob_gc_grace_seconds,
+        )
+
+    @property
+    def sources(self) -> SourceSettings:
+        return SourceSettings(
+            roots=tuple(self.resolved_source_roots),
+            path_maps=tuple(self.path_maps),
+            s3_endpoint_url=self.s3_endpoint_url,
+            s3_region=self.s3_region,
+            s3_allowed_endpoints=tuple(self.s3_allowed_endpoints),
+        )
 
 
 def normalise_database_url(url: str) -> str:

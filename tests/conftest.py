@@ -20,6 +20,7 @@ from ingestd.config import Settings
 from ingestd.runtime import Runtime
 from ingestd.store.db import Database
 from ingestd.store.migrate import upgrade
+from tests.eventually import eventually
 from tests.needs import missing
 
 PG_DSN = os.environ.get("INGESTD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -144,16 +145,16 @@ class App:
         seconds: float = 60.0,
         statuses: tuple[str, ...] = ("completed", "failed", "cancelled"),
     ) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + seconds
-        while True:
-            job = (await self.client.get(f"/api/v1/jobs/{job_id}")).json()
-            if job["status"] in statuses:
-                return job  # type: ignore[no-any-return]
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(
-                    f"job {job_id} still {job['status']} after {seconds}s: {job['progress']}"
-                )
-            await asyncio.sleep(0.05)
+        async def job() -> dict[str, Any]:
+            return (await self.client.get(f"/api/v1/jobs/{job_id}")).json()  # type: ignore[no-any-return]
+
+        return await eventually(
+            job,
+            until=lambda j: j["status"] in statuses,
+            seconds=seconds,
+            interval=0.05,
+            what=f"job {job_id} {' or '.join(statuses)}",
+        )
 
     async def files(self, job_id: str, status: str | None = None) -> list[dict[str, Any]]:
         params = {"limit": 500, **({"status": status} if status else {})}

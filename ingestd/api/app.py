@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, error handling, and the embedded workers' lifecycle."""
+"""The FastAPI application: routers, middleware and error handling; its lifespan starts and
+stops the process's runtime (``ingestd/runtime.py``), which owns every background service."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import State
 from starlette.types import Receive, Scope, Send
 
 from ingestd import __version__
 from ingestd.api.audit import AuditMiddleware
+from ingestd.api.docs import install_docs
 from ingestd.api.problems import RequestIdMiddleware, install_error_handlers
 from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
@@ -28,13 +31,11 @@ from ingestd.api.routes import (
     webhooks,
 )
 from ingestd.api.security import SecurityHeadersMiddleware
-from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
 from ingestd.events import redact
-from ingestd.events.service import LiveEvents
+from ingestd.lifecycle import Hooks
 from ingestd.runtime import Runtime
 from ingestd.web import router as dashboard
-from ingestd.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("ingestd.api")
 
@@ -61,7 +62,23 @@ CORS_EXPOSED = [
 DESCRIPTION = """Submit ingestion jobs (uploads, folders, zip archives), watch them, control them.
 
 Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`. Errors are RFC 9457
-`application/problem+json` with a stable `code`."""
+`application/problem+json` with a stable `code`, and `detail` says what to change.
+
+Which status means what:
+
+- **400** `validation_error`: the request cannot be read as sent — a body that is not multipart
+  where files are expected, a malformed header (tus), text that cannot be stored (a NUL).
+- **422** `validation_error`: a value is refused — an unknown field, a wrong type, out of range,
+  not one of the allowed values (listed), a source path outside the roots, a URL the server may
+  not reach. `detail` names each field and why (`options.chunk_szie: unknown field`); `errors`
+  lists them with `loc`, `msg` and `type`.
+- **401** `authentication_error` no key or not a valid one; **403** `permission_denied` the key's
+  role does not allow it; **404** `not_found` no such resource (or another tenant's).
+- **409** `conflict`: the resource's state does not allow it (`current_status` says which).
+- **413** `payload_too_large`: a file over the job's `max_file_size` or the server's limit,
+  refused before it is stored; **415** `unsupported_media_type`: a type the job does not allow.
+- **429** `rate_limit_exceeded` and **503** `unavailable`: try again after `Retry-After`.
+"""
 
 
 class IngestdApp(FastAPI):
@@ -94,30 +111,22 @@ def create_app(
     runtime: Runtime | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """Build the app. With ``settings.workers > 0`` the lifespan also runs the workers."""
+    """Build the app. Its lifespan starts and stops ``runtime`` (every background service of the
+    process, the workers too when ``settings.workers > 0``; see ``ingestd/runtime.py``)."""
     settings = settings or Settings()
     runtime = runtime or Runtime(settings)
+    rate_limits = RateLimits(settings)
+    runtime.lifecycle.add(Hooks("rate-limits", stop=rate_limits.close))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        assert runtime.db is not None
-        app.state.db = runtime.db
-        app.state.auth = runtime.auth
-        live = LiveEvents(settings, runtime.db)  # tails the event log for WebSocket/SSE clients
-        await live.start()
-        app.state.events = live
-        dispatcher = WebhookDispatcher(settings, runtime.db)  # the durable outbox
-        await dispatcher.start()
-        app.state.webhooks = dispatcher
+        _publish(app.state, runtime)
         if on_ready is not None:
             on_ready()
         try:
             yield
         finally:
-            await dispatcher.stop()
-            await live.stop()
-            await app.state.rate_limits.close()
             await runtime.stop()
 
     app = IngestdApp(
@@ -125,13 +134,17 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the package instead of a CDN: api/docs.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
-    app.state.blobs = open_blob_store(settings)  # a directory or S3 (docs/storage.md)
+    app.state.blobs = runtime.blobs  # a directory or S3 (docs/storage.md)
+    # Services wake and stop the workers by themselves (db.signals); these stay for callers
+    # outside the services.
     app.state.notify_work = runtime.notify_work
     app.state.cancel_job = runtime.cancel_job
-    app.state.rate_limits = RateLimits(settings)
+    app.state.rate_limits = rate_limits
     redact.install()
     install_error_handlers(app)
     app.add_middleware(AuditMiddleware)
@@ -148,11 +161,22 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)
-    app.include_router(uploads.router)  # tus; its lifespan sweeps expired uploads
+    app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
+    install_docs(app)  # /docs and /redoc, offline
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
         return RedirectResponse("/dashboard")  # a person opening the server's address
 
     return app
+
+
+def _publish(state: State, runtime: Runtime) -> None:
+    """What the routes read, once the runtime has started its services."""
+    state.db = runtime.db
+    state.auth = runtime.auth
+    state.events = runtime.events
+    state.webhooks = runtime.webhooks
+    state.tus = runtime.tus
+    state.audit_writer = runtime.audit

@@ -10,13 +10,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingestd.domain.errors import IngestdError, InvalidTransition, RateLimited
-from ingestd.store.db import is_unavailable, is_unstorable_text
+from ingestd.store.errors import DriverError, translate
 
 log = logging.getLogger("ingestd.api")
 
@@ -62,11 +61,9 @@ def problem(
 
 async def _ingestd_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IngestdError)
-    headers = (
-        {**exc.headers, "Retry-After": str(exc.retry_after)}
-        if isinstance(exc, RateLimited)
-        else None
-    )
+    headers: dict[str, str] | None = getattr(exc, "headers", None)
+    if isinstance(exc, RateLimited):
+        headers = {**exc.headers, "Retry-After": str(exc.retry_after)}
     extra = {"current_status": exc.current} if isinstance(exc, InvalidTransition) else {}
     if exc.status >= 500:
         log.error("request %s failed: %s", getattr(request.state, "request_id", "?"), exc.detail)
@@ -86,15 +83,39 @@ def _clean(error: dict[str, Any]) -> dict[str, Any]:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [_clean(e) for e in exc.errors()]
-    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
     return problem(
-        request,
-        422,
-        "validation_error",
-        "Validation error",
-        f"the request is not valid: {fields}",
-        errors,
+        request, 422, "validation_error", "Validation error", validation_detail(errors), errors
     )
+
+
+MAX_REASONS = 5  # fields a 422's detail names; ``errors`` lists every one
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """``options.chunk_szie: unknown field; priority: input should be 'low', 'normal', 'high'
+    or 'urgent'`` — each field and why, readable without the ``errors`` list."""
+    reasons = [f"{field_path(e['loc'])}: {_reason(e)}" for e in errors[:MAX_REASONS]]
+    more = len(errors) - MAX_REASONS
+    return "; ".join(reasons) + (f" (and {more} more)" if more > 0 else "") or "invalid request"
+
+
+def field_path(loc: list[Any]) -> str:
+    """``["body", "sources", 0, "path"]`` → ``sources[0].path`` (where a caller looks)."""
+    parts = loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or (str(loc[0]) if loc else "request")
+
+
+def _reason(error: dict[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required"
+    message = str(error.get("msg") or kind or "invalid").removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -107,26 +128,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
-    """A statement failed: the request's own text (a NUL byte PostgreSQL cannot store) is a 400,
-    a database that cannot be reached a 503; anything else is unexpected."""
-    if is_unstorable_text(exc):
-        return problem(
-            request,
-            400,
-            "validation_error",
-            "Invalid text",
-            "the request holds text that cannot be stored: a NUL (\\u0000) character",
-        )
-    if is_unavailable(exc):
-        return problem(
-            request,
-            503,
-            "unavailable",
-            "Service unavailable",
-            "the database cannot be reached right now; try again shortly",
-            headers={"Retry-After": "1"},
-        )
-    return await _unexpected(request, exc)
+    """A statement failed: the store says what that means (the request's own text a 400, a
+    database that cannot be reached a 503); anything else is unexpected."""
+    translated = translate(exc)
+    if translated is None:
+        return await _unexpected(request, exc)
+    return await _ingestd_error(request, translated)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -144,7 +151,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IngestdError, _ingestd_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(DriverError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -130,14 +130,18 @@ class FilesProgress(BaseModel):
     completed: int
     failed: int
     skipped: int
-    cancelled: int
-    percent: float
+    cancelled: int = Field(description="counted in total, never as done")
+    percent: float = Field(
+        description="files done (completed, failed or skipped) of total: a cancelled file is "
+        "not done, so a job cancelled half-way shows about 50"
+    )
 
 
 class BytesProgress(BaseModel):
     total: int
-    completed: int
-    percent: float
+    completed: int = Field(description="bytes of the done files (cancelled ones not included)")
+    cancelled: int = Field(default=0, description="bytes of the cancelled files")
+    percent: float = Field(description="completed of total")
 
 
 class SourceProgress(BaseModel):
@@ -146,10 +150,16 @@ class SourceProgress(BaseModel):
 
 
 class Progress(SourceProgress):
-    percent: float
-    throughput_bytes_per_s: float
-    files_per_s: float
-    eta_seconds: int | None
+    percent: float = Field(description="bytes.percent when sizes are known, else files.percent")
+    throughput_bytes_per_s: float = Field(
+        description="bytes of files done over the last minute while the job runs (the recent "
+        "rate), over the whole run once it has stopped"
+    )
+    files_per_s: float = Field(description="files done per second, over the same window")
+    eta_seconds: int | None = Field(
+        description="seconds left at the recent rate; 0 when nothing is left; null until at "
+        "least 3 files (or 5 % of the bytes) are done and 2 s have passed since the start"
+    )
 
 
 class SourceView(BaseModel):
@@ -301,13 +311,19 @@ def _problem(description: str) -> dict[str, Any]:
 
 # Documented on every /api/v1 route: the problem+json errors any of them may answer.
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _problem("Bad request (e.g. a source path outside the roots)"),
+    400: _problem(
+        "The request cannot be read as sent: not multipart where files are expected, a malformed "
+        "header, text that cannot be stored (a NUL character)"
+    ),
     401: _problem("No key, or the key is not valid"),
     403: _problem("The key's role does not allow this"),
     404: _problem("Not found (or another tenant's)"),
     409: _problem("The resource's state does not allow this"),
     413: _problem("Payload too large"),
     415: _problem("Unsupported media type"),
-    422: _problem("Validation error, with the fields"),
+    422: _problem(
+        "A value is refused: `detail` names each field and why (`options.chunk_szie: unknown "
+        "field`), `errors` lists them; enums list their allowed values"
+    ),
     429: _problem("Rate limit exceeded; see Retry-After"),
 }

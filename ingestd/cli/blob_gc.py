@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ingestd.cli.options import BlobUrl, DatabaseUrl, DataDir, settings_from
+from ingestd.cli.options import BlobUrl, DatabaseUrl, DataDir, setting, settings_from
 from ingestd.config import Settings
 from ingestd.services.blob_gc import SweepReport, human_bytes, sweep_blobs
 
@@ -24,12 +24,10 @@ def gc(
     ] = False,
     grace: Annotated[
         float | None,
-        typer.Option(
+        setting(
+            "blob_gc_grace_seconds",
             "--grace",
-            min=0,
-            help="delete only blobs older than this many seconds "
-            "\\[default: INGESTD_BLOB_GC_GRACE_SECONDS or 86400]",
-            show_default=False,
+            help="delete only blobs older than this many seconds",
         ),
     ] = None,
     data_dir: DataDir = None,

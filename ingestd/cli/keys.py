@@ -30,28 +30,14 @@ WHERE = (
 )
 
 
-def _where(url: str) -> str:
-    """The database as a person reads it: a file path, or a URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return str(parsed.database)
-    return parsed.render_as_string(hide_password=True)
-
-
 def _locate(data_dir: object, database_url: object) -> tuple[str, str]:
     """The server's database URL, and where it is for people; refuses one that is not there."""
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-
     from ingestd.cli.options import settings_from
+    from ingestd.store.db import describe_url, missing_sqlite_file
 
     url = settings_from(data_dir=data_dir, database_url=database_url).resolved_database_url
-    where = _where(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).is_file():
+    where = describe_url(url)
+    if missing_sqlite_file(url):
         fail(f"no database at {where}; {WHERE}")
     return url, where
 
@@ -100,7 +86,7 @@ def list_keys(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> Non
     """List keys that are not revoked."""
     from ingestd.cli.console import stderr, stdout
     from ingestd.cli.render import fitted, table
-    from ingestd.services.views import rfc3339
+    from ingestd.domain.times import rfc3339
     from ingestd.store import keys as key_store
 
     url, where = _locate(data_dir, database_url)
@@ -136,8 +122,8 @@ def revoke(key_id: str, data_dir: DataDir = None, database_url: DatabaseUrl = No
     """Revoke a key by id (key_…)."""
     from ingestd.domain.auth import Principal
     from ingestd.domain.errors import IngestdError
+    from ingestd.domain.times import rfc3339
     from ingestd.services import keys as key_service
-    from ingestd.services.views import rfc3339
 
     url, where = _locate(data_dir, database_url)
 

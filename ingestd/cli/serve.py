@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import shlex
 import shutil
 import signal
 import sys
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
 from ingestd import __version__
-from ingestd.cli.options import BlobUrl, Clamd, DatabaseUrl, DataDir, Prefetch, settings_from
+from ingestd.cli.options import (
+    BlobUrl,
+    Clamd,
+    DatabaseUrl,
+    DataDir,
+    Prefetch,
+    SourceRoots,
+    setting,
+    settings_from,
+)
 from ingestd.config import Settings
 from ingestd.runtime import Runtime
 
@@ -31,30 +44,26 @@ def _logging(level: str) -> None:
 
 
 def serve(
-    host: Annotated[
-        str | None, typer.Option(envvar="INGESTD_HOST", help="[default: 127.0.0.1]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(envvar="INGESTD_PORT", help="[default: 8000]")] = None,
+    host: Annotated[str | None, setting("host", "--host", help="the address to listen on")] = None,
+    port: Annotated[int | None, setting("port", "--port", help="the port to listen on")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     workers: Annotated[
         int | None,
-        typer.Option(
-            envvar="INGESTD_WORKERS",
-            help="files processed at once; 0 = API only [default: CPU count]",
+        setting(
+            "workers",
+            "--workers",
+            help="files processed at once; 0 = API only",
+            default="CPU count",
         ),
     ] = None,
-    source_root: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--source-root",
-            help="directory and zip sources may read only below these (repeatable) [default: current directory]",
-        ),
-    ] = None,
+    source_root: SourceRoots = None,
     path_map: Annotated[
         list[str] | None,
-        typer.Option(
-            "--path-map", help="translate client paths: 'C:\\Docs=/srv/docs' (repeatable)"
+        setting(
+            "path_maps",
+            "--path-map",
+            help="translate client paths: 'C:\\Docs=/srv/docs' (repeatable)",
         ),
     ] = None,
     prefetch: Prefetch = None,
@@ -127,6 +136,7 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
         f"  Malware scan  clamd at {settings.clamd}" if settings.clamd else "  Malware scan  off",
         "",
     ]
+    command = launch_command(sys.argv[0], sys.executable, shutil.which("ingestd"), Path.cwd())
     if runtime.bootstrap_key:
         lines += [
             "[bold yellow]Admin key (shown once, keep it):[/]",
@@ -135,13 +145,55 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
     elif settings.admin_key:
         lines += ["Admin key: the value of INGESTD_ADMIN_KEY"]
     else:
-        lines += ["Need a key?  ingestd keys create --name me --role admin"]
-    command = "ingestd"
-    if not shutil.which("ingestd"):  # a virtualenv that is not activated
-        launched = sys.argv[0]
-        command = f"{sys.executable} -m ingestd" if launched.endswith("__main__.py") else launched
+        where = " ".join(store_flags(settings))
+        lines += [f"Need a key?  {command} keys create --name me --role admin {where}".rstrip()]
     lines += ["", "Submit a folder:", f"  INGESTD_URL={base} {command} submit ./docs --watch"]
     console.print(Panel("\n".join(lines), expand=False))
+
+
+def launch_command(argv0: str, python: str, on_path: str | None, cwd: Path) -> str:
+    """How to run ingestd again, as this process was run: ``ingestd`` when that name on ``PATH``
+    is this very install, else the path that was run (``.venv/bin/ingestd``, relative to the
+    current directory when below it) or ``python -m ingestd`` with this interpreter.
+
+    A virtualenv that is not activated is the usual case: ``ingestd`` is then not on ``PATH``,
+    or is another install."""
+    if argv0.endswith("__main__.py") or Path(argv0).name != "ingestd":  # python -m ingestd
+        if on_path is not None and _same(on_path, Path(python).parent / "ingestd"):
+            return "ingestd"
+        return f"{_shown(python, cwd)} -m ingestd"
+    if on_path is not None and _same(on_path, argv0):
+        return "ingestd"
+    return _shown(argv0, cwd)
+
+
+def _same(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _shown(path: str, cwd: Path) -> str:
+    """A path to paste: relative when below ``cwd`` (``.venv/bin/ingestd``), else absolute;
+    quoted for the shell when it needs it. A virtualenv's ``bin`` entries are symlinks to the
+    same interpreter: keep the path as given (``.venv/bin/python``), never the link's target."""
+    full = Path(os.path.abspath(path))
+    with contextlib.suppress(ValueError):
+        return shlex.quote(str(full.relative_to(cwd.resolve())))
+    return shlex.quote(str(full))
+
+
+def store_flags(settings: Settings) -> list[str]:
+    """The flags that open this server's database from another directory (``keys``), or none
+    when the defaults do; a ``--database-url`` with a password is left to its variable."""
+    if settings.database_url:
+        if urlsplit(settings.database_url).password:
+            return ['--database-url "$INGESTD_DATABASE_URL"']
+        return ["--database-url", shlex.quote(settings.database_url)]
+    if settings.data_dir != Settings.model_fields["data_dir"].default:
+        return ["--data-dir", shlex.quote(str(settings.data_dir.resolve()))]
+    return []
 
 
 def _blobs_shown(settings: Settings) -> str:
@@ -154,9 +206,10 @@ def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="files processed at once [default: CPU count]")
+        int | None,
+        setting("workers", "--concurrency", help="files processed at once", default="CPU count"),
     ] = None,
-    source_root: Annotated[list[Path] | None, typer.Option("--source-root")] = None,
+    source_root: SourceRoots = None,
     prefetch: Prefetch = None,
     clamd: Clamd = None,
     blob_url: BlobUrl = None,
@@ -165,6 +218,7 @@ def worker(
     """Run workers only (no API), against the same database and blob storage as the API."""
     _logging(log_level)
     settings = settings_from(
+        {"workers": "--concurrency"},
         data_dir=data_dir,
         database_url=database_url,
         workers=concurrency,

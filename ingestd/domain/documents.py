@@ -16,6 +16,7 @@ always a ``Table`` of cells with spans, turned into text by ``table_to_text`` an
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -446,3 +447,18 @@ class Chunk:
     start: int
     end: int
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+_NUMBER = re.compile(r"^[-+]?[\d\s.,%€$£]+$")
+
+
+def looks_like_header(row: Sequence[str]) -> bool:
+    """Is this first row of a table a header? Non-empty, distinct, textual labels.
+
+    >>> looks_like_header(["Region", "Q1", "Q2"]), looks_like_header(["North", "1,200", "980"])
+    (True, False)
+    """
+    labels = [label for label in row if label]
+    if len(labels) < max(1, len(row) - 1) or len(set(labels)) != len(labels):
+        return False
+    return not any(_NUMBER.match(label) for label in labels)

@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.states import JobStatus
-from ingestd.services.views import job_view
 from ingestd.store import events as event_store
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
+from ingestd.store.views import job_view
 
 log = logging.getLogger("ingestd.events")
 

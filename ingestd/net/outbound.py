@@ -30,6 +30,8 @@ from urllib.parse import SplitResult, urlsplit
 import httpcore
 import httpx
 
+from ingestd.domain.addresses import parse_outbound_allow
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -111,22 +113,8 @@ class OutboundPolicy:
     @classmethod
     def parse(cls, entries: Iterable[str], *, allow_all: bool = False) -> OutboundPolicy:
         """Build from setting entries; a malformed one raises ValueError naming it."""
-        networks: list[IPNetwork] = []
-        hosts: set[str] = set()
-        for raw in entries:
-            entry = raw.strip().lower()
-            if not entry:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(entry, strict=False))
-                continue
-            except ValueError:
-                pass
-            name = entry.removeprefix("*.")
-            if not name or any(c in name for c in "/:@ *") or name.startswith("."):
-                raise ValueError(f"outbound allowlist entry {raw!r} is not a CIDR or host name")
-            hosts.add(entry)
-        return cls(tuple(networks), frozenset(hosts), allow_all)
+        networks, hosts = parse_outbound_allow(entries)
+        return cls(networks, hosts, allow_all)
 
     def permits_host(self, host: str) -> bool:
         """Whether the allowlist names this host (then any address it resolves to is fine)."""

@@ -33,57 +33,19 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
+from ingestd.domain.addresses import ClamdAddress, parse_clamd_url
 from ingestd.domain.errors import FileError
 
 __all__ = ["ClamdAddress", "ClamdScanner", "parse_clamd_url"]
 
-DEFAULT_PORT = 3310
 CHUNK_BYTES = 256 * 1024  # per INSTREAM chunk; clamd accepts any size up to StreamMaxLength
 MAX_REPLY_BYTES = 4096  # a reply is one short line; a peer sending more is not clamd
 MAX_REASON_CHARS = 200  # signature names and clamd errors are quoted in file errors
 _SIZE_LIMIT_REPLY = "INSTREAM size limit exceeded"
 # With AlertExceedsMax, clamd reports a file over MaxScanSize/MaxFileSize/... as "found".
 _LIMIT_SIGNATURE = "Heuristics.Limits.Exceeded"
-
-
-@dataclass(frozen=True, slots=True)
-class ClamdAddress:
-    """Where clamd listens: a TCP ``(host, port)`` or a unix socket ``path``."""
-
-    host: str | None = None
-    port: int = DEFAULT_PORT
-    path: str | None = None
-
-    def __str__(self) -> str:
-        if self.path is not None:
-            return f"unix://{self.path}"
-        host = f"[{self.host}]" if self.host and ":" in self.host else self.host
-        return f"tcp://{host}:{self.port}"
-
-
-def parse_clamd_url(url: str) -> ClamdAddress:
-    """``tcp://host[:port]`` (port 3310 by default) or ``unix:///path/to/clamd.ctl``.
-
-    >>> parse_clamd_url("tcp://127.0.0.1:3310")
-    ClamdAddress(host='127.0.0.1', port=3310, path=None)
-
-    Raises ``ValueError`` with a message naming the accepted forms.
-    """
-    forms = "expected tcp://HOST:PORT or unix:///PATH"
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"invalid clamd address {url!r}: {exc}; {forms}") from None
-    if parts.scheme == "unix" and parts.path and not parts.netloc:
-        return ClamdAddress(path=parts.path)
-    if parts.scheme == "tcp" and parts.hostname and parts.path in ("", "/"):
-        return ClamdAddress(host=parts.hostname, port=port or DEFAULT_PORT)
-    raise ValueError(f"invalid clamd address {url!r}: {forms}")
 
 
 class ClamdScanner:

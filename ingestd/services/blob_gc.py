@@ -27,16 +27,15 @@ Why the grace period, and what keeps a blob alive before its file row exists:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
-import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ingestd.blobs.base import BlobStore, StoredBlob
-from ingestd.config import Settings
+from ingestd.config_parts import StorageSettings
+from ingestd.lifecycle import PeriodicService, jittered
 from ingestd.store.blobrefs import referenced_blob_keys
 from ingestd.store.db import Database
 
@@ -132,19 +131,22 @@ def _delete_stale(blobs: BlobStore, stale: list[StoredBlob], cutoff: float) -> l
     return deleted
 
 
-class BlobCollector:
+class BlobCollector(PeriodicService):
     """The periodic sweep of an API process: every ``blob_gc_seconds`` (0 = never), with the
     grace period ``blob_gc_grace_seconds``; the first sweep comes soon after start, at a random
     moment so that API processes started together do not sweep together."""
 
-    def __init__(self, settings: Settings, db: Database, blobs: BlobStore) -> None:
-        self.every = settings.blob_gc_seconds
-        self.grace = settings.blob_gc_grace_seconds
+    name = "blob-gc"
+    logger = log
+
+    def __init__(self, storage: StorageSettings, db: Database, blobs: BlobStore) -> None:
+        super().__init__()
+        self.every = storage.blob_gc_seconds
+        self.grace = storage.blob_gc_grace_seconds
         self.db = db
         self.blobs = blobs
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self.every <= 0:
             return
         if self.grace < min_grace(self.blobs):
@@ -156,24 +158,14 @@ class BlobCollector:
                 self.blobs.describe(),
             )
             return
-        self._task = asyncio.create_task(self._run(), name="blob-gc")
+        await super().start()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    def first_delay(self) -> float:
+        return jittered(min(self.every, FIRST_SWEEP_AFTER))
 
-    async def _run(self) -> None:
-        await asyncio.sleep(min(self.every, FIRST_SWEEP_AFTER) * random.uniform(0.5, 1.0))
-        while True:
-            try:
-                report = await sweep_blobs(self.db, self.blobs, grace=self.grace)
-                log.info("%s", report.summary())
-            except Exception:
-                log.exception("the blob sweep failed; trying again in %.0f s", self.every)
-            await asyncio.sleep(self.every)
+    async def tick(self) -> None:
+        report = await sweep_blobs(self.db, self.blobs, grace=self.grace)
+        log.info("%s", report.summary())
 
 
 def human_bytes(size: int) -> str:

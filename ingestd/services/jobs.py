@@ -6,59 +6,85 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
-from ingestd.domain.errors import BadRequest, Conflict, InvalidTransition, NotFound
+from ingestd.domain.errors import (
+    BadRequest,
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
+from ingestd.pipeline.embedders.minilm import is_installed as minilm_installed
+from ingestd.preflight import EMBEDDINGS
 from ingestd.queue.finalize import finish_job_if_done
+from ingestd.sources.roots import PathMapping, parse_path_mapping, resolve_source_path
+from ingestd.sources.s3 import resolve_s3_source
+from ingestd.sources.url import check_urls
 from ingestd.store import files as file_store
 from ingestd.store import idempotency as idempotency_store
 from ingestd.store import jobs as job_store
-from ingestd.store.db import Database
+from ingestd.store.db import Connection, Database
 from ingestd.store.events import append_event
-from ingestd.store.tables import files, job_sources
+from ingestd.webhooks.safety import refuse_unsafe_url
 
 LISTABLE = ("directory", "zip")
 NO_CAP = 1_000_000  # max_workers stored for "no per-job cap"
+RETRY_FAILED = (FileStatus.FAILED,)  # what a retry re-queues by default
+RETRY_ALL = (FileStatus.FAILED, FileStatus.CANCELLED)  # with {"failed_only": false}
 
 
 def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check every source before the job exists; paths must resolve under the source roots."""
-    from ingestd.sources.roots import parse_path_mapping, resolve_source_path
-
+    """Check every source before the job exists: paths must resolve under the source roots,
+    URLs must be http(s), an S3 endpoint must be one the server allows. A refusal is a 422
+    naming the source (``sources[1].path: …``)."""
     mappings = [parse_path_mapping(m) for m in settings.path_maps]
     resolved = []
     for index, source in enumerate(sources):
-        kind = source["type"]
-        spec = dict(source)
-        if kind == "s3":
-            from ingestd.sources.s3 import resolve_s3_source
-
-            try:
-                spec = resolve_s3_source(settings, spec)
-            except BadRequest as exc:
-                raise BadRequest(f"sources[{index}].{exc.detail}") from None
-        if kind == "url":
-            from ingestd.sources.url import check_urls
-
-            spec["urls"] = check_urls(
-                source["urls"], index=index, max_count=settings.url_max_per_source
-            )
-        if kind in LISTABLE:
-            try:
-                path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
-            except BadRequest as exc:
-                raise BadRequest(f"sources[{index}].path: {exc.detail}") from None
-            if kind == "directory" and not path.exists():
-                raise BadRequest(f"sources[{index}].path: {source['path']!r} does not exist")
-            if kind == "zip" and not path.is_file():
-                raise BadRequest(f"sources[{index}].path: {source['path']!r} is not a file")
-            spec["resolved_path"] = str(path)
-        resolved.append(spec)
+        try:
+            resolved.append(_resolve_source(settings, source, index, mappings))
+        except BadRequest as exc:  # the sources' own checks: a value refused, so a 422
+            raise ValidationFailed(exc.detail, errors=exc.errors or _errors(exc.detail)) from None
     return resolved
+
+
+def _errors(detail: str) -> list[dict[str, Any]]:
+    """``sources[1].path: outside the roots`` → its ``errors`` entry (``loc`` and ``msg``)."""
+    where, _, reason = detail.partition(": ")
+    loc: list[Any] = ["body"]
+    for part in where.replace("]", "").replace("[", ".").split("."):
+        loc.append(int(part) if part.isdigit() else part)
+    return [{"loc": loc, "msg": reason or detail, "type": "source"}]
+
+
+def _resolve_source(
+    settings: Settings, source: dict[str, Any], index: int, mappings: list[PathMapping]
+) -> dict[str, Any]:
+    kind = source["type"]
+    spec = dict(source)
+    if kind == "s3":
+        try:
+            spec = resolve_s3_source(settings, spec)
+        except BadRequest as exc:
+            raise BadRequest(f"sources[{index}].{exc.detail}") from None
+    if kind == "url":
+        spec["urls"] = check_urls(
+            source["urls"], index=index, max_count=settings.url_max_per_source
+        )
+    if kind in LISTABLE:
+        where = f"sources[{index}].path"
+        try:
+            path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
+        except BadRequest as exc:
+            raise BadRequest(f"{where}: {exc.detail}") from None
+        if kind == "directory" and not path.exists():
+            raise BadRequest(f"{where}: {source['path']!r} does not exist")
+        if kind == "zip" and not path.is_file():
+            raise BadRequest(f"{where}: {source['path']!r} is not a file")
+        spec["resolved_path"] = str(path)
+    return spec
 
 
 async def create_job(
@@ -71,6 +97,9 @@ async def create_job(
 ) -> str:
     """Create the job; with ``idempotency``, raise ``Replayed`` naming the job that key made."""
     principal.require_write()
+    if body.get("webhook_url"):  # refused now, not at every delivery attempt
+        refuse_unsafe_url(body["webhook_url"], settings.webhooks, field="webhook_url")
+    _refuse_missing_embedder(body.get("options") or {})
     sources = resolve_sources(settings, body["sources"])
     now = time.time()
     has_upload = any(s["type"] == "upload" for s in sources)
@@ -114,7 +143,20 @@ async def create_job(
             data={"status": status.value, "name": job["name"]},
             at=now,
         )
+    if status is JobStatus.QUEUED:
+        db.signals.work_queued()
     return str(job["id"])
+
+
+def _refuse_missing_embedder(options: dict[str, Any]) -> None:
+    """A job that asks for an embedder whose extra this server lacks is refused at once (422),
+    not failed file by file later."""
+    if options.get("embedder") == "minilm" and not minilm_installed():
+        message = f"{EMBEDDINGS.missing()} on the server"
+        raise ValidationFailed(
+            f"options.embedder: {message}",
+            errors=[{"loc": ["body", "options", "embedder"], "msg": message, "type": "extra"}],
+        )
 
 
 def _default_name(sources: list[dict[str, Any]]) -> str:
@@ -125,7 +167,7 @@ def _default_name(sources: list[dict[str, Any]]) -> str:
 
 
 async def get_job_row(
-    conn: AsyncConnection, principal: Principal, job_id: str, *, lock: bool = False
+    conn: Connection, principal: Principal, job_id: str, *, lock: bool = False
 ) -> dict[str, Any]:
     job = await job_store.get_job(conn, job_id, principal.scope, lock=lock)
     if job is None:
@@ -147,23 +189,19 @@ async def act(
         )
         values: dict[str, Any] = {"status": new.value, "updated_at": now}
         if action is JobAction.CANCEL:
-            await _cancel_queued(conn, job_id, now)
+            await job_store.cancel_queued_files(conn, job_id, now=now)
             values["completed_at"] = now
         elif action is JobAction.RETRY:
-            if (
-                not await _requeue(conn, job_id, failed_only=failed_only, now=now)
-                and current.is_terminal
+            statuses = RETRY_FAILED if failed_only else RETRY_ALL
+            if not await job_store.requeue_files(conn, job_id, statuses, now=now) and (
+                current.is_terminal
             ):
                 raise Conflict(f"the job is {current.value} and has no files to retry")
             values.update(completed_at=None, error=None)
-            await _reopen_failed_sources(conn, job_id)
+            await job_store.reopen_failed_sources(conn, job_id)
         elif action is JobAction.SEAL:
             values["sealed"] = True
-            await conn.execute(
-                job_sources.update()
-                .where(job_sources.c.job_id == job_id, job_sources.c.state == "open")
-                .values(state="listed")
-            )
+            await job_store.seal_upload_sources(conn, job_id)
         await job_store.update_job(conn, job_id, **values)
         if new is not current or action is JobAction.RETRY:
             event = "job.cancelled" if new is JobStatus.CANCELLED else "job.updated"
@@ -178,50 +216,10 @@ async def act(
         await finish_job_if_done(conn, job_id, now)
         final = await job_store.get_job(conn, job_id, None)
     assert final is not None
+    if action is JobAction.CANCEL:
+        db.signals.job_cancelled(job_id)
+    db.signals.work_queued()  # started, resumed, retried — or a cap freed: a claim may succeed
     return JobStatus(final["status"])
-
-
-async def _cancel_queued(conn: AsyncConnection, job_id: str, now: float) -> None:
-    await conn.execute(
-        files.update()
-        .where(files.c.job_id == job_id, files.c.status == FileStatus.QUEUED.value)
-        .values(status=FileStatus.CANCELLED.value, completed_at=now, step=None)
-    )
-    await conn.execute(
-        job_sources.update()
-        .where(job_sources.c.job_id == job_id, job_sources.c.state.in_(["pending", "listing"]))
-        .values(state="failed", error={"code": "cancelled", "message": "the job was cancelled"})
-    )
-    await job_store.recount(conn, job_id)
-
-
-async def _requeue(conn: AsyncConnection, job_id: str, *, failed_only: bool, now: float) -> int:
-    statuses = (
-        [FileStatus.FAILED.value]
-        if failed_only
-        else [FileStatus.FAILED.value, FileStatus.CANCELLED.value]
-    )
-    result = await conn.execute(
-        files.update()
-        .where(files.c.job_id == job_id, files.c.status.in_(statuses))
-        .values(status=FileStatus.QUEUED.value, run_after=now, completed_at=None, step=None)
-    )
-    if result.rowcount:
-        await job_store.recount(conn, job_id)
-    return int(result.rowcount)
-
-
-async def _reopen_failed_sources(conn: AsyncConnection, job_id: str) -> None:
-    """A source that failed to list (e.g. it was cancelled mid-listing) is listed again."""
-    await conn.execute(
-        job_sources.update()
-        .where(
-            job_sources.c.job_id == job_id,
-            job_sources.c.state == "failed",
-            job_sources.c.type.in_((*LISTABLE, "s3")),
-        )
-        .values(state="pending", error=None)
-    )
 
 
 async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[str, Any]:
@@ -267,6 +265,7 @@ async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[s
             )
         fresh = await file_store.get_file(conn, file_id, None)
     assert fresh is not None
+    db.signals.work_queued()
     return fresh
 
 
@@ -277,3 +276,4 @@ async def delete_job(db: Database, principal: Principal, job_id: str) -> None:
         job = await get_job_row(conn, principal, job_id, lock=True)
         await job_store.delete_job(conn, job_id)
         await append_event(conn, tenant=job["tenant"], type="job.deleted", job_id=job_id, data={})
+    db.signals.job_cancelled(job_id)

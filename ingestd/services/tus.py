@@ -35,6 +35,7 @@ import binascii
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import time
@@ -44,11 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ingestd.blobs.base import BlobInfo, BlobStore, run_blob_io
-from ingestd.config import Settings
+from ingestd.config_parts import UploadSettings
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import (
     BadRequest,
@@ -58,10 +56,19 @@ from ingestd.domain.errors import (
     PayloadTooLarge,
 )
 from ingestd.domain.ids import new_id
-from ingestd.services.uploads import StoredFile, check_upload_job, register_blobs
+from ingestd.lifecycle import PeriodicService
+from ingestd.services.uploads import (
+    StoredFile,
+    UploadLimit,
+    check_upload_job,
+    register_blobs,
+    upload_limit,
+)
+from ingestd.store import uploads as upload_store
 from ingestd.store.db import Database
 from ingestd.store.events import append_event
-from ingestd.store.tables import uploads
+from ingestd.store.jobs import get_job
+from ingestd.store.uploads import COMPLETE, EXPIRED, OPEN, TERMINATED
 from ingestd.uploads.sink import HashingSink
 
 TUS_VERSION = "1.0.0"
@@ -78,7 +85,7 @@ HASH_CACHE = 256  # uploads whose running sha256 a process keeps
 READ = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
-OPEN, COMPLETE, TERMINATED, EXPIRED = "open", "complete", "terminated", "expired"
+log = logging.getLogger("ingestd.api")
 
 
 class UnsupportedVersion(IngestdError):
@@ -153,13 +160,11 @@ class TusService:
         self,
         db: Database,
         blobs: BlobStore,
-        settings: Settings,
-        notify_work: Callable[[], None] = lambda: None,
+        settings: UploadSettings,
     ) -> None:
         self.db = db
         self.blobs = blobs
         self.settings = settings
-        self.notify_work = notify_work
         self.root = blobs.root / "uploads"
         self._hashes: OrderedDict[str, tuple[int, Any]] = OrderedDict()
         self._saved_at: dict[str, float] = {}  # monotonic time of each upload's last row write
@@ -183,9 +188,10 @@ class TusService:
         expected = metadata.get("sha256")
         if expected is not None and not _HEX64.match(expected.lower()):
             raise BadRequest("Upload-Metadata `sha256` must be 64 hex digits")
-        if length is not None and length > self.max_size:
-            raise PayloadTooLarge(f"Upload-Length is over Tus-Max-Size ({self.max_size} bytes)")
-        await check_upload_job(self.db, principal, job_id)
+        job = await check_upload_job(self.db, principal, job_id)
+        limit = upload_limit(job, self.max_size)
+        if length is not None and length > limit.size:  # before any byte is sent
+            raise limit.refusal(metadata.get("filename"), length)
         now = time.time()
         upload_id = new_id("upl")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -206,7 +212,7 @@ class TusService:
             "expires_at": now + self.settings.tus_expiry_seconds,
         }
         async with self.db.write() as conn:
-            await conn.execute(uploads.insert().values(**row))
+            await upload_store.insert_upload(conn, row)
         return row
 
     # -- read -----------------------------------------------------------------------------
@@ -221,14 +227,11 @@ class TusService:
         return row
 
     async def _row(self, principal: Principal, upload_id: str) -> dict[str, Any]:
-        query = sa.select(uploads).where(uploads.c.id == upload_id)
-        if principal.scope is not None:
-            query = query.where(uploads.c.tenant == principal.scope)
         async with self.db.read() as conn:
-            found = (await conn.execute(query)).mappings().first()
+            found = await upload_store.get_upload(conn, upload_id, tenant=principal.scope)
         if found is None:
             raise NotFound(f"no upload {upload_id}")
-        row = dict(found)
+        row = found
         if row["status"] in (TERMINATED, EXPIRED) or (
             row["status"] == OPEN and row["expires_at"] < time.time()
         ):
@@ -269,7 +272,7 @@ class TusService:
                     f"Upload-Offset {offset} does not match the server's {row['offset']}"
                 )
             row = await self._set_length(row, length)
-            limit = row["length"] if row["length"] is not None else self.max_size
+            limit = row["length"] if row["length"] is not None else (await self._limit(row)).size
             if content_length is not None and offset + content_length > limit:
                 raise PayloadTooLarge(f"{offset + content_length} bytes would pass {limit}")
             hasher = await self._hasher(upload_id, handle, offset)
@@ -353,15 +356,28 @@ class TusService:
             if row["length"] != length:
                 raise BadRequest("Upload-Length cannot change once set")
             return row
-        if length > self.max_size:
-            raise PayloadTooLarge(f"Upload-Length is over Tus-Max-Size ({self.max_size} bytes)")
+        limit = await self._limit(row)
+        if length > limit.size:
+            raise limit.refusal(row["filename"], length)
         if length < row["offset"]:
             raise BadRequest("Upload-Length is below the bytes already received")
         async with self.db.write() as conn:
-            await conn.execute(
-                uploads.update().where(uploads.c.id == row["id"]).values(length=length)
-            )
+            await upload_store.set_upload_length(conn, row["id"], length)
         return {**row, "length": length}
+
+    async def _limit(self, row: dict[str, Any]) -> UploadLimit:
+        """The upload's job's limit (read when an upload's length is deferred: a rare case)."""
+        async with self.db.read() as conn:
+            job = await get_job(conn, row["job_id"], None)
+        return upload_limit(job or {}, self.max_size)
+
+    async def max_size_for(self, upload_id: str) -> int:
+        """What ``Tus-Max-Size`` says for this upload: its job's limit (the server's when the
+        upload is unknown: ``OPTIONS`` needs no key and tells nothing else)."""
+        async with self.db.read() as conn:
+            row = await upload_store.get_upload(conn, upload_id, tenant=None)
+            job = await get_job(conn, row["job_id"], None) if row is not None else None
+        return upload_limit(job or {}, self.max_size).size
 
     async def _reconcile(self, row: dict[str, Any], handle: IO[bytes]) -> dict[str, Any]:
         """Under the lock: make the row's offset the size of the partial file."""
@@ -375,9 +391,7 @@ class TusService:
         if cached is not None and cached[0] == size:
             return {**row, "offset": size}  # our own PATCH left the row behind on purpose
         async with self.db.write() as conn:
-            await conn.execute(
-                uploads.update().where(uploads.c.id == row["id"]).values(offset=size)
-            )
+            await upload_store.set_upload_offset(conn, row["id"], size)
         return {**row, "offset": size}
 
     async def _hasher(self, upload_id: str, handle: IO[bytes], offset: int) -> Any:
@@ -416,9 +430,7 @@ class TusService:
                     f"the upload's sha256 is {digest}, not the {row['expected_sha256']} announced"
                 )
             async with self.db.write() as conn:
-                await conn.execute(
-                    uploads.update().where(uploads.c.id == upload_id).values(sha256=digest)
-                )
+                await upload_store.set_upload_sha256(conn, upload_id, digest)
         if partial.exists():
             # a rename (local store) or a streaming multipart upload (S3), then the partial goes
             blob = await run_blob_io(self.blobs, self.blobs.adopt, partial, digest, row["offset"])
@@ -427,21 +439,14 @@ class TusService:
         self._forget(upload_id)
         stored = StoredFile(row["filename"], blob, {**row["metadata"], "upload_id": upload_id})
         async with self.db.write() as conn:
-            claimed = await conn.execute(
-                uploads.update()
-                .where(uploads.c.id == upload_id, uploads.c.status == OPEN)
-                .values(status=COMPLETE, updated_at=time.time())
-            )
-            if claimed.rowcount == 1:
+            if await upload_store.complete_upload(conn, upload_id, now=time.time()):
                 owner = Principal(principal.key_id, row["tenant"], principal.role)
                 files = await register_blobs(
                     self.db, self.blobs, owner, row["job_id"], [stored], seal=False, conn=conn
                 )
-                await conn.execute(
-                    uploads.update().where(uploads.c.id == upload_id).values(file_id=files[0]["id"])
-                )
+                await upload_store.set_upload_file(conn, upload_id, files[0]["id"])
                 row = {**row, "file_id": files[0]["id"]}
-        self.notify_work()
+        self.db.signals.work_queued()
         return {**row, "status": COMPLETE, "sha256": digest}
 
     # -- terminate and expire -------------------------------------------------------------
@@ -458,22 +463,13 @@ class TusService:
         self._forget(upload_id)
         self.partial(upload_id).unlink(missing_ok=True)
         async with self.db.write() as conn:
-            await conn.execute(
-                uploads.update()
-                .where(uploads.c.id == upload_id, uploads.c.status == OPEN)
-                .values(status=status, updated_at=time.time())
-            )
+            await upload_store.end_upload(conn, upload_id, status, now=time.time())
 
     async def expire(self, *, now: float | None = None, batch: int = 200) -> int:
         """Remove expired unfinished uploads (their partial files); skip any being written."""
         now = time.time() if now is None else now
-        query = (
-            sa.select(uploads.c.id)
-            .where(uploads.c.status == OPEN, uploads.c.expires_at < now)
-            .limit(batch)
-        )
         async with self.db.read() as conn:
-            ids = [r.id for r in await conn.execute(query)]
+            ids = await upload_store.expired_upload_ids(conn, now=now, limit=batch)
         removed = 0
         for upload_id in ids:
             try:
@@ -501,6 +497,24 @@ class TusService:
             yield handle
         finally:
             handle.close()  # closing drops the flock
+
+
+class TusExpiry(PeriodicService):
+    """Removes expired unfinished uploads every ``tus_cleanup_seconds`` (the first sweep at
+    start: uploads that expired while no server ran)."""
+
+    name = "tus-expiry"
+    logger = log
+
+    def __init__(self, service: TusService) -> None:
+        super().__init__()
+        self.service = service
+        self.every = service.settings.tus_cleanup_seconds
+
+    async def tick(self) -> None:
+        removed = await self.service.expire()
+        if removed:
+            log.info("removed %d expired upload(s)", removed)
 
 
 class _Progress:
@@ -543,7 +557,9 @@ class _Progress:
             "final": final,
         }
         async with self.service.db.write() as conn:
-            await _update_offset(conn, self.row["id"], offset, self.expires_at, wall)
+            await upload_store.set_upload_offset(
+                conn, self.row["id"], offset, expires_at=self.expires_at, now=wall
+            )
             await append_event(
                 conn,
                 tenant=self.row["tenant"],
@@ -551,16 +567,6 @@ class _Progress:
                 job_id=self.row["job_id"],
                 data=data,
             )
-
-
-async def _update_offset(
-    conn: AsyncConnection, upload_id: str, offset: int, expires_at: float, now: float
-) -> None:
-    await conn.execute(
-        uploads.update()
-        .where(uploads.c.id == upload_id)
-        .values(offset=offset, expires_at=expires_at, updated_at=now)
-    )
 
 
 def _hash_file(path: Path, length: int) -> Any:

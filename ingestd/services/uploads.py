@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ingestd.blobs.base import BlobInfo, BlobStore
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import Conflict, FileError, PayloadTooLarge, UnsupportedMediaType
@@ -22,11 +19,45 @@ from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority
 from ingestd.queue.listing import count_in
 from ingestd.services.jobs import act, get_job_row
 from ingestd.store import files as file_store
-from ingestd.store.db import Database
-from ingestd.store.tables import files
+from ingestd.store import uploads as upload_store
+from ingestd.store.db import Connection, Database
+from ingestd.store.jobs import sources_of
 
 MAX_NAME = 255
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadLimit:
+    """The most bytes one uploaded file of a job may have, and what sets it (for messages)."""
+
+    size: int  # bytes
+    set_by: str
+
+    def refusal(self, name: str | None, size: int | None = None) -> PayloadTooLarge:
+        """413 for a file over the limit, saying what to change."""
+        over = f" ({size} bytes)" if size is not None else ""
+        return PayloadTooLarge(
+            f"{safe_name(name)!r}{over} is larger than {self.set_by} ({self.size} bytes); "
+            "nothing was stored. Send a smaller file, or "
+            + (
+                "create the job with a larger options.max_file_size"
+                if self.set_by == JOB_LIMIT
+                else "raise INGESTD_MAX_UPLOAD_SIZE on the server"
+            )
+        )
+
+
+JOB_LIMIT = "the job's max_file_size"
+SERVER_LIMIT = "the server's upload limit (INGESTD_MAX_UPLOAD_SIZE)"
+
+
+def upload_limit(job: dict[str, Any], server_max: int) -> UploadLimit:
+    """The job's ``options.max_file_size`` where it is below the server's limit, else that."""
+    job_max = (job.get("options") or {}).get("max_file_size")
+    if job_max is not None and int(job_max) < server_max:
+        return UploadLimit(int(job_max), JOB_LIMIT)
+    return UploadLimit(server_max, SERVER_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +149,16 @@ async def register_blobs(
     stored: list[StoredFile],
     *,
     seal: bool,
-    conn: AsyncConnection | None = None,
+    conn: Connection | None = None,
 ) -> list[dict[str, Any]]:
-    """Make stored blobs files of the job, queued at once. With ``conn`` this runs inside the
-    caller's transaction (tus marks its upload complete in the same one); ``seal`` needs none."""
+    """Make stored blobs files of the job, queued at once (the workers are woken). With ``conn``
+    this runs inside the caller's transaction (tus marks its upload complete in the same one),
+    and the caller calls ``db.signals.work_queued()`` after it commits; ``seal`` needs none."""
     if conn is None:
         async with db.write() as own:
             result = await _register(own, blobs, principal, job_id, stored)
-    else:
+        db.signals.work_queued()
+    else:  # the caller signals once its transaction has committed
         result = await _register(conn, blobs, principal, job_id, stored)
     if seal:
         await act(db, principal, job_id, JobAction.SEAL)
@@ -133,7 +166,7 @@ async def register_blobs(
 
 
 async def _register(
-    conn: AsyncConnection,
+    conn: Connection,
     blobs: BlobStore,
     principal: Principal,
     job_id: str,
@@ -165,17 +198,10 @@ async def _register(
     ]
     inserted = await file_store.insert_files(conn, rows)
     await count_in(conn, job_id, inserted)
-    ids = [r["id"] for r in inserted]
-    result = [
-        dict(r)
-        for r in (await conn.execute(sa.select(files).where(files.c.id.in_(ids)))).mappings()
-    ]
-    return sorted(result, key=lambda r: r["id"])
+    return await upload_store.files_by_id(conn, [r["id"] for r in inserted])
 
 
-async def _upload_source(conn: Any, job: dict[str, Any]) -> int:
-    from ingestd.store.jobs import sources_of
-
+async def _upload_source(conn: Connection, job: dict[str, Any]) -> int:
     if JobStatus(job["status"]).is_terminal:
         raise Conflict(f"the job is {job['status']} and takes no more files")
     if job["sealed"]:
@@ -186,7 +212,9 @@ async def _upload_source(conn: Any, job: dict[str, Any]) -> int:
     raise Conflict('the job has no upload source; create it with {"type": "upload"}')
 
 
-async def _unique_names(conn: Any, job_id: str, source_index: int, names: list[str]) -> list[str]:
+async def _unique_names(
+    conn: Connection, job_id: str, source_index: int, names: list[str]
+) -> list[str]:
     """Two uploads with one name both stay: later ones become ``name (2).ext``…"""
     chosen: list[str] = []
     for name in names:
@@ -194,15 +222,10 @@ async def _unique_names(conn: Any, job_id: str, source_index: int, names: list[s
         if not stem:
             stem, dot, ext = name, "", ""
         candidate, n = name, 1
-        while candidate in chosen or await _path_taken(conn, job_id, source_index, candidate):
+        while candidate in chosen or await upload_store.path_taken(
+            conn, job_id, source_index, candidate
+        ):
             n += 1
             candidate = f"{stem} ({n}){dot}{ext}"
         chosen.append(candidate)
     return chosen
-
-
-async def _path_taken(conn: Any, job_id: str, source_index: int, path: str) -> bool:
-    query = sa.select(files.c.id).where(
-        files.c.job_id == job_id, files.c.source_index == source_index, files.c.path == path
-    )
-    return (await conn.execute(query.limit(1))).first() is not None

@@ -7,12 +7,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.store.errors import refused_rows
 from ingestd.store.tables import audit_log
 
 
 async def record_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> None:
-    """One statement for the batch, rows in the order given (so ``seq`` follows it)."""
-    await conn.execute(audit_log.insert(), entries)
+    """One statement for the batch, rows in the order given (so ``seq`` follows it).
+    :class:`~ingestd.store.errors.RowsRefused` when the database refuses a row as invalid."""
+    with refused_rows("an audit entry"):
+        await conn.execute(audit_log.insert(), entries)
 
 
 async def list_entries(

@@ -11,13 +11,20 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from ingestd.store.signals import WorkSignals
+
+# What the store's functions take: one connection inside one transaction (``Database.write()`` /
+# ``read()``). Code outside the store passes it along and never builds a statement on it.
+Connection = AsyncConnection
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -91,6 +98,21 @@ def _drop_closed(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: An
 _UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
+def describe_url(url: str) -> str:
+    """A database as a person reads it: a SQLite file's path, or a URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(parsed.database)
+    return parsed.render_as_string(hide_password=True)
+
+
+def missing_sqlite_file(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist (yet): opening it would create a
+    new, empty database instead of finding the server's."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and not Path(str(parsed.database)).is_file()
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when ``exc`` says the database could not be reached (down, restarting, failing over,
     a dropped connection): the same statement may well succeed a moment later.
@@ -139,6 +161,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
+        self.signals = WorkSignals()  # work queued, jobs cancelled: see store/signals.py
         self.dialect = url.split(":", 1)[0].split("+", 1)[0]
         if self.is_sqlite:
             self._writer = _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1)
@@ -167,6 +190,11 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         async with self._reader.begin() as conn:
             yield conn
+
+    async def ping(self) -> None:
+        """One round trip on a reader connection (readiness checks); raises if it fails."""
+        async with self.read() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     async def close(self) -> None:
         await self._writer.dispose()

@@ -310,3 +310,92 @@ async def lock_claim_loads(
         for load in merged.values()
         if load["status"] in statuses and (load["run_at"] is None or load["run_at"] <= now)
     ]
+
+
+# -- job control (services/jobs.py): cancel, retry, seal -----------------------------------------
+
+# Sources whose listing a cancel stops, and those a retry lists again.
+UNLISTED_SOURCE_STATES = ("pending", "listing")
+RELISTABLE_SOURCE_TYPES = ("directory", "zip", "s3")
+
+
+async def cancel_queued_files(conn: AsyncConnection, job_id: str, *, now: float) -> None:
+    """Cancel the job's queued files and stop listing its sources, then recount it (a cancel;
+    files in flight are stopped by their workers)."""
+    await conn.execute(
+        files.update()
+        .where(files.c.job_id == job_id, files.c.status == FileStatus.QUEUED.value)
+        .values(status=FileStatus.CANCELLED.value, completed_at=now, step=None)
+    )
+    await conn.execute(
+        job_sources.update()
+        .where(
+            job_sources.c.job_id == job_id,
+            job_sources.c.state.in_(UNLISTED_SOURCE_STATES),
+        )
+        .values(state="failed", error={"code": "cancelled", "message": "the job was cancelled"})
+    )
+    await recount(conn, job_id)
+
+
+async def requeue_files(
+    conn: AsyncConnection, job_id: str, statuses: Sequence[FileStatus], *, now: float
+) -> int:
+    """Queue the job's files in ``statuses`` again, due now; recount when any moved. Returns how
+    many moved."""
+    result = await conn.execute(
+        files.update()
+        .where(files.c.job_id == job_id, files.c.status.in_([s.value for s in statuses]))
+        .values(status=FileStatus.QUEUED.value, run_after=now, completed_at=None, step=None)
+    )
+    if result.rowcount:
+        await recount(conn, job_id)
+    return int(result.rowcount or 0)
+
+
+async def reopen_failed_sources(conn: AsyncConnection, job_id: str) -> None:
+    """A listable source whose listing failed (or was cancelled mid-way) is listed again."""
+    await conn.execute(
+        job_sources.update()
+        .where(
+            job_sources.c.job_id == job_id,
+            job_sources.c.state == "failed",
+            job_sources.c.type.in_(RELISTABLE_SOURCE_TYPES),
+        )
+        .values(state="pending", error=None)
+    )
+
+
+async def seal_upload_sources(conn: AsyncConnection, job_id: str) -> None:
+    """The job's upload sources take no more files: they are listed."""
+    await conn.execute(
+        job_sources.update()
+        .where(job_sources.c.job_id == job_id, job_sources.c.state == "open")
+        .values(state="listed")
+    )
+
+
+async def ended_since(conn: AsyncConnection, job_id: str, since: float) -> tuple[int, int]:
+    """Bytes and files of the job done (not cancelled) at or after ``since``: its recent
+    throughput, counting what its progress bar counts."""
+    size, count = (
+        await conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(files.c.size), 0), sa.func.count()).where(
+                files.c.job_id == job_id,
+                files.c.completed_at >= since,
+                files.c.status != FileStatus.CANCELLED.value,
+            )
+        )
+    ).one()
+    return int(size), int(count)
+
+
+async def cancelled_bytes(conn: AsyncConnection, job_id: str) -> dict[int, int]:
+    """Bytes of the job's cancelled files, by source index (read only for a job that has some:
+    the counters do not keep them apart from the bytes of done files)."""
+    rows = await conn.execute(
+        sa.select(files.c.source_index, sa.func.coalesce(sa.func.sum(files.c.size), 0))
+        .where(files.c.job_id == job_id, files.c.status == FileStatus.CANCELLED.value)
+        .group_by(files.c.source_index)
+    )
+    return {int(index): int(size) for index, size in rows.all()}

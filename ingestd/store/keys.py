@@ -7,11 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.store.errors import duplicate_as
 from ingestd.store.tables import api_keys
 
 
 async def insert_key(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(api_keys.insert().values(**values))
+    """:class:`~ingestd.store.errors.Duplicate` when a key with this hash exists."""
+    with duplicate_as("a key with this value exists"):
+        await conn.execute(api_keys.insert().values(**values))
 
 
 async def key_by_hash(conn: AsyncConnection, key_hash: str) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,16 +72,19 @@ async def parse_form(
     max_size: int,
     max_files: int,
     max_fields: int = 100,
+    too_large: Callable[[str | None], Exception] | None = None,
 ) -> StreamedForm:
     """Read the whole body; file parts named ``file`` land in ``tmp_dir``. On any error every
-    temporary file made so far is removed before the error propagates."""
+    temporary file made so far is removed before the error propagates. A file part that passes
+    ``max_size`` stops the reading at once: ``too_large(filename)`` is raised (default: a 413
+    naming the limit) and the rest of the body is never read."""
     media, params = parse_options_header(content_type)
     if media == b"application/x-www-form-urlencoded":
         return await _urlencoded(body)
     if media != b"multipart/form-data" or b"boundary" not in params:
         raise BadRequest("the body must be multipart/form-data with `file` parts")
     form = StreamedForm()
-    parser = _FormParser(form, tmp_dir, max_size=max_size, max_files=max_files)
+    parser = _FormParser(form, tmp_dir, max_size=max_size, max_files=max_files, too_large=too_large)
     multipart = MultipartParser(params[b"boundary"], parser.callbacks())
     try:
         async for chunk in body:
@@ -112,11 +115,20 @@ async def _urlencoded(body: AsyncIterator[bytes]) -> StreamedForm:
 class _FormParser:
     """Callbacks record events synchronously; ``drain`` acts on them (awaiting the disk)."""
 
-    def __init__(self, form: StreamedForm, tmp_dir: Path, *, max_size: int, max_files: int) -> None:
+    def __init__(
+        self,
+        form: StreamedForm,
+        tmp_dir: Path,
+        *,
+        max_size: int,
+        max_files: int,
+        too_large: Callable[[str | None], Exception] | None,
+    ) -> None:
         self.form = form
         self.tmp_dir = tmp_dir
         self.max_size = max_size
         self.max_files = max_files
+        self.too_large = too_large or self._too_large
         self.events: list[tuple[str, bytes | memoryview]] = []
         self.part = _Part()
 
@@ -197,10 +209,11 @@ class _FormParser:
                 raise PayloadTooLarge(f"the form field {part.name!r} is over 1 MiB")
             return
         if part.sink.size + len(data) > self.max_size:
-            raise PayloadTooLarge(
-                f"{part.filename!r} is larger than the {self.max_size}-byte upload limit"
-            )
+            raise self.too_large(part.filename)
         await part.sink.write(data)
+
+    def _too_large(self, filename: str | None) -> Exception:
+        return PayloadTooLarge(f"{filename!r} is larger than the {self.max_size}-byte upload limit")
 
     async def _end(self, part: _Part) -> None:
         if part.skip:

@@ -4,9 +4,9 @@ Each round, an API process (1) matches newly logged events to the enabled webhoo
 tenant and to a job's ``webhook_url`` for its terminal event, writing one outbox row per
 (event, target) — exactly once across processes, see ``matcher.py``; (2) claims due outbox rows
 with a lease — ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the one writer on SQLite, see
-``outbox.py`` — and sends each in its own task, so a slow receiver never holds up the others and
-nothing here runs in a worker's transaction. Rounds run every ``webhook_poll_seconds`` and at once
-when this process logs an event or an attempt finishes.
+``store/webhook_outbox.py`` — and sends each in its own task, so a slow receiver never holds up
+the others and nothing here runs in a worker's transaction. Rounds run every
+``webhook_poll_seconds`` and at once when this process logs an event or an attempt finishes.
 
 Each attempt is recorded in ``webhook_deliveries``; failures are retried with exponential backoff
 and jitter by setting the row's ``next_attempt_at`` (so a retry survives a restart and may go out
@@ -29,15 +29,16 @@ import time
 from collections.abc import Callable
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.config import Settings
-from ingestd.store.db import Database
+from ingestd.config_parts import WebhookSettings
+from ingestd.lifecycle import BackgroundService
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store import webhooks as webhook_store
+from ingestd.store.db import Connection, Database
 from ingestd.store.events import append_event, on_append
-from ingestd.webhooks import outbox, safety, signing
-from ingestd.webhooks import store as webhook_store
+from ingestd.store.webhook_outbox import Claimed
+from ingestd.webhooks import safety, signing
 from ingestd.webhooks.matcher import OutboxMatcher
-from ingestd.webhooks.outbox import Claimed
 
 log = logging.getLogger("ingestd.webhooks")
 
@@ -49,43 +50,40 @@ LEASE_MARGIN_SECONDS = 10.0
 MIN_ATTEMPT_SECONDS = 1.0
 
 
-class WebhookDispatcher:
-    def __init__(self, settings: Settings, db: Database) -> None:
+class WebhookDispatcher(BackgroundService):
+    name = "webhook-dispatcher"
+    logger = log
+
+    def __init__(self, settings: WebhookSettings, db: Database) -> None:
+        super().__init__()
         self.settings = settings
         self.db = db
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        self.matcher = OutboxMatcher(
-            db, gap_seconds=0.0 if db.is_sqlite else settings.event_gap_seconds
-        )
+        self.matcher = OutboxMatcher(db, gap_seconds=0.0 if db.is_sqlite else settings.gap_seconds)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._sending: dict[asyncio.Task[None], Claimed] = {}
         self._client: httpx.AsyncClient | None = None
         self._remove: Callable[[], None] = lambda: None
         self._next_prune = 0.0
         self.sent = 0  # attempts this process made (tests compare processes with it)
+        self.rounds = 0  # rounds this process finished (tests wait for rounds, not for time)
 
     @property
     def attempt_seconds(self) -> float:
         """Upper bound of one attempt (resolve + connect + send + read); the lease outlasts it."""
-        return self.settings.webhook_timeout_seconds * 2
+        return self.settings.timeout_seconds * 2
 
-    async def start(self) -> None:
+    async def setup(self) -> None:
         # Every connection is checked after DNS and pinned to the checked address (no rebinding).
         self._client = safety.guarded_client(
             safety.webhook_policy(self.settings),
-            timeout=httpx.Timeout(self.settings.webhook_timeout_seconds),
+            timeout=httpx.Timeout(self.settings.timeout_seconds),
             headers={"user-agent": "ingestd-webhooks"},
         )
         self._remove = on_append(self.wake)
-        self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
 
-    async def stop(self) -> None:
+    async def teardown(self) -> None:
         self._remove()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
         unfinished = list(self._sending.values())
         for task in list(self._sending):
             task.cancel()
@@ -107,14 +105,15 @@ class WebhookDispatcher:
         del tenant
         self.wake()
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
         while True:
             next_due: float | None = None
             try:
                 next_due = await self.run_round()
             except Exception:
                 log.exception("webhook round failed; retrying")
-            wait = self.settings.webhook_poll_seconds
+            self.rounds += 1
+            wait = self.settings.poll_seconds
             if next_due is not None:
                 wait = min(wait, max(0.0, next_due - time.time()))
             # asyncio.timeout, not wait_for: see events/tail.py (lost cancellations on 3.11)
@@ -133,7 +132,7 @@ class WebhookDispatcher:
         if now >= self._next_prune:
             self._next_prune = now + PRUNE_EVERY_SECONDS
             await self.prune(now)
-        room = self.settings.webhook_concurrency - len(self._sending)
+        room = self.settings.concurrency - len(self._sending)
         async with self.db.read() as conn:
             due = await outbox.next_due(conn)
         if due is None or due > now or room <= 0:
@@ -158,14 +157,14 @@ class WebhookDispatcher:
 
     async def prune(self, now: float) -> int:
         async with self.db.write() as conn:
-            deleted = await outbox.prune(conn, before=now - self.settings.webhook_retention_seconds)
+            deleted = await outbox.prune(conn, before=now - self.settings.retention_seconds)
         if deleted:
             log.info("deleted %d finished webhook deliveries past retention", deleted)
         return deleted
 
     def backoff(self, attempt: int) -> float:
         """Seconds before attempt ``attempt + 1``: base * 2**(attempt-1), plus up to 25% jitter."""
-        delay = self.settings.webhook_retry_base_seconds * 2 ** (attempt - 1)
+        delay = self.settings.retry_base_seconds * 2 ** (attempt - 1)
         return float(delay * (1 + random.random() * 0.25))
 
     async def _attempt(
@@ -220,7 +219,7 @@ class WebhookDispatcher:
         """Settle the outbox row, log the attempt, keep the failure streak (and disable)."""
         ok = error is None
         now = time.time()
-        last = item.attempt >= self.settings.webhook_max_attempts
+        last = item.attempt >= self.settings.max_attempts
         delay = None if ok or last else self.backoff(item.attempt)
         state = outbox.DELIVERED if ok else outbox.FAILED
         async with self.db.write() as conn:
@@ -245,11 +244,11 @@ class WebhookDispatcher:
                 delivered=ok,
             )
             streak = await webhook_store.note_result(conn, item.webhook_id, ok=ok)
-            if ok or streak is None or streak < self.settings.webhook_disable_after:
+            if ok or streak is None or streak < self.settings.disable_after:
                 return
             await self._disable(conn, item, streak, now)
 
-    async def _disable(self, conn: AsyncConnection, item: Claimed, streak: int, now: float) -> None:
+    async def _disable(self, conn: Connection, item: Claimed, streak: int, now: float) -> None:
         assert item.webhook_id is not None
         if not await webhook_store.disable_webhook(conn, item.webhook_id):
             return

@@ -18,15 +18,13 @@ import time
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.events.envelope import envelope
 from ingestd.store import events as event_store
-from ingestd.store.db import Database
-from ingestd.store.tables import jobs
-from ingestd.webhooks import outbox
-from ingestd.webhooks import store as webhook_store
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store import webhooks as webhook_store
+from ingestd.store.db import Connection, Database
+from ingestd.webhooks import signing
 
 BATCH = 500  # events per round
 JOB_TERMINAL = frozenset({"job.completed", "job.failed", "job.cancelled"})
@@ -55,7 +53,7 @@ class OutboxMatcher:
             if not await outbox.advance_cursor(conn, old=cursor, new=int(ready[-1]["seq"])):
                 return 0, True  # another process matched these; look again from its cursor
             for tenant in tenants:  # job webhook_urls are signed with the tenant's secret
-                await outbox.tenant_secret(conn, tenant)
+                await outbox.tenant_secret(conn, tenant, candidate=signing.new_secret())
             await outbox.enqueue(conn, deliveries, now=time.time())
         return len(deliveries), len(rows) == BATCH
 
@@ -81,7 +79,7 @@ class OutboxMatcher:
         return now - self._gap_since >= self.gap_seconds
 
     async def _targets(
-        self, conn: AsyncConnection, rows: list[dict[str, Any]]
+        self, conn: Connection, rows: list[dict[str, Any]]
     ) -> tuple[list[dict[str, Any]], set[str]]:
         """The outbox rows for ``rows``, and the tenants whose job-webhook secret they need."""
         hooks: dict[str, list[dict[str, Any]]] = {}
@@ -89,7 +87,7 @@ class OutboxMatcher:
             hooks[tenant] = await webhook_store.list_webhooks(
                 conn, tenant=tenant, enabled_only=True
             )
-        job_urls = await _job_webhook_urls(
+        job_urls = await webhook_store.job_webhook_urls(
             conn, [r["job_id"] for r in rows if r["type"] in JOB_TERMINAL and r["job_id"]]
         )
         out: list[dict[str, Any]] = []
@@ -122,14 +120,3 @@ def _delivery(row: dict[str, Any], body: str, webhook_id: str | None, url: str) 
         "event_type": row["type"],
         "body": body,
     }
-
-
-async def _job_webhook_urls(conn: AsyncConnection, job_ids: list[str]) -> dict[str, str]:
-    if not job_ids:
-        return {}
-    result = await conn.execute(
-        sa.select(jobs.c.id, jobs.c.webhook_url).where(
-            jobs.c.id.in_(job_ids), jobs.c.webhook_url.is_not(None)
-        )
-    )
-    return {str(job_id): str(url) for job_id, url in result.all() if url}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ingestd.domain.errors import ValidationFailed
 from ingestd.net.outbound import (
     DENY_PRIVATE,
     OutboundPolicy,
@@ -17,12 +18,41 @@ from ingestd.net.outbound import OutboundRefused as UnsafeTarget
 from ingestd.net.outbound import check_url as _check_url
 
 if TYPE_CHECKING:
-    from ingestd.config import Settings
+    from ingestd.config_parts import WebhookSettings
 
 
-def webhook_policy(settings: Settings) -> OutboundPolicy:
+def webhook_policy(webhooks: WebhookSettings) -> OutboundPolicy:
     """Webhooks may reach what ``outbound_allow`` allows; ``webhook_allow_private`` allows all."""
-    return OutboundPolicy.parse(settings.outbound_allow, allow_all=settings.webhook_allow_private)
+    return OutboundPolicy.parse(webhooks.outbound_allow, allow_all=webhooks.allow_private)
+
+
+ALLOW_HINT = (
+    "to let webhooks reach it, list the host or its network in INGESTD_OUTBOUND_ALLOW on the "
+    "server (comma-separated, e.g. INGESTD_OUTBOUND_ALLOW=10.0.0.0/8,hooks.internal) and "
+    "restart it"
+)
+
+
+def refuse_unsafe_url(url: str, webhooks: WebhookSettings, *, field: str) -> None:
+    """The one check of a webhook target, for ``POST /api/v1/webhooks`` and a job's
+    ``webhook_url`` alike: :class:`ValidationFailed` (422) naming ``field`` when the URL is not
+    http(s) or names an address webhooks may not reach (then the message says how to allow it).
+    A host name is judged by its addresses again at every delivery."""
+    try:
+        check_url_syntax(url)
+    except UnsafeTarget as exc:
+        raise _refused(field, str(exc)) from exc
+    try:
+        check_literal(url, webhook_policy(webhooks))
+    except UnsafeTarget as exc:
+        raise _refused(field, f"{exc}; {ALLOW_HINT}") from exc
+
+
+def _refused(field: str, reason: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field}: {reason}",
+        errors=[{"loc": ["body", field], "msg": reason, "type": "url_refused"}],
+    )
 
 
 def check_url_syntax(url: str) -> str:
@@ -35,6 +65,7 @@ def is_blocked(address: str) -> bool:
 
 
 __all__ = [
+    "ALLOW_HINT",
     "DENY_PRIVATE",
     "OutboundPolicy",
     "UnsafeTarget",
@@ -43,5 +74,6 @@ __all__ = [
     "check_url_syntax",
     "guarded_client",
     "is_blocked",
+    "refuse_unsafe_url",
     "webhook_policy",
 ]

@@ -3,7 +3,6 @@ lost on a clean shutdown nor dropped silently."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -11,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from ingestd.api import audit
+from ingestd.services import audit
 from ingestd.store.audit import list_entries
 from ingestd.store.db import Database
 from tests.conftest import App
+from tests.eventually import eventually
 
 
 async def test_mutations_are_audited_for_admins(app: App) -> None:
@@ -62,12 +62,10 @@ def entry(action: str, **values: Any) -> dict[str, Any]:
 async def test_rows_reach_the_store_without_a_read(app: App) -> None:
     """The timer writes a batch within ``LINGER`` seconds: other processes' readers see it."""
     await app.client.post("/api/v1/jobs", json={"sources": [{"type": "upload"}]})
-    assert app.runtime.db is not None
-    deadline = time.monotonic() + 30
-    while not await audit_rows(app.runtime.db):
-        assert time.monotonic() < deadline, "the audit row was never written"
-        await asyncio.sleep(0.05)
-    assert (await audit_rows(app.runtime.db))[0]["action"] == "POST /api/v1/jobs"
+    db = app.runtime.db
+    assert db is not None
+    rows = await eventually(lambda: audit_rows(db), what="the audit row written")
+    assert rows[0]["action"] == "POST /api/v1/jobs"
 
 
 async def test_a_clean_shutdown_writes_what_waits(
@@ -99,13 +97,10 @@ async def test_an_outage_keeps_the_rows_and_retries(
 
     monkeypatch.setattr(audit, "record_many", flaky)
     monkeypatch.setattr(audit, "LINGER", 0.01)
-    writer = audit.AuditWriter()
-    await writer.add(db, entry("POST /a"))
-    await writer.add(db, entry("POST /b"))
-    deadline = time.monotonic() + 30
-    while writer.pending:
-        assert time.monotonic() < deadline, "the queued rows were never written"
-        await asyncio.sleep(0.01)
+    writer = audit.AuditWriter(db)
+    await writer.add(entry("POST /a"))
+    await writer.add(entry("POST /b"))
+    await eventually(lambda: writer.pending, until=lambda n: n == 0, what="the queued rows written")
     assert not failures
     assert [r["action"] for r in await audit_rows(db)] == ["POST /a", "POST /b"]
     await writer.close()
@@ -119,12 +114,12 @@ async def test_rows_that_cannot_be_written_at_shutdown_are_logged_in_full(
 
     monkeypatch.setattr(audit, "record_many", down)
     monkeypatch.setattr(audit, "LINGER", 3600.0)
-    writer = audit.AuditWriter()
-    await writer.add(db, entry("POST /a", request_id="req-a"))
-    await writer.add(db, entry("DELETE /b", request_id="req-b"))
+    writer = audit.AuditWriter(db)
+    await writer.add(entry("POST /a", request_id="req-a"))
+    await writer.add(entry("DELETE /b", request_id="req-b"))
     with caplog.at_level(logging.ERROR, logger="ingestd.audit"):
         await writer.close()
-        await writer.add(db, entry("POST /late", request_id="req-late"))  # after close: at once
+        await writer.add(entry("POST /late", request_id="req-late"))  # after close: at once
     lost = [r.getMessage() for r in caplog.records if "audit entry not written" in r.getMessage()]
     assert len(lost) == 3
     assert all(req in " ".join(lost) for req in ("req-a", "req-b", "req-late"))
@@ -134,10 +129,10 @@ async def test_rows_that_cannot_be_written_at_shutdown_are_logged_in_full(
 async def test_a_refused_row_is_logged_and_its_batch_written(
     db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    writer = audit.AuditWriter()
-    await writer.add(db, entry("POST /a"))
-    await writer.add(db, {**entry("POST /bad"), "status": None})  # NOT NULL: refused
-    await writer.add(db, entry("POST /c"))
+    writer = audit.AuditWriter(db)
+    await writer.add(entry("POST /a"))
+    await writer.add({**entry("POST /bad"), "status": None})  # NOT NULL: refused
+    await writer.add(entry("POST /c"))
     with caplog.at_level(logging.ERROR, logger="ingestd.audit"):
         await writer.flush()
     assert [r["action"] for r in await audit_rows(db)] == ["POST /a", "POST /c"]
@@ -160,10 +155,10 @@ async def test_during_an_outage_only_the_timer_retries(
     monkeypatch.setattr(audit, "record_many", down)
     monkeypatch.setattr(audit, "LINGER", 3600.0)
     monkeypatch.setattr(audit, "BATCH", 2)
-    writer = audit.AuditWriter()
+    writer = audit.AuditWriter(db)
     with caplog.at_level(logging.ERROR, logger="ingestd.audit"):
         for name in "abcde":
-            await writer.add(db, entry(f"POST /{name}"))
+            await writer.add(entry(f"POST /{name}"))
         assert attempts == 1 and writer.pending == 5
         await writer.close()
     assert len([r for r in caplog.records if "audit entry not written" in r.getMessage()]) == 5

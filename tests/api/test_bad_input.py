@@ -83,11 +83,11 @@ async def test_invalid_json_is_422(sqlite_app: App) -> None:
         "docs\x00evil",
     ],
 )
-async def test_source_paths_outside_roots_are_400(sqlite_app: App, docs: Path, raw: str) -> None:
+async def test_source_paths_outside_roots_are_422(sqlite_app: App, docs: Path, raw: str) -> None:
     response = await sqlite_app.client.post(
         "/api/v1/jobs", json={"sources": [{"type": "directory", "path": raw}]}
     )
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.json()["code"] == "validation_error" and "path" in response.json()["detail"]
 
 
@@ -96,7 +96,7 @@ async def test_bad_source_urls_are_refused_clearly(sqlite_app: App) -> None:
     response = await sqlite_app.client.post(
         "/api/v1/jobs", json={"sources": [{"type": "url", "urls": ["file:///etc/passwd"]}]}
     )
-    assert response.status_code == 400 and "http" in response.json()["detail"]
+    assert response.status_code == 422 and "http" in response.json()["detail"]
     assert response.json()["errors"][0]["loc"] == ["body", "sources", 0, "urls", 0]
 
 

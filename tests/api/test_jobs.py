@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import App
+from tests.eventually import eventually
 
 
 def write_docs(folder: Path, count: int = 5) -> None:
@@ -86,21 +86,20 @@ async def test_upload_job_takes_files_until_sealed(app: App) -> None:
     assert late.status_code == 409 and late.json()["code"] == "conflict"
 
 
+async def _job(app: App, job_id: str) -> dict[str, Any]:
+    return (await app.client.get(f"/api/v1/jobs/{job_id}")).json()  # type: ignore[no-any-return]
+
+
 async def test_unsealed_upload_job_stays_running(app: App) -> None:
     job = (await app.client.post("/api/v1/jobs", json={"sources": [{"type": "upload"}]})).json()
     await app.client.post(
         f"/api/v1/jobs/{job['id']}/files", files=[("file", ("a.txt", b"alpha", "text/plain"))]
     )
     await app.wait_job(job["id"], statuses=("running",))
-    # Its one file finishes, yet the job stays open for more (a loaded CI machine may take a
-    # while: poll on a deadline, never on a fixed count of short sleeps).
-    deadline = asyncio.get_running_loop().time() + 60
-    while True:
-        running = (await app.client.get(f"/api/v1/jobs/{job['id']}")).json()
-        if running["progress"]["files"]["completed"] == 1:
-            break
-        assert asyncio.get_running_loop().time() < deadline, running
-        await asyncio.sleep(0.05)
+    # Its one file finishes, yet the job stays open for more.
+    running = await eventually(
+        lambda: _job(app, job["id"]), until=lambda j: j["progress"]["files"]["completed"] == 1
+    )
     assert running["status"] == "running" and running["progress"]["files"]["queued"] == 0
     sealed = await app.client.post(f"/api/v1/jobs/{job['id']}/actions/seal")
     assert sealed.json()["status"] == "completed"
@@ -154,14 +153,11 @@ async def test_pause_resume_cancel(app: App, docs: Path) -> None:
     assert cancelled.json()["status"] == "cancelled"
     final = await app.wait_job(job["id"])
     assert final["status"] == "cancelled"
-    import asyncio
-
     # files in flight end as cancelled (or completed, if they were already done), never stay running
-    for _ in range(300):
-        files = await app.files(job["id"])
-        if not any(f["status"] in ("running", "queued") for f in files):
-            break
-        await asyncio.sleep(0.05)
+    files = await eventually(
+        lambda: app.files(job["id"]),
+        until=lambda fs: not any(f["status"] in ("running", "queued") for f in fs),
+    )
     assert all(f["status"] in ("completed", "cancelled") for f in files), [
         (f["path"], f["status"], f["step"])
         for f in files

@@ -13,6 +13,7 @@ import pytest
 
 from ingestd.store.events import list_events
 from tests.conftest import App
+from tests.eventually import eventually
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = {**TUS, "Content-Type": "application/offset+octet-stream"}
@@ -213,8 +214,9 @@ async def test_410_terminated_and_expired(start_app: Any, database_url: str) -> 
 
         _, stale = await create(app, job_id, 10)
         assert (await patch(app, stale, 0, b"abc")).status_code == 204
-        await asyncio.sleep(0.5)
-        assert (await app.client.head(stale, headers=TUS)).status_code == 410
+        await eventually(  # expired 0.3 s after its last byte
+            lambda: app.client.head(stale, headers=TUS), until=lambda r: r.status_code == 410
+        )
         upload_id = stale.rsplit("/", 1)[1]
         partial = app.settings.blob_dir / "uploads" / f"{upload_id}.part"
         assert partial.exists()
@@ -237,8 +239,7 @@ async def test_423_when_a_second_patch_races_the_first(app: App) -> None:
     first = asyncio.create_task(
         app.client.patch(url, content=slow_body(), headers={**OCTETS, "Upload-Offset": "0"})
     )
-    await asyncio.wait_for(started.wait(), 10)
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(started.wait(), 10)  # it reads its body under the upload's lock
     second = await patch(app, url, 0, b"abcdefgh")
     assert second.status_code == 423 and second.json()["code"] == "upload_locked"
     assert second.headers["tus-resumable"] == "1.0.0"

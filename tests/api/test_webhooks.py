@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,7 +19,9 @@ from starlette.routing import Route
 from ingestd.store.events import list_events
 from ingestd.webhooks import safety
 from tests.conftest import App
+from tests.eventually import eventually
 from tests.loopback import serve_on_loopback
+from tests.webhooks.receiver import outbox_settled
 
 try:
     from standardwebhooks.webhooks import Webhook as StandardWebhook
@@ -34,12 +35,10 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)  # answered in turn, then 200
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
-    async def wait(self, count: int, seconds: float = 30.0) -> None:
-        async with asyncio.timeout(seconds):
-            while True:
-                if len(self.received) >= count:
-                    return
-                await asyncio.sleep(0.02)
+    async def wait(self, count: int) -> None:
+        await eventually(
+            lambda: len(self.received), until=lambda n: n >= count, what=f"{count} deliveries"
+        )
 
 
 @pytest.fixture
@@ -82,14 +81,12 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> None:
 
 
 async def deliveries(app: App, webhook_id: str, count: int) -> list[dict[str, Any]]:
-    async with asyncio.timeout(30):
-        while True:
-            response = await app.client.get(f"/api/v1/webhooks/{webhook_id}/deliveries")
-            assert response.status_code == 200, response.text
-            items: list[dict[str, Any]] = response.json()["items"]
-            if len(items) >= count:
-                return items
-            await asyncio.sleep(0.05)
+    async def logged() -> list[dict[str, Any]]:
+        response = await app.client.get(f"/api/v1/webhooks/{webhook_id}/deliveries")
+        assert response.status_code == 200, response.text
+        return response.json()["items"]  # type: ignore[no-any-return]
+
+    return await eventually(logged, until=lambda items: len(items) >= count)
 
 
 async def test_crud_is_per_tenant_and_viewers_only_read(sqlite_app: App) -> None:
@@ -174,7 +171,8 @@ async def test_job_completed_is_delivered_signed(hook_app: App, receiver: Receiv
     [delivery] = await deliveries(hook_app, hook["id"], 1)
     assert delivery["delivered"] and delivery["status_code"] == 200
     assert delivery["event_id"] == event["id"] and delivery["attempt"] == 1
-    await asyncio.sleep(0.2)
+    assert hook_app.runtime.db is not None
+    await eventually(lambda: outbox_settled(hook_app.runtime.db), what="every event matched")
     assert len(receiver.received) == 1, "only the subscribed type"
 
 
@@ -216,12 +214,11 @@ async def test_a_failing_webhook_is_disabled(
         ).json()
         await app.client.post("/api/v1/jobs", json={"sources": [{"type": "upload"}]})
         await deliveries(app, hook["id"], 3)
-        async with asyncio.timeout(10):
-            while True:
-                listed = (await app.client.get("/api/v1/webhooks")).json()["items"]
-                if not listed[0]["enabled"]:
-                    break
-                await asyncio.sleep(0.05)
+        await eventually(
+            lambda: app.client.get("/api/v1/webhooks"),
+            until=lambda r: not r.json()["items"][0]["enabled"],
+            what="the webhook disabled",
+        )
         assert app.runtime.db is not None
         async with app.runtime.db.read() as conn:
             rows = await list_events(conn, tenant="default")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from ingestd.blobs.base import BlobStoreConfigError
 from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
-from ingestd.domain.errors import BadRequest
+from ingestd.domain.errors import ValidationFailed
 from ingestd.services.jobs import resolve_sources
 
 
@@ -50,5 +50,5 @@ def test_cli_refuses_at_start(command: str, tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("no_boto3")
 def test_s3_source_needs_the_extra(tmp_path: Path) -> None:
-    with pytest.raises(BadRequest, match=r"sources\[0\]\.type: s3 sources are not available"):
+    with pytest.raises(ValidationFailed, match=r"sources\[0\]\.type: s3 sources are not available"):
         resolve_sources(Settings(data_dir=tmp_path), [{"type": "s3", "bucket": "docs"}])

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import asyncpg
 import httpx
 
 from tests.e2e.conftest import ADMIN, free_port
+from tests.eventually import eventually_sync
 from tests.needs import missing
 
 PG_DSN = os.environ.get("INGESTD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -259,12 +259,11 @@ class Api(Process):
 def wait_for(
     condition: Callable[[], bool], timeout: float, message: Callable[[], str], every: float = 0.2
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(every)
-    raise AssertionError(message())
+    """``eventually_sync``, failing with ``message()`` (the processes' logs, say)."""
+    try:
+        eventually_sync(condition, seconds=timeout, interval=every)
+    except AssertionError:
+        raise AssertionError(message()) from None
 
 
 def write_documents(folder: Path, count: int, paragraphs: int = 12) -> None:

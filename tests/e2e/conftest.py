@@ -8,12 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.eventually import eventually_sync
 
 ADMIN = "ik_e2e_admin_key_0123456789abcdef"
 
@@ -68,16 +69,19 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError(f"server did not start: {self.log.read_text()[-3000:]}")
+        try:
+            eventually_sync(self._healthy, interval=0.1, what="the server answering /health")
+        except AssertionError:
+            raise AssertionError(f"server did not start: {self.log.read_text()[-3000:]}") from None
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:  # not an AssertionError: fails at once
+            raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def kill_hard(self, *, whole_group: bool = True) -> None:
         """kill -9 the server; with ``whole_group`` its worker and parser processes too (a machine

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 
 import pytest
 
 from tests.e2e.conftest import Server
+from tests.eventually import eventually_sync
 
 pytestmark = pytest.mark.slow
 
@@ -24,25 +24,25 @@ def test_kill_9_mid_job_then_restart_finishes_exactly_once(server: Server) -> No
         job = client.post(
             "/api/v1/jobs", json={"sources": [{"type": "directory", "path": "docs"}]}
         ).json()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            progress = client.get(f"/api/v1/jobs/{job['id']}").json()["progress"]["files"]
-            # Files must be in flight at the kill for it to prove anything: a loaded machine
-            # can show a moment between one claimed batch and the next with none running.
-            if progress["completed"] >= 20 and progress["running"] >= 1:
-                break
-            time.sleep(0.05)
+        # Files must be in flight at the kill for it to prove anything: a loaded machine can
+        # show a moment between one claimed batch and the next with none running.
+        progress = eventually_sync(
+            lambda: client.get(f"/api/v1/jobs/{job['id']}").json()["progress"]["files"],
+            until=lambda p: p["completed"] >= 20 and p["running"] >= 1,
+            seconds=120,
+            interval=0.05,
+        )
         assert 20 <= progress["completed"] < 400, progress
     server.kill_hard()
 
     server.start()
     with server.client() as client:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            final = client.get(f"/api/v1/jobs/{job['id']}").json()
-            if final["status"] in ("completed", "failed", "cancelled"):
-                break
-            time.sleep(0.2)
+        final = eventually_sync(
+            lambda: client.get(f"/api/v1/jobs/{job['id']}").json(),
+            until=lambda j: j["status"] in ("completed", "failed", "cancelled"),
+            seconds=240,
+            interval=0.2,
+        )
         assert final["status"] == "completed", final
         assert final["progress"]["files"]["completed"] == 400
 
@@ -69,19 +69,19 @@ def test_kill_9_mid_job_then_restart_finishes_exactly_once(server: Server) -> No
 def test_worker_process_stops_when_serve_is_killed(server: Server) -> None:
     server.start()
     with server.client() as client:
-        deadline = time.monotonic() + 30
-        workers: list[dict[str, object]] = []
-        while not workers and time.monotonic() < deadline:
-            workers = client.get("/api/v1/queue").json()["workers"]
-            time.sleep(0.1)
-    assert workers, "the worker process never registered"
+        workers: list[dict[str, object]] = eventually_sync(
+            lambda: client.get("/api/v1/queue").json()["workers"],
+            interval=0.1,
+            what="the worker process registered",
+        )
     pid = int(str(workers[0]["pid"]))
     server.kill_hard(whole_group=False)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"worker process {pid} outlived its serve process")
+    eventually_sync(lambda: not _alive(pid), interval=0.2, what=f"worker process {pid} gone")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -50,7 +50,12 @@ def source_file(folder: Path, size: int) -> Path:
 def upload_job(server: Server) -> str:
     with server.client() as http:
         response = http.post(
-            "/api/v1/jobs", json={"sources": [{"type": "upload"}], "pipeline": "store"}
+            "/api/v1/jobs",
+            json={
+                "sources": [{"type": "upload"}],
+                "pipeline": "store",
+                "options": {"max_file_size": 2 * 1024**3},
+            },
         )
         assert response.status_code == 201, response.text
         return str(response.json()["id"])

@@ -175,12 +175,12 @@ async def test_s3_source_job(
                 ]
             },
         )
-        assert refused.status_code == 400
+        assert refused.status_code == 422
         assert "sources[0].endpoint_url" in refused.json()["detail"]
         bad_bucket = await app.client.post(
             "/api/v1/jobs", json={"sources": [{"type": "s3", "bucket": "Not_A_Bucket"}]}
         )
-        assert bad_bucket.status_code == 400 and "sources[0].bucket" in bad_bucket.json()["detail"]
+        assert bad_bucket.status_code == 422 and "sources[0].bucket" in bad_bucket.json()["detail"]
 
 
 async def test_s3_source_over_a_missing_bucket_fails_clearly(

@@ -175,7 +175,7 @@ async def test_bad_urls_are_a_400_naming_each(start_app: Callable[..., Any]) -> 
             "/api/v1/jobs",
             json={"sources": [{"type": "upload"}, {"type": "url", "urls": urls[1:]}]},
         )
-        assert response.status_code == 400
+        assert response.status_code == 422
         body = response.json()
         assert response.headers["content-type"].startswith("application/problem+json")
         assert body["code"] == "validation_error"
@@ -186,7 +186,7 @@ async def test_bad_urls_are_a_400_naming_each(start_app: Callable[..., Any]) -> 
         response = await app.client.post(
             "/api/v1/jobs", json={"sources": [{"type": "url", "urls": urls}]}
         )
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "at most 3 urls" in response.json()["detail"]
 
 

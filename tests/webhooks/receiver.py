@@ -13,6 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ingestd.store import events as event_store
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store.db import Database
+from tests.eventually import eventually
 from tests.loopback import serve_on_loopback
 
 
@@ -23,12 +27,10 @@ class Receiver:
     delay: float = 0.0  # seconds per request: keeps deliveries in flight, so senders overlap
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
-    async def wait(self, count: int, seconds: float = 30.0) -> None:
-        async with asyncio.timeout(seconds):
-            while True:
-                if len(self.received) >= count:
-                    return
-                await asyncio.sleep(0.02)
+    async def wait(self, count: int) -> None:
+        await eventually(
+            lambda: len(self.received), until=lambda n: n >= count, what=f"{count} deliveries"
+        )
 
     def ids(self) -> Counter[str]:
         """How many times each ``webhook-id`` arrived."""
@@ -51,3 +53,11 @@ async def running_receiver() -> AsyncIterator[Receiver]:
     ) as port:
         state.url = f"http://127.0.0.1:{port}/hook"
         yield state
+
+
+async def outbox_settled(db: Database) -> bool:
+    """Every logged event has been matched to its webhooks and no delivery waits: nothing more
+    will be sent unless a new event is logged."""
+    async with db.read() as conn:
+        matched = await outbox.read_cursor(conn) >= await event_store.max_seq(conn)
+        return matched and await outbox.pending_count(conn) == 0

@@ -14,14 +14,15 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store import webhooks as webhook_store
 from ingestd.store.db import Database
 from ingestd.store.events import append_event
 from ingestd.store.tables import webhook_deliveries, webhook_outbox
-from ingestd.webhooks import outbox
-from ingestd.webhooks import store as webhook_store
 from ingestd.webhooks.matcher import OutboxMatcher
 from tests.conftest import App
-from tests.webhooks.receiver import Receiver, running_receiver
+from tests.eventually import eventually
+from tests.webhooks.receiver import Receiver, outbox_settled, running_receiver
 
 FAST = {"webhook_allow_private": True, "webhook_poll_seconds": 0.05}
 
@@ -39,16 +40,14 @@ async def subscribe(app: App, url: str, events: list[str]) -> dict[str, Any]:
 
 
 async def deliveries(app: App, webhook_id: str, count: int) -> list[dict[str, Any]]:
-    async with asyncio.timeout(30):
-        while True:
-            response = await app.client.get(
-                f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": 500}
-            )
-            assert response.status_code == 200, response.text
-            items: list[dict[str, Any]] = response.json()["items"]
-            if len(items) >= count:
-                return items
-            await asyncio.sleep(0.05)
+    async def logged() -> list[dict[str, Any]]:
+        response = await app.client.get(
+            f"/api/v1/webhooks/{webhook_id}/deliveries", params={"limit": 500}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["items"]  # type: ignore[no-any-return]
+
+    return await eventually(logged, until=lambda items: len(items) >= count)
 
 
 async def test_a_pending_retry_survives_a_restart(
@@ -93,7 +92,16 @@ async def test_two_instances_deliver_each_event_exactly_once(
         )
         assert all(r.status_code == 201 for r in jobs)
         await receiver.wait(burst)
-        await asyncio.sleep(1.0)  # twenty more rounds of both instances: room for a duplicate
+        assert one.runtime.db is not None
+        await eventually(lambda: outbox_settled(one.runtime.db), what="every delivery made")
+        marks = (one.runtime.webhooks.rounds, two.runtime.webhooks.rounds)  # type: ignore[union-attr]
+        await eventually(  # more rounds of both instances: room for a duplicate
+            lambda: min(
+                one.runtime.webhooks.rounds - marks[0],  # type: ignore[union-attr]
+                two.runtime.webhooks.rounds - marks[1],  # type: ignore[union-attr]
+            ),
+            until=lambda rounds: rounds >= 5,
+        )
         counts = receiver.ids()
         assert len(counts) == burst and set(counts.values()) == {1}, counts.most_common(3)
         logged = await deliveries(one, hook["id"], burst)

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from ingestd.api.audit import flush_audit
 from ingestd.api.deps import Admin, DbDep
 from ingestd.api.schemas import ERRORS, Page
-from ingestd.services.views import rfc3339
+from ingestd.domain.times import rfc3339
+from ingestd.services.audit import flush_audit
 from ingestd.store.audit import list_entries
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS)
@@ -39,7 +39,9 @@ async def audit(
     after: Annotated[str | None, Query(description="cursor from the previous page")] = None,
 ) -> Any:
     before = int(after) if after and after.isdigit() else None
-    await flush_audit(request.app)  # the calls this process answered, written in batches
+    await flush_audit(
+        request.app.state.audit_writer
+    )  # the calls this process answered, written in batches
     async with db.read() as conn:
         rows = await list_entries(conn, tenant=tenant, before_seq=before, limit=limit + 1)
     items = [{**r, "at": rfc3339(r["at"])} for r in rows[:limit]]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from ingestd.api.deps import Caller, DbDep, Writer
 from ingestd.api.schemas import ERRORS, ChunkView, File, Page
 from ingestd.domain.errors import NotFound
 from ingestd.services.jobs import retry_file
-from ingestd.services.views import file_view
 from ingestd.store import files as file_store
+from ingestd.store.views import file_view
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"], responses=ERRORS)
 
@@ -26,9 +26,8 @@ async def get_file(file_id: str, db: DbDep, caller: Caller) -> Any:
 
 
 @router.post("/{file_id}/actions/retry", response_model=File, summary="Re-queue a failed file")
-async def retry(file_id: str, request: Request, db: DbDep, caller: Writer) -> Any:
+async def retry(file_id: str, db: DbDep, caller: Writer) -> Any:
     row = await retry_file(db, caller, file_id)
-    request.app.state.notify_work()
     return file_view(row)
 
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from ingestd.api.deps import Caller, DbDep, SettingsDep
 from ingestd.api.schemas import ERRORS
-from ingestd.config import Settings
+from ingestd.config_parts import QueueSettings
+from ingestd.domain.times import rfc3339
 from ingestd.queue import registry
-from ingestd.services.views import rfc3339
 from ingestd.store import files as file_store
 from ingestd.store import insight
 from ingestd.store import jobs as job_store
@@ -60,9 +60,9 @@ def _p95(values: list[int]) -> float | None:
     return float(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))])
 
 
-def _gone_before(settings: Settings, now: float) -> float:
+def _gone_before(queue: QueueSettings, now: float) -> float:
     return now - registry.gone_after(
-        heartbeat_seconds=settings.heartbeat_seconds, lease_seconds=settings.lease_seconds
+        heartbeat_seconds=queue.heartbeat_seconds, lease_seconds=queue.lease_seconds
     )
 
 
@@ -83,7 +83,7 @@ async def stats(db: DbDep, settings: SettingsDep, caller: Caller) -> Any:
     now = time.time()
     async with db.read() as conn:
         registered = _worker_views(
-            await insight.registered_workers(conn), _gone_before(settings, now)
+            await insight.registered_workers(conn), _gone_before(settings.queue, now)
         )
         by_status = await job_store.totals_by(conn, "status", caller.scope)
         by_priority = await job_store.totals_by(conn, "priority", caller.scope)
@@ -130,7 +130,7 @@ async def queue(db: DbDep, settings: SettingsDep, caller: Caller) -> Any:
     return {
         "queued": queued,
         "running": running,
-        "workers": _worker_views(registered, _gone_before(settings, now)),
+        "workers": _worker_views(registered, _gone_before(settings.queue, now)),
         "files_per_s": round(files_done / 60, 2),
         "bytes_per_s": round(bytes_done / 60, 1),
     }

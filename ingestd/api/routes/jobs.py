@@ -19,7 +19,7 @@ from ingestd.api.schemas import (
     RetryBody,
 )
 from ingestd.blobs.base import run_blob_io
-from ingestd.domain.errors import BadRequest, IngestdError
+from ingestd.domain.errors import IngestdError, ValidationFailed
 from ingestd.domain.states import JobAction
 from ingestd.services import jobs as job_service
 from ingestd.services.uploads import (
@@ -27,21 +27,18 @@ from ingestd.services.uploads import (
     check_upload_job,
     refuse_disallowed_types,
     register_blobs,
+    upload_limit,
 )
-from ingestd.services.views import file_view, job_view, job_views
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.idempotency import IdempotencyKey, Replayed
+from ingestd.store.views import file_view, job_view, job_views
 from ingestd.uploads.multipart import parse_form
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"], responses=ERRORS)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 After = Annotated[str | None, Query(description="cursor from the previous page's `next`")]
-
-
-def _wake(request: Request) -> None:
-    request.app.state.notify_work()
 
 
 async def _one(db: DbDep, caller: Any, job_id: str) -> dict[str, Any]:
@@ -70,7 +67,6 @@ IdempotencyHeader = Annotated[
 )
 async def create_job(
     body: JobCreate,
-    request: Request,
     response: Response,
     db: DbDep,
     settings: SettingsDep,
@@ -86,7 +82,6 @@ async def create_job(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
         return await _one(db, caller, replay.job_id)
-    _wake(request)
     return await _one(db, caller, job_id)
 
 
@@ -103,7 +98,10 @@ async def list_jobs(
     for item in label or []:
         key, sep, value = item.partition(":")
         if not sep:
-            raise BadRequest(f"label filter {item!r} must look like key:value")
+            raise ValidationFailed(
+                f"label: {item!r} must look like key:value",
+                errors=[{"loc": ["query", "label"], "msg": "must look like key:value"}],
+            )
         labels[key] = value
     statuses = [s for s in (status or "").split(",") if s]
     async with db.read() as conn:
@@ -122,9 +120,7 @@ async def get_job(job_id: str, db: DbDep, caller: Caller) -> Any:
 @router.post(
     "/actions/{action}", response_model=Page[BulkResult], summary="Apply an action to many jobs"
 )
-async def bulk_action(
-    action: JobAction, body: BulkAction, request: Request, db: DbDep, caller: Writer
-) -> Any:
+async def bulk_action(action: JobAction, body: BulkAction, db: DbDep, caller: Writer) -> Any:
     results = []
     for job_id in body.job_ids:
         try:
@@ -138,7 +134,6 @@ async def bulk_action(
                     "error": {"code": exc.code, "status": exc.status, "detail": exc.detail},
                 }
             )
-    _wake(request)
     return {"items": results, "next": None}
 
 
@@ -150,7 +145,6 @@ async def bulk_action(
 async def job_action(
     job_id: str,
     action: JobAction,
-    request: Request,
     db: DbDep,
     caller: Writer,
     body: RetryBody | None = None,
@@ -158,9 +152,6 @@ async def job_action(
     await job_service.act(
         db, caller, job_id, action, failed_only=body.failed_only if body else True
     )
-    if action is JobAction.CANCEL:
-        request.app.state.cancel_job(job_id)
-    _wake(request)
     return await _one(db, caller, job_id)
 
 
@@ -170,9 +161,8 @@ async def job_action(
     response_class=Response,
     summary="Delete a job, its files and chunks",
 )
-async def delete_job(job_id: str, request: Request, db: DbDep, caller: Writer) -> Response:
+async def delete_job(job_id: str, db: DbDep, caller: Writer) -> Response:
     await job_service.delete_job(db, caller, job_id)
-    request.app.state.cancel_job(job_id)
     return Response(status_code=204)
 
 
@@ -189,20 +179,24 @@ async def upload_files(
     every file, or a list with one object per file), and `seal=true` on the last upload.
 
     The body is parsed as it streams in: each file goes to disk while hashed, never whole in
-    memory, and a file over the size limit is refused (413) as soon as it crosses it."""
+    memory, and a file over the size limit (the job's `options.max_file_size`, or the server's
+    `INGESTD_MAX_UPLOAD_SIZE` if lower) is refused with 413 as soon as it crosses it: the rest of
+    the body is not read and nothing of the request is kept."""
     job = await check_upload_job(db, caller, job_id)
+    limit = upload_limit(job, settings.uploads.max_upload_size)
     form = await parse_form(
         request.headers.get("content-type", ""),
         request.stream(),
         blobs.tmp_dir(),
-        max_size=settings.max_upload_size,
-        max_files=settings.max_files_per_request,
+        max_size=limit.size,
+        max_files=settings.uploads.max_files_per_request,
+        too_large=limit.refusal,
     )
     try:
         seal = form.fields.get("seal", "false").lower() in ("1", "true", "yes")
         if not form.files and not seal:
-            raise BadRequest(
-                "no `file` parts in the form",
+            raise ValidationFailed(
+                "file: required (no `file` parts in the form)",
                 errors=[{"loc": ["body", "file"], "msg": "field required"}],
             )
         metadata = _metadata(form.fields.get("metadata"), len(form.files))
@@ -219,7 +213,6 @@ async def upload_files(
     finally:
         form.discard()  # whatever was not adopted
     rows = await register_blobs(db, blobs, caller, job_id, stored, seal=seal)
-    _wake(request)
     return {"items": [file_view(r) for r in rows], "next": None}
 
 
@@ -230,12 +223,12 @@ def _metadata(raw: Any, count: int) -> list[dict[str, Any]]:
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise BadRequest("the `metadata` part is not valid JSON") from None
+        raise ValidationFailed("metadata: not valid JSON") from None
     if isinstance(value, dict):
         return [dict(value) for _ in range(count)]
     if isinstance(value, list) and len(value) == count and all(isinstance(v, dict) for v in value):
         return value
-    raise BadRequest("`metadata` must be a JSON object, or a list with one object per file")
+    raise ValidationFailed("metadata: must be a JSON object, or a list with one object per file")
 
 
 @router.get("/{job_id}/files", response_model=Page[File], summary="List a job's files")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 
 from ingestd.api.deps import Admin, DbDep
 from ingestd.api.schemas import ERRORS, KeyCreate, KeyCreated, KeyView, Page
+from ingestd.domain.times import rfc3339
 from ingestd.services import keys as key_service
-from ingestd.services.views import rfc3339
 from ingestd.store import keys as key_store
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"], responses=ERRORS)

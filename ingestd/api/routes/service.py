@@ -6,7 +6,6 @@ import logging
 import time
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
@@ -18,6 +17,7 @@ from ingestd.domain.errors import IngestdError
 from ingestd.store import files as file_store
 from ingestd.store import insight
 from ingestd.store import jobs as job_store
+from ingestd.store.db import Database
 
 router = APIRouter(tags=["service"])
 log = logging.getLogger("ingestd.api")
@@ -45,11 +45,10 @@ async def ready(db: DbDep, blobs: BlobsDep) -> Any:
     return JSONResponse(body, status_code=503)
 
 
-async def _check_db(db: Any) -> dict[str, Any]:
+async def _check_db(db: Database) -> dict[str, Any]:
     started = time.perf_counter()
     try:
-        async with db.read() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        await db.ping()
     except Exception as exc:
         return {"ok": False, "latency_ms": _ms(started), "error": type(exc).__name__}
     return {"ok": True, "latency_ms": _ms(started)}

@@ -2,20 +2,18 @@
 
 Extensions: creation, creation-with-upload, creation-defer-length, termination, checksum
 (sha1, sha256) and expiration. Every response, errors included, carries ``Tus-Resumable``;
-errors keep our problem+json body (tus clients read only the status). A sweep started with the
-app removes expired unfinished uploads.
+errors keep our problem+json body (tus clients read only the status). The process's runtime
+sweeps expired unfinished uploads (``TusExpiry`` in ``services/tus.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from email.utils import formatdate
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
@@ -25,6 +23,7 @@ from ingestd.api.schemas import ERRORS
 from ingestd.domain.errors import BadRequest, UnsupportedMediaType
 from ingestd.services import tus
 from ingestd.services.tus import TUS_VERSION, Checksum, TusService
+from ingestd.store import uploads as upload_store
 
 log = logging.getLogger("ingestd.api")
 
@@ -68,32 +67,6 @@ async def _render(request: Request, exc: Exception) -> Response:
     raise exc
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the service once the store is open, and sweep expired uploads periodically."""
-    state = app.state
-    service = TusService(state.db, state.blobs, state.settings, state.notify_work)
-    state.tus = service
-    task = asyncio.create_task(_sweep(service, state.settings.tus_cleanup_seconds))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _sweep(service: TusService, every: float) -> None:
-    while True:
-        try:
-            removed = await service.expire()
-            if removed:
-                log.info("removed %d expired upload(s)", removed)
-        except Exception:
-            log.exception("the expired-upload sweep failed; trying again later")
-        await asyncio.sleep(every)
-
-
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM: {}}}
 
@@ -110,7 +83,6 @@ router = APIRouter(
     prefix="/api/v1/uploads",
     tags=["uploads"],
     route_class=TusRoute,
-    lifespan=lifespan,
     responses=TUS_ERRORS,
 )
 
@@ -151,16 +123,25 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 def _state_headers(row: dict[str, Any]) -> dict[str, str]:
     headers = {"Upload-Offset": str(row["offset"])}
-    if row["status"] == tus.OPEN:
+    if row["status"] == upload_store.OPEN:
         headers["Upload-Expires"] = formatdate(row["expires_at"], usegmt=True)
     return headers
 
 
 @router.options("", status_code=204, include_in_schema=False)  # discovery: no key needed
-@router.options("/{upload_id}", status_code=204, include_in_schema=False)
 async def tus_options(request: Request) -> Response:
+    """``Tus-Max-Size``: the server's limit; a job's ``options.max_file_size`` may be lower, and
+    a creation over it is refused (413) before any byte is sent."""
     return Response(
-        status_code=204, headers=_tus_headers(request.app.state.settings.max_upload_size)
+        status_code=204, headers=_tus_headers(request.app.state.settings.uploads.max_upload_size)
+    )
+
+
+@router.options("/{upload_id}", status_code=204, include_in_schema=False)
+async def tus_upload_options(upload_id: str, request: Request) -> Response:
+    """``Tus-Max-Size`` of this upload: its job's limit."""
+    return Response(
+        status_code=204, headers=_tus_headers(await _service(request).max_size_for(upload_id))
     )
 
 

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from ingestd.api.deps import Admin, Caller, DbDep, SettingsDep, Writer
 from ingestd.api.schemas import ERRORS, Page, Strict
-from ingestd.domain.errors import NotFound, ValidationFailed
-from ingestd.services.views import rfc3339
-from ingestd.webhooks import outbox, safety, signing
-from ingestd.webhooks import store as webhook_store
+from ingestd.domain.errors import NotFound
+from ingestd.domain.times import rfc3339
+from ingestd.store import webhook_outbox as outbox
+from ingestd.store import webhooks as webhook_store
+from ingestd.webhooks import safety, signing
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
 
@@ -49,7 +50,8 @@ class WebhookCreate(Strict):
     def _known_types(cls, value: list[str]) -> list[str]:
         unknown = sorted({v for v in value if v != "*" and v not in EVENT_TYPES})
         if unknown:
-            raise ValueError(f"unknown event types: {', '.join(unknown)}")
+            allowed = ", ".join(["*", *sorted(EVENT_TYPES)])
+            raise ValueError(f"unknown event types: {', '.join(unknown)}; allowed: {allowed}")
         return list(dict.fromkeys(value))
 
 
@@ -103,13 +105,7 @@ def _invalidate(request: Request, tenant: str) -> None:
 async def create(
     body: WebhookCreate, db: DbDep, caller: Writer, settings: SettingsDep, request: Request
 ) -> Any:
-    try:
-        safety.check_url_syntax(body.url)
-        safety.check_literal(body.url, safety.webhook_policy(settings))
-    except safety.UnsafeTarget as exc:
-        raise ValidationFailed(
-            str(exc), errors=[{"loc": ["body", "url"], "msg": str(exc)}]
-        ) from exc
+    safety.refuse_unsafe_url(body.url, settings.webhooks, field="url")
     secret = body.secret or signing.new_secret()
     async with db.write() as conn:
         row = await webhook_store.create_webhook(
@@ -147,7 +143,9 @@ async def tenant_secret(
     ] = None,
 ) -> Any:
     async with db.write() as conn:
-        row = await outbox.tenant_secret(conn, tenant or caller.tenant)
+        row = await outbox.tenant_secret(
+            conn, tenant or caller.tenant, candidate=signing.new_secret()
+        )
     return {**row, "created_at": rfc3339(row["created_at"])}
 
 

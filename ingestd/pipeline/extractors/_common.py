@@ -16,6 +16,7 @@ from ingestd.domain.documents import (
     Element,
     ElementKind,
     Table,
+    looks_like_header,
     table_to_text,
 )
 from ingestd.domain.errors import FileError
@@ -32,7 +33,6 @@ MAX_COMPRESSION_RATIO = 200
 _RATIO_MIN_BYTES = 1024 * 1024  # tiny parts compress absurdly well; only judge big ones
 _DTD_SCAN_BYTES = 4096
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
-_NUMBER = re.compile(r"^[-+]?[\d\s.,%€$£]+$")
 
 
 def _summary(exc: BaseException) -> str:
@@ -94,14 +94,6 @@ def cell_text(value: Any) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return collapse_ws(str(value))
-
-
-def looks_like_header(row: Sequence[str]) -> bool:
-    """Is this first row a header? Non-empty, distinct, textual labels."""
-    labels = [label for label in row if label]
-    if len(labels) < max(1, len(row) - 1) or len(set(labels)) != len(labels):
-        return False
-    return not any(_NUMBER.match(label) for label in labels)
 
 
 def cells(texts: Iterable[str]) -> tuple[Cell, ...]:

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from ingestd.domain.documents import Element
+from ingestd.domain.documents import Element, looks_like_header
 from ingestd.domain.errors import FileError
 from ingestd.pipeline.extractors._common import (
     cell_text,
     cells,
-    looks_like_header,
     table_blocks,
     translate_errors,
 )

@@ -19,11 +19,10 @@ import openpyxl
 from lxml import etree
 from openpyxl.utils.cell import range_boundaries
 
-from ingestd.domain.documents import Cell, Element
+from ingestd.domain.documents import Cell, Element, looks_like_header
 from ingestd.pipeline.extractors._common import (
     cell_text,
     check_ooxml_zip,
-    looks_like_header,
     table_blocks,
     translate_errors,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingestd.domain.documents import Cell, Table
+from ingestd.domain.documents import Cell, Table, looks_like_header
 from ingestd.pipeline.layout.segments import Line, Rule, Segment
 
 _SNAP = 2.0  # points: rules this close are one
@@ -138,7 +138,6 @@ def _aligned(run: list[Line]) -> FoundTable | None:
 
 
 def _table(rows: list[list[str]], lines: list[Line]) -> Table:
-    from ingestd.pipeline.extractors._common import looks_like_header
 
     first_line = min(lines, key=lambda ln: ln.y0)
     header = 1 if (first_line.bold or looks_like_header(rows[0])) and len(rows) > 1 else 0

@@ -1,5 +1,5 @@
 """The webhooks tables: subscriptions and the record of each delivery attempt (the outbox of
-deliveries still to make is in ``outbox.py``)."""
+deliveries still to make is in ``webhook_outbox.py``), and the job ``webhook_url``s events go to."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.ids import new_id
-from ingestd.store.tables import webhook_deliveries, webhook_outbox, webhooks
+from ingestd.store.tables import jobs, webhook_deliveries, webhook_outbox, webhooks
 
 
 async def create_webhook(
@@ -110,3 +110,15 @@ async def disable_webhook(conn: AsyncConnection, webhook_id: str) -> bool:
         .values(enabled=False)
     )
     return (result.rowcount or 0) > 0
+
+
+async def job_webhook_urls(conn: AsyncConnection, job_ids: list[str]) -> dict[str, str]:
+    """The ``webhook_url`` of each of these jobs that has one."""
+    if not job_ids:
+        return {}
+    result = await conn.execute(
+        sa.select(jobs.c.id, jobs.c.webhook_url).where(
+            jobs.c.id.in_(job_ids), jobs.c.webhook_url.is_not(None)
+        )
+    )
+    return {str(job_id): str(url) for job_id, url in result.all() if url}

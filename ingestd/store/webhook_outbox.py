@@ -1,4 +1,6 @@
 """The webhook outbox tables: the matching cursor, the deliveries to make, the tenant secrets.
+The rules (matching, backoff, disabling) are in ``ingestd/webhooks/``; this module holds the
+statements.
 
 A delivery is claimed like a queued file (see ``ingestd/queue/claims.py``): one short write
 transaction picks due rows (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite: the one writer) and
@@ -25,7 +27,6 @@ from ingestd.store.tables import (
     webhook_tenant_secrets,
     webhooks,
 )
-from ingestd.webhooks import signing
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -94,11 +95,12 @@ async def enqueue(conn: AsyncConnection, rows: list[dict[str, Any]], *, now: flo
     await conn.execute(insert_ignoring_duplicates(conn, webhook_outbox), values)
 
 
-async def tenant_secret(conn: AsyncConnection, tenant: str) -> dict[str, Any]:
-    """The tenant's job-webhook signing secret, made on first use (safe against a racing maker)."""
+async def tenant_secret(conn: AsyncConnection, tenant: str, *, candidate: str) -> dict[str, Any]:
+    """The tenant's job-webhook signing secret; ``candidate`` becomes it when the tenant has
+    none yet (safe against a racing maker: the first one stays)."""
     await conn.execute(
         insert_ignoring_duplicates(conn, webhook_tenant_secrets).values(
-            tenant=tenant, secret=signing.new_secret(), created_at=time.time()
+            tenant=tenant, secret=candidate, created_at=time.time()
         )
     )
     row = (
