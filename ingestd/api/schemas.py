@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ingestd.domain import options
 from ingestd.domain.auth import Role
 from ingestd.domain.states import FileStatus, JobStatus, Pipeline, Priority
 
@@ -59,33 +60,10 @@ Source = Annotated[
 ]
 
 
-class JobOptions(Strict):
-    chunk_size: int = Field(default=1000, ge=50, le=100_000, description="characters per chunk")
-    chunk_overlap: int = Field(
-        default=200, ge=0, le=50_000, description="characters shared by neighbours"
-    )
-    embedder: str | None = Field(
-        default=None, description="embedding model; null = the built-in default"
-    )
-    skip_existing: bool = Field(
-        default=True, description="skip content (sha256) this tenant already ingested"
-    )
-    max_retries: int = Field(default=3, ge=0, le=20)
-    max_workers: int | None = Field(
-        default=None,
-        ge=1,
-        le=10_000,
-        description="files of this job in flight at once; null = no cap",
-    )
-    timeout_seconds: int = Field(default=300, ge=1, le=86_400, description="per file")
-    allowed_types: list[str] = Field(default_factory=list, description="mime patterns; empty = any")
-    max_file_size: int = Field(default=104_857_600, ge=1, description="bytes")
+class JobOptions(options.JobOptions):
+    """The options of a new job: the fields and defaults of ``domain/options.py``, no others."""
 
-    @model_validator(mode="after")
-    def _overlap_below_size(self) -> JobOptions:
-        if self.chunk_overlap >= self.chunk_size:
-            raise ValueError("chunk_overlap must be smaller than chunk_size")
-        return self
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("embedder")
     @classmethod

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.domain.events import EventType
 from ingestd.domain.states import JobStatus
 from ingestd.services.views import job_view
 from ingestd.store import events as event_store
@@ -98,7 +99,7 @@ class ProgressEvents:
             rows.append(
                 {
                     "tenant": state.tenant,
-                    "type": "file.progress",
+                    "type": EventType.FILE_PROGRESS,
                     "job_id": state.job_id,
                     "file_id": file_id,
                     "data": {
@@ -154,7 +155,7 @@ class ProgressEvents:
             rows.append(
                 {
                     "tenant": tenant,
-                    "type": "job.updated",
+                    "type": EventType.JOB_UPDATED,
                     "job_id": job_id,
                     "data": {"status": job["status"], "progress": view["progress"]},
                 }

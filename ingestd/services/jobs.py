@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import BadRequest, Conflict, InvalidTransition, NotFound
+from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
 from ingestd.queue.finalize import finish_job_if_done
@@ -100,7 +101,7 @@ async def create_job(
         await append_event(
             conn,
             tenant=principal.tenant,
-            type="job.created",
+            type=EventType.JOB_CREATED,
             job_id=job["id"],
             data={"status": status.value, "name": job["name"]},
             at=now,
@@ -157,7 +158,7 @@ async def act(
             )
         await job_store.update_job(conn, job_id, **values)
         if new is not current or action is JobAction.RETRY:
-            event = "job.cancelled" if new is JobStatus.CANCELLED else "job.updated"
+            event = EventType.JOB_CANCELLED if new is JobStatus.CANCELLED else EventType.JOB_UPDATED
             await append_event(
                 conn,
                 tenant=job["tenant"],
@@ -251,7 +252,7 @@ async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[s
             await append_event(
                 conn,
                 tenant=job["tenant"],
-                type="job.updated",
+                type=EventType.JOB_UPDATED,
                 job_id=job["id"],
                 data={"status": new.value, "action": "retry"},
                 at=now,
@@ -267,4 +268,8 @@ async def delete_job(db: Database, principal: Principal, job_id: str) -> None:
     async with db.write() as conn:
         job = await get_job_row(conn, principal, job_id, lock=True)
         await job_store.delete_job(conn, job_id)
-        await append_event(conn, tenant=job["tenant"], type="job.deleted", job_id=job_id, data={})
+        # The job's webhook_url goes with the event: the row that held it is deleted with it.
+        data = {"webhook_url": job["webhook_url"]} if job["webhook_url"] else {}
+        await append_event(
+            conn, tenant=job["tenant"], type=EventType.JOB_DELETED, job_id=job_id, data=data
+        )

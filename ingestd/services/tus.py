@@ -57,6 +57,7 @@ from ingestd.domain.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.services.uploads import StoredFile, check_upload_job, register_blobs
 from ingestd.store.db import Database
@@ -547,7 +548,7 @@ class _Progress:
             await append_event(
                 conn,
                 tenant=self.row["tenant"],
-                type="upload.progress",
+                type=EventType.UPLOAD_PROGRESS,
                 job_id=self.row["job_id"],
                 data=data,
             )

@@ -32,6 +32,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.config import Settings
+from ingestd.domain.events import EventType
 from ingestd.store.db import Database
 from ingestd.store.events import append_event, on_append
 from ingestd.webhooks import outbox, safety, signing
@@ -257,6 +258,6 @@ class WebhookDispatcher:
         await append_event(
             conn,
             tenant=item.tenant,
-            type="webhook.disabled",
+            type=EventType.WEBHOOK_DISABLED,
             data={"webhook_id": item.webhook_id, "url": item.url, "consecutive_failures": streak},
         )

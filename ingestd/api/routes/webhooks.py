@@ -11,30 +11,14 @@ from pydantic import BaseModel, Field, field_validator
 from ingestd.api.deps import Admin, Caller, DbDep, SettingsDep, Writer
 from ingestd.api.schemas import ERRORS, Page, Strict
 from ingestd.domain.errors import NotFound, ValidationFailed
+from ingestd.domain.events import EventType
 from ingestd.services.views import rfc3339
 from ingestd.webhooks import outbox, safety, signing
 from ingestd.webhooks import store as webhook_store
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
 
-EVENT_TYPES = frozenset(
-    {
-        "job.created",
-        "job.updated",
-        "job.completed",
-        "job.failed",
-        "job.cancelled",
-        "job.deleted",
-        "file.progress",
-        "file.completed",
-        "file.failed",
-        "file.skipped",
-        "file.retrying",
-        "file.cancelled",
-        "upload.progress",
-        "webhook.disabled",
-    }
-)
+EVENT_TYPES = frozenset(EventType)  # what a webhook may subscribe to: every type
 
 
 class WebhookCreate(Strict):
