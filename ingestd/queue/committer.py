@@ -11,10 +11,10 @@ import contextlib
 import time
 
 from ingestd.domain.states import FileStatus
-from ingestd.queue.claims import ClaimedFile
-from ingestd.queue.completion import complete_files
-from ingestd.queue.outcomes import FileOutcome, LeaseLost
+from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.store.completion import complete_files
 from ingestd.store.db import Database
+from ingestd.store.errors import LeaseLost
 
 MAX_BATCH = 200  # files per transaction
 

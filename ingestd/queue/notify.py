@@ -14,13 +14,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-
 from ingestd.store.db import Database
+from ingestd.store.notify import CHANNEL, notify_workers
 
 log = logging.getLogger("ingestd.worker")
 
-CHANNEL = "ingestd_work"
 DEBOUNCE_SECONDS = 0.02
 
 
@@ -44,8 +42,7 @@ class WorkNotifier:
     async def _send(self) -> None:
         await asyncio.sleep(DEBOUNCE_SECONDS)
         try:
-            async with self.db.write() as conn:
-                await conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
+            await notify_workers(self.db)
         except Exception:  # workers still poll: a lost nudge costs latency, not work
             log.warning("could not notify workers", exc_info=True)
 
@@ -69,7 +66,7 @@ class WorkListener:
                 await self._task
 
     async def _run(self) -> None:
-        import asyncpg
+        import asyncpg  # the optional postgres extra: only PostgreSQL deployments listen
 
         delay = 0.5
         while True:

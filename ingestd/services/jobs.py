@@ -10,15 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
-from ingestd.domain.errors import BadRequest, Conflict, InvalidTransition, NotFound
+from ingestd.domain.errors import Conflict, InvalidTransition, NotFound
 from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
-from ingestd.queue.finalize import finish_job_if_done
+from ingestd.sources.port import SourceContext
+from ingestd.sources.registry import Sources
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.events import append_event
+from ingestd.store.finish import finish_job_if_done
 from ingestd.store.tables import files, job_sources
 
 LISTABLE = ("directory", "zip")
@@ -26,39 +28,9 @@ NO_CAP = 1_000_000  # max_workers stored for "no per-job cap"
 
 
 def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check every source before the job exists; paths must resolve under the source roots."""
-    from ingestd.sources.roots import parse_path_mapping, resolve_source_path
-
-    mappings = [parse_path_mapping(m) for m in settings.path_maps]
-    resolved = []
-    for index, source in enumerate(sources):
-        kind = source["type"]
-        spec = dict(source)
-        if kind == "s3":
-            from ingestd.sources.s3 import resolve_s3_source
-
-            try:
-                spec = resolve_s3_source(settings, spec)
-            except BadRequest as exc:
-                raise BadRequest(f"sources[{index}].{exc.detail}") from None
-        if kind == "url":
-            from ingestd.sources.url import check_urls
-
-            spec["urls"] = check_urls(
-                source["urls"], index=index, max_count=settings.url_max_per_source
-            )
-        if kind in LISTABLE:
-            try:
-                path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
-            except BadRequest as exc:
-                raise BadRequest(f"sources[{index}].path: {exc.detail}") from None
-            if kind == "directory" and not path.exists():
-                raise BadRequest(f"sources[{index}].path: {source['path']!r} does not exist")
-            if kind == "zip" and not path.is_file():
-                raise BadRequest(f"sources[{index}].path: {source['path']!r} is not a file")
-            spec["resolved_path"] = str(path)
-        resolved.append(spec)
-    return resolved
+    """Check every source before the job exists, each by its adapter (paths must resolve under
+    the source roots, URLs must be well formed…); returns the specs to store."""
+    return Sources(SourceContext(settings)).check(sources)
 
 
 async def create_job(

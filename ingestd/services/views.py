@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.progress import counts_progress, job_progress, sum_counters
 from ingestd.domain.states import JobStatus
+from ingestd.sources.registry import describe_source
 from ingestd.store import jobs as job_store
 from ingestd.store.tables import files
 
@@ -81,12 +82,10 @@ async def job_view(
 
 
 def _source_view(source: dict[str, Any]) -> dict[str, Any]:
-    spec = dict(source["spec"])
-    spec.pop("resolved_path", None)
     return {
         "index": source["idx"],
         "type": source["type"],
-        **{k: v for k, v in spec.items() if k != "type"},
+        **describe_source(source["type"], source["spec"]),
         "state": source["state"],
         "error": source["error"],
         "progress": counts_progress(source),

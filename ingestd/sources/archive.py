@@ -15,6 +15,7 @@ expanded up to ``max_depth`` levels and share the same entry and size budget.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import struct
@@ -22,14 +23,19 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ingestd.blobs.base import BlobStore
-from ingestd.domain.errors import FileError
-from ingestd.sources.base import PathFilter, SourceEntry, SourceError
+from ingestd.domain.errors import BadRequest, FileError
+from ingestd.domain.refs import BlobRef, FileRef
+from ingestd.domain.work import SourceEntry
+from ingestd.sources.base import PathFilter, SourceError
+from ingestd.sources.directory import describe_path_spec, resolve_spec_path
+from ingestd.sources.port import FetchLimits, LocalFile, SourceContext
+from ingestd.sources.upload import materialise_blob
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -239,8 +245,7 @@ class _Expander:
         except FileError as exc:  # the store's own limit: only reachable with a lying header
             raise SourceError("zip_bomb", f"entry {_show(display)}: {exc.message}") from None
         self.total += blob.size
-        path = self.blobs.locate(blob.key)  # a remote blob is fetched by its key
-        return SourceEntry(display.rsplit("/", 1)[-1], display, blob.size, path, blob.key)
+        return SourceEntry(display.rsplit("/", 1)[-1], display, blob.size, BlobRef(blob.key))
 
     def _spool(self, stream: IO[bytes], first: bytes, info: zipfile.ZipInfo, prefix: str) -> Path:
         """Copy a nested archive to a private temporary file (zipfile needs to seek)."""
@@ -392,7 +397,7 @@ def _refusal(info: zipfile.ZipInfo) -> tuple[str, str] | None:
 
 
 def _failed(display: str, code: str, message: str) -> SourceEntry:
-    return SourceEntry(display.rsplit("/", 1)[-1], display, 0, "", None, (code, message))
+    return SourceEntry(display.rsplit("/", 1)[-1], display, 0, None, (code, message))
 
 
 def _sanitise(name: str) -> str:
@@ -413,3 +418,42 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)[:SHOW_CHARS] or type(exc).__name__
+
+
+# -- the adapter --------------------------------------------------------------------------------
+
+
+class ZipSource:
+    """A zip archive under the source roots: expanded into blobs while it is listed."""
+
+    type = "zip"
+    ref_kinds: tuple[str, ...] = ("blob",)
+
+    def __init__(self, context: SourceContext) -> None:
+        self.context = context
+
+    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
+        path = resolve_spec_path(self.context.settings, spec, index=index)
+        if not path.is_file():
+            raise BadRequest(f"sources[{index}].path: {spec['path']!r} is not a file")
+        return {**spec, "resolved_path": str(path)}
+
+    @staticmethod
+    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
+        return describe_path_spec(spec)
+
+    def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
+        return expand_zip(
+            Path(spec["resolved_path"]),
+            self.context.blob_store(),
+            include=spec.get("include") or [],
+            exclude=spec.get("exclude") or [],
+        )
+
+    def is_remote(self, ref: FileRef) -> bool:
+        return not self.context.blob_store().is_local
+
+    def materialise(
+        self, ref: FileRef, limits: FetchLimits
+    ) -> contextlib.AbstractAsyncContextManager[LocalFile]:
+        return materialise_blob(self.context.blob_store(), ref)

@@ -1,5 +1,5 @@
-"""What every source yields (:class:`SourceEntry`), how a whole source fails (:class:`SourceError`),
-and the include/exclude glob filter shared by directory and archive sources.
+"""How a whole source fails (:class:`SourceError`), and the include/exclude glob filter shared by
+directory, archive and bucket sources. What every source yields is ``domain.work.SourceEntry``.
 """
 
 from __future__ import annotations
@@ -12,24 +12,6 @@ from typing import Any
 
 from ingestd.domain.errors import BadRequest
 from ingestd.domain.paths import check_text, show
-
-
-@dataclass(frozen=True, slots=True)
-class SourceEntry:
-    """One file a source found.
-
-    ``path`` is the display path (POSIX, relative to the source root or archive); ``local_path``
-    the absolute path a worker opens (the real file for directories, the blob for zip entries).
-    An entry that was refused carries ``error`` = ``(code, message)``: it must still be listed as a
-    failed file, never silently dropped, and its ``local_path`` must not be opened.
-    """
-
-    name: str
-    path: str
-    size: int
-    local_path: str
-    blob_key: str | None
-    error: tuple[str, str] | None = None
 
 
 class SourceError(Exception):

@@ -77,6 +77,11 @@ async def update_file(conn: AsyncConnection, file_id: str, **values: Any) -> Non
     await conn.execute(files.update().where(files.c.id == file_id).values(**values))
 
 
+async def rename_file(conn: AsyncConnection, file_id: str, name: str) -> None:
+    """A better name learnt while processing (a server's ``Content-Disposition``)."""
+    await update_file(conn, file_id, name=name)
+
+
 async def find_ingested(
     conn: AsyncConnection, tenant: str, sha256: str, exclude_file_id: str
 ) -> str | None:

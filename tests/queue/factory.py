@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 from ingestd.domain.ids import new_id
+from ingestd.domain.refs import PathRef
 from ingestd.domain.states import Priority
-from ingestd.queue.listing import add_files
-from ingestd.queue.outcomes import FileOutcome
+from ingestd.domain.work import ClaimedSource, FileOutcome, SourceEntry
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
+from ingestd.store.listing import add_listed_files
 
 LEASE = 30.0
 
@@ -50,25 +51,17 @@ async def make_job(
         await job_store.insert_job(
             conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
         )
-    rows = [
-        {
-            "id": new_id("file"),
-            "job_id": job_id,
-            "tenant": tenant,
-            "source_index": 0,
-            "name": f"f{i}",
-            "path": f"f{i}",
-            "size": 10,
-            "status": "queued",
-            "priority_rank": priority.rank,
-            "run_after": now,
-            "local_path": local_paths[i] if local_paths else "/nonexistent",
-            "metadata": {},
-            "created_at": now,
-        }
+    source = ClaimedSource(job_id, 0, "directory", {}, tenant, priority.rank)
+    entries = [
+        SourceEntry(
+            name=f"f{i}",
+            path=f"f{i}",
+            size=10,
+            ref=PathRef(local_paths[i] if local_paths else "/nonexistent"),
+        )
         for i in range(n_files)
     ]
-    await add_files(db, job_id, rows)
+    await add_listed_files(db, source, entries, now=now)
     return job_id
 
 

@@ -2,8 +2,9 @@
 
 A claim is a short write transaction: share the free slots between the jobs that may run (fair
 between tenants, by priority then age inside a tenant, never past a job's ``max_workers``: see
-``fairness``), take each job's best queued files, and mark them running with a lease that the
-worker must keep renewing. Every step reads counters or an index in order: no scans, no sorts.
+``domain/fairness.py``), take each job's best queued files, and mark them running with a lease
+that the worker must keep renewing. Every step reads counters or an index in order: no scans, no
+sorts.
 """
 
 from __future__ import annotations
@@ -11,39 +12,31 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.domain.states import CLAIMABLE_JOB_STATUSES, FileStatus, JobStatus, Priority
-from ingestd.queue import fairness, registry
+from ingestd.domain import fairness
+from ingestd.domain.events import EventType
+from ingestd.domain.options import JobOptions
+from ingestd.domain.refs import ref_from_json
+from ingestd.domain.states import (
+    CLAIMABLE_JOB_STATUSES,
+    FileStatus,
+    JobStatus,
+    Pipeline,
+    Priority,
+)
+from ingestd.domain.work import ClaimedFile
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.dialect import for_update_skip_locked
+from ingestd.store.errors import translated
 from ingestd.store.events import append_event
 from ingestd.store.tables import files, jobs
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedFile:
-    id: str
-    job_id: str
-    tenant: str
-    source_index: int
-    name: str
-    path: str
-    size: int
-    mime_type: str | None
-    sha256: str | None
-    local_path: str | None
-    blob_key: str | None
-    attempts: int
-    lease_token: str
-    pipeline: str
-    options: dict[str, Any]
+from ingestd.store.workers import record_heartbeat
 
 
 class Claimed(list[ClaimedFile]):
@@ -64,7 +57,8 @@ LOCK_WAIT_MS = 500
 _CLAIM_SETTINGS = {"lock_timeout": f"{LOCK_WAIT_MS}ms", "synchronous_commit": "off"}
 
 
-async def claim_files(
+@translated
+async def claim_next_files(
     db: Database, worker_id: str, limit: int, *, now: float, lease_seconds: float
 ) -> Claimed:
     """Claim up to ``limit`` queued files, shared fairly between tenants (see ``fairness``).
@@ -181,7 +175,8 @@ async def _take(
         by_job[row["job_id"]].append(dict(row))
     for rows in by_job.values():
         rows.sort(key=lambda r: (-r.pop("priority_rank"), r["id"]))
-    claimed = [_claimed(row, loads[row["job_id"]]) for row in fairness.deal(slots, by_job)]
+    jobs_of = {job_id: _job_of(loads[job_id]) for job_id in by_job}
+    claimed = [_claimed(row, jobs_of[row["job_id"]]) for row in fairness.deal(slots, by_job)]
     moved: Counter[tuple[str, int]] = Counter((c.job_id, c.source_index) for c in claimed)
     for (job_id, source_index), count in moved.items():
         await job_store.move_counter(
@@ -208,7 +203,7 @@ async def _mark_jobs_running(conn: AsyncConnection, starting: dict[str, str], no
         await append_event(
             conn,
             tenant=tenant,
-            type="job.updated",
+            type=EventType.JOB_UPDATED,
             job_id=job_id,
             data={"status": "running"},
             at=now,
@@ -227,7 +222,7 @@ _CLAIMED_COLUMNS = [
         "size",
         "mime_type",
         "sha256",
-        "local_path",
+        "ref",
         "blob_key",
         "attempts",
         "lease_token",
@@ -236,9 +231,24 @@ _CLAIMED_COLUMNS = [
 
 
 def _claimed(row: dict[str, Any], job: dict[str, Any]) -> ClaimedFile:
-    return ClaimedFile(**row, pipeline=job["pipeline"], options=job["options"] or {})
+    ref = row.pop("ref")
+    return ClaimedFile(
+        **row,
+        ref=ref_from_json(ref) if ref else None,
+        pipeline=job["pipeline"],
+        options=job["options"],
+    )
 
 
+def _job_of(load: dict[str, Any]) -> dict[str, Any]:
+    """What every claimed file of a job shares: read once per job and claim."""
+    return {
+        "pipeline": Pipeline(load["pipeline"]),
+        "options": JobOptions.from_stored(load["options"]),
+    }
+
+
+@translated
 async def renew_leases(
     db: Database,
     worker_id: str,
@@ -258,7 +268,7 @@ async def renew_leases(
     async with db.write() as conn:
         await job_store.lock_jobs(conn, job_ids)
         if running is not None:
-            await registry.beat(conn, worker_id, now=now, running=running)
+            await record_heartbeat(conn, worker_id, now=now, running=running)
         if not progress:
             return set()
         # Only files really in flight: one whose task ended without recording an outcome (its

@@ -17,19 +17,21 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobStatus
-from ingestd.queue.claims import ClaimedFile
-from ingestd.queue.finalize import finish_job_if_done
-from ingestd.queue.outcomes import FileOutcome, LeaseLost
+from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
+from ingestd.store.errors import LeaseLost, translated
+from ingestd.store.finish import finish_job_if_done
 from ingestd.store.tables import events, files
 
 Done = tuple[ClaimedFile, FileOutcome]
 
 
+@translated
 async def complete_files(
     db: Database, done: Sequence[Done], *, now: float
 ) -> list[FileStatus | LeaseLost]:
@@ -56,6 +58,16 @@ async def complete_files(
                 for job_id in await job_store.idle_jobs(conn, maybe_idle):
                     await finish_job_if_done(conn, job_id, now)
     return [status if c.id in held else LeaseLost(c.id) for c, _, status in wanted]
+
+
+async def complete_file(
+    db: Database, claimed: ClaimedFile, outcome: FileOutcome, *, now: float
+) -> FileStatus:
+    """Complete one file (``complete_files`` for many at once); ``LeaseLost`` if it is not ours."""
+    [result] = await complete_files(db, [(claimed, outcome)], now=now)
+    if isinstance(result, LeaseLost):
+        raise result
+    return result
 
 
 # What a finished file's row takes from its outcome, in the order of ``_outcome_row``.
@@ -226,7 +238,7 @@ def _event(
     return {
         "id": new_id("evt"),
         "tenant": claimed.tenant,
-        "type": "file.completed" if completed else "file.cancelled",
+        "type": EventType.FILE_COMPLETED if completed else EventType.FILE_CANCELLED,
         "job_id": claimed.job_id,
         "file_id": claimed.id,
         "at": now,

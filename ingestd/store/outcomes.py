@@ -1,4 +1,5 @@
-"""How a claimed file ends: completed, skipped, retried later, failed, or released.
+"""How a claimed file ends, other than completed (``completion.py``): skipped, retried later,
+failed, cancelled, or released.
 
 Each outcome is one transaction that first checks the lease is still ours (``lease_token``), so a
 worker that lost its lease (it stalled, its file was rescued and re-run elsewhere) writes nothing:
@@ -7,38 +8,20 @@ a file's chunks are stored exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.domain.chunks import ChunkData
 from ingestd.domain.errors import FileError
-from ingestd.domain.states import FileStatus, JobStatus
-from ingestd.queue.claims import ClaimedFile
-from ingestd.queue.finalize import finish_job_if_done
+from ingestd.domain.events import EventType
+from ingestd.domain.states import FileStatus
+from ingestd.domain.work import ClaimedFile
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
+from ingestd.store.errors import LeaseLost, translated
 from ingestd.store.events import append_event
-from ingestd.store.tables import files, job_sources, jobs
-
-
-class LeaseLost(Exception):
-    """The file is no longer ours: another worker has it, or it was reset."""
-
-
-@dataclass(slots=True)
-class FileOutcome:
-    mime_type: str | None
-    sha256: str | None
-    size: int
-    blob_key: str | None = None
-    elements: int = 0
-    duration_ms: int = 0
-    chunks: Sequence[ChunkData] = field(default_factory=list)
-
+from ingestd.store.finish import finish_job_if_done
+from ingestd.store.tables import files, job_sources
 
 _RELEASE = dict(lease_owner=None, lease_token=None, lease_expires_at=None)
 
@@ -58,23 +41,7 @@ async def _take(conn: AsyncConnection, claimed: ClaimedFile, **values: Any) -> N
         raise LeaseLost(claimed.id)
 
 
-async def _job_cancelled(conn: AsyncConnection, job_id: str) -> bool:
-    status = (await conn.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id))).scalar()
-    return status == JobStatus.CANCELLED.value
-
-
-async def complete_file(
-    db: Database, claimed: ClaimedFile, outcome: FileOutcome, *, now: float
-) -> FileStatus:
-    """Complete one file (see ``completion.complete_files`` for many at once)."""
-    from ingestd.queue.completion import complete_files
-
-    [result] = await complete_files(db, [(claimed, outcome)], now=now)
-    if isinstance(result, LeaseLost):
-        raise result
-    return result
-
-
+@translated
 async def skip_file(
     db: Database,
     claimed: ClaimedFile,
@@ -103,7 +70,7 @@ async def skip_file(
         await append_event(
             conn,
             tenant=claimed.tenant,
-            type="file.skipped",
+            type=EventType.FILE_SKIPPED,
             job_id=claimed.job_id,
             file_id=claimed.id,
             data={"name": claimed.name, "duplicate_of": duplicate_of},
@@ -112,18 +79,18 @@ async def skip_file(
         await finish_job_if_done(conn, claimed.job_id, now)
 
 
+@translated
 async def fail_file(
     db: Database,
     claimed: ClaimedFile,
     error: FileError,
     *,
     now: float,
-    max_retries: int,
-    backoff_seconds: float,
+    retry_at: float | None,
     mime_type: str | None = None,
 ) -> FileStatus:
-    """Queue another attempt after ``backoff_seconds`` when the error may pass, else fail."""
-    retry = error.retryable and claimed.attempts <= max_retries
+    """Queue another attempt at ``retry_at`` (the retry policy's answer), or with None fail."""
+    retry = retry_at is not None
     status = FileStatus.QUEUED if retry else FileStatus.FAILED
     async with db.write() as conn:
         await _take(
@@ -133,7 +100,7 @@ async def fail_file(
             step=None,
             error_code=error.code,
             error_message=error.message,
-            run_after=now + backoff_seconds if retry else now,
+            run_after=retry_at if retry_at is not None else now,
             completed_at=None if retry else now,
             mime_type=mime_type if mime_type else files.c.mime_type,
         )
@@ -141,14 +108,14 @@ async def fail_file(
         await append_event(
             conn,
             tenant=claimed.tenant,
-            type="file.retrying" if retry else "file.failed",
+            type=EventType.FILE_RETRYING if retry else EventType.FILE_FAILED,
             job_id=claimed.job_id,
             file_id=claimed.id,
             data={
                 "name": claimed.name,
                 "error": {"code": error.code, "message": error.message},
                 "attempts": claimed.attempts,
-                **({"retry_at": now + backoff_seconds} if retry else {}),
+                **({"retry_at": retry_at} if retry else {}),
             },
             at=now,
         )
@@ -157,12 +124,14 @@ async def fail_file(
     return status
 
 
-async def cancel_claimed(db: Database, claimed: ClaimedFile, *, now: float) -> None:
+@translated
+async def cancel_file(db: Database, claimed: ClaimedFile, *, now: float) -> None:
     """Stop a file whose job was cancelled while it ran."""
     async with db.write() as conn:
         await _end(conn, claimed, FileStatus.CANCELLED, now, size=claimed.size)
 
 
+@translated
 async def release_file(db: Database, claimed: ClaimedFile) -> None:
     """Hand a file back untouched (graceful shutdown): the attempt does not count."""
     async with db.write() as conn:

@@ -1,0 +1,336 @@
+"""The worker's loops: claim files into a window, keep their leases (the heartbeat, which also
+runs the rescuer), list new sources; and start and stop all of it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from ingestd.blobs.url import open_blob_store
+from ingestd.config import MAX_PREFETCH, Settings
+from ingestd.domain.errors import FileError
+from ingestd.domain.ids import new_id
+from ingestd.domain.retry import RetryPolicy
+from ingestd.domain.work import ClaimedFile
+from ingestd.events.progress import ProgressEvents
+from ingestd.pipeline.pool import ExtractionPool
+from ingestd.pipeline.scan import ClamdScanner
+from ingestd.queue import registry
+from ingestd.queue.committer import Committer
+from ingestd.queue.notify import WorkListener
+from ingestd.queue.window import ClaimWindow
+from ingestd.sources.port import SourceContext
+from ingestd.sources.registry import Sources
+from ingestd.store import claims as claim_store
+from ingestd.store import rescue as rescue_store
+from ingestd.store import workers as worker_store
+from ingestd.store.claims import Claimed
+from ingestd.store.db import Database, is_unavailable
+from ingestd.store.errors import LeaseLost
+from ingestd.worker.listing import SourceLister
+from ingestd.worker.outcomes import OutcomeRecorder
+from ingestd.worker.runner import FileRunner
+
+log = logging.getLogger("ingestd.worker")
+
+CONTENDED_RETRY_SECONDS = 0.05
+
+
+@dataclass(slots=True)
+class InFlight:
+    claimed: ClaimedFile
+    task: asyncio.Task[None]
+    step: str = "accessing"
+    progress: float = 0.0
+    stop_reason: str | None = None  # "cancelled" (job cancelled) or "shutdown"
+    started: bool = False
+
+    def stop(self, reason: str) -> None:
+        """Stop this file's work. A task that has not started yet is not cancelled (it would
+        never run its cleanup): it sees ``stop_reason`` when it starts and cleans up then. Only the
+        first call counts: cancelling again would interrupt the cleanup itself."""
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        if self.started and not self.task.done():
+            self.task.cancel()
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        concurrency: int,
+        pool: ExtractionPool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.blobs = open_blob_store(settings)
+        self.sources = Sources(SourceContext(settings, self.blobs))
+        self.concurrency = concurrency
+        self.pool = pool or ExtractionPool(
+            settings.process_count, memory_mb=settings.parser_memory_mb
+        )
+        # Files in flight: ``concurrency`` at least, more while files are tiny (queue/window.py);
+        # downloads stay at ``concurrency`` at once (runner.py).
+        self.window = ClaimWindow(concurrency, self.pool.processes * MAX_PREFETCH)
+        self._owns_pool = pool is None
+        # Malware scanning before parsing, when a clamd is configured (pipeline/scan.py).
+        self.scanner = (
+            ClamdScanner.from_url(settings.clamd, timeout=settings.clamd_timeout_seconds)
+            if settings.clamd
+            else None
+        )
+        self.id = new_id("wrk")
+        self._inflight: dict[str, InFlight] = {}
+        self._wake = asyncio.Event()
+        self._list_wake = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._committer = Committer(db)
+        self._listener = WorkListener(db, self.wake)
+        self._progress = ProgressEvents(
+            db,
+            file_seconds=settings.progress_event_seconds,
+            job_seconds=settings.job_progress_event_seconds,
+        )
+        self.recorder = OutcomeRecorder(
+            db,
+            self._committer,
+            RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
+            stopping=self._stopping,
+            on_retry_queued=self.wake,
+        )
+        self.runner = FileRunner(
+            db=db,
+            sources=self.sources,
+            pool=self.pool,
+            scanner=self.scanner,
+            recorder=self.recorder,
+            report=self._step,
+            download_slots=concurrency,
+        )
+        self.lister = SourceLister(
+            db,
+            self.sources,
+            worker_id=self.id,
+            lease_seconds=settings.lease_seconds,
+            on_files=self.wake,
+        )
+        self._checks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        await worker_store.register_worker(self.db, self.id, now=time.time())
+        self._committer.start()
+        self._listener.start()
+        self._progress.start()
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="claim"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+            asyncio.create_task(self._listing_loop(), name="listing"),
+        ]
+        log.info(
+            "worker %s started: %d to %d files in flight (more while files are tiny), "
+            "%d parser processes",
+            self.id,
+            self.window.floor,
+            self.window.ceiling,
+            self.pool.processes,
+        )
+        if self.scanner is not None:
+            await self._check_scanner(self.scanner)
+
+    async def _check_scanner(self, scanner: ClamdScanner) -> None:
+        """Say at start whether clamd answers; files fail retryably while it does not."""
+        try:
+            await asyncio.to_thread(scanner.ping)
+            log.info("files are scanned for malware by clamd at %s", scanner.address)
+        except FileError as error:
+            log.warning("%s; files fail with scan_unavailable until it answers", error.message)
+
+    def wake(self) -> None:
+        """New work may be waiting: claim (and list new sources) now, not at the next poll."""
+        self._wake.set()
+        self._list_wake.set()
+
+    def check_now(self) -> None:
+        """Heartbeat now: picks up cancelled jobs at once (the API process signals us)."""
+        task = asyncio.get_running_loop().create_task(self._heartbeat())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    def interrupt_job(self, job_id: str) -> None:
+        """Stop this worker's files of a cancelled or deleted job now, not at the next heartbeat."""
+        for flight in list(self._inflight.values()):
+            if flight.claimed.job_id == job_id and not flight.task.done():
+                flight.stop("cancelled")
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop claiming, let files in flight finish within the grace period, release the rest."""
+        self._stopping.set()
+        self._wake.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        pending = [f.task for f in self._inflight.values()]
+        if pending:
+            _done, still = await asyncio.wait(pending, timeout=grace_seconds)
+            for flight in list(self._inflight.values()):
+                if flight.task in still:
+                    flight.stop("shutdown")
+            await asyncio.gather(*still, return_exceptions=True)
+        await self._committer.stop()
+        await self._listener.stop()
+        await self._progress.stop()
+        with contextlib.suppress(Exception):
+            await worker_store.unregister_worker(self.db, self.id, now=time.time())
+        if self._owns_pool:
+            await asyncio.to_thread(self.pool.close)
+
+    # -- loops -----------------------------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        # Claim in batches: wait until half the window is free, then fill it in one transaction.
+        while not self._stopping.is_set():
+            window = self.window.size
+            free = window - len(self._inflight)
+            if free < max(1, window // 2):
+                await self._wait(self._slot_free)
+                continue
+            claimed = Claimed()
+            try:
+                claimed = await claim_store.claim_next_files(
+                    self.db,
+                    self.id,
+                    free,
+                    now=time.time(),
+                    lease_seconds=self.settings.lease_seconds,
+                )
+            except Exception as exc:
+                _log_retry("claiming files", exc)
+            for item in claimed:
+                task = asyncio.create_task(self._run_file(item), name=item.id)
+                self._inflight[item.id] = InFlight(claimed=item, task=task)
+            if claimed.contended:  # a job was busy with another writer: look again shortly
+                await self._wait(self._wake, CONTENDED_RETRY_SECONDS)
+            elif len(claimed) < free:  # the queue is drained for now
+                await self._wait(self._wake, self.settings.poll_seconds)
+
+    async def _wait(self, event: asyncio.Event, seconds: float | None = None) -> None:
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: see events/tail.py
+            async with asyncio.timeout(seconds):
+                await event.wait()
+        event.clear()
+
+    async def _heartbeat_loop(self) -> None:
+        while not self._stopping.is_set():
+            await asyncio.sleep(self.settings.heartbeat_seconds)
+            try:
+                await self._heartbeat()
+            except Exception as exc:
+                _log_retry("heartbeat", exc)
+
+    async def _heartbeat(self) -> None:
+        now = time.time()
+        progress = {fid: (f.step, f.progress) for fid, f in self._inflight.items()}
+        to_stop = await claim_store.renew_leases(
+            self.db,
+            self.id,
+            progress,
+            now=now,
+            lease_seconds=self.settings.lease_seconds,
+            job_ids=[f.claimed.job_id for f in self._inflight.values()],
+            running=len(self._inflight),  # the registry row, in the same transaction
+        )
+        for file_id in to_stop:
+            flight = self._inflight.get(file_id)
+            if flight is not None:
+                flight.stop("cancelled")
+        silent = registry.gone_after(
+            heartbeat_seconds=self.settings.heartbeat_seconds,
+            lease_seconds=self.settings.lease_seconds,
+        )
+        rescued = await rescue_store.rescue_expired_leases(
+            self.db,
+            now=now,
+            gone_before=now - silent,
+            forget_before=now - registry.FORGET_AFTER_SECONDS,
+        )
+        if rescued:
+            log.warning("re-queued %d file(s) whose worker stopped responding", rescued)
+            self.wake()
+
+    async def _listing_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if await self.lister.list_next():
+                    continue
+            except Exception as exc:
+                _log_retry("listing a source", exc)
+            await self._wait(self._list_wake, self.settings.poll_seconds)
+
+    # -- files -------------------------------------------------------------------------------
+    async def _run_file(self, claimed: ClaimedFile) -> None:
+        flight = self._inflight.get(claimed.id)
+        try:
+            if flight is not None:
+                flight.started = True
+                if flight.stop_reason:
+                    raise asyncio.CancelledError()
+            await self.runner.run(claimed)
+        except LeaseLost:
+            log.warning("lost the lease on %s; its result was discarded", claimed.id)
+        except asyncio.CancelledError:
+            await self._after_cancel(claimed)
+        except Exception as exc:
+            await self._after_error(claimed, exc)
+        finally:
+            self._inflight.pop(claimed.id, None)
+            self._progress.ended(claimed.id, claimed.tenant, claimed.job_id)
+            self.window.finished()
+            self._slot_free.set()
+
+    async def _after_cancel(self, claimed: ClaimedFile) -> None:
+        flight = self._inflight.get(claimed.id)
+        reason = flight.stop_reason if flight else "shutdown"
+        with contextlib.suppress(LeaseLost):
+            if reason == "cancelled":
+                await self.recorder.cancel(claimed)
+            else:
+                await self.recorder.release(claimed)
+
+    async def _after_error(self, claimed: ClaimedFile, exc: Exception) -> None:
+        with contextlib.suppress(LeaseLost):
+            if is_unavailable(exc):  # a read failed mid-file: not the file's fault, no attempt lost
+                log.warning("the database is unreachable; handing %s back", claimed.id)
+                await self.recorder.release(claimed)
+                return
+            log.error("unexpected error processing %s", claimed.id, exc_info=exc)
+            error = FileError(
+                "internal_error", "unexpected error; see the server log", retryable=True
+            )
+            await self.recorder.fail(claimed, error)
+
+    def _step(self, claimed: ClaimedFile, step: str, progress: float) -> None:
+        flight = self._inflight.get(claimed.id)
+        if flight is not None:
+            flight.step, flight.progress = step, progress
+            self._progress.step(
+                claimed.id, claimed.tenant, claimed.job_id, step, progress, claimed.name
+            )
+
+
+def _log_retry(what: str, exc: Exception) -> None:
+    """A loop step failed and will be tried again: one line while the database is unreachable
+    (it may be restarting: no traceback per poll), the whole traceback for anything else."""
+    if is_unavailable(exc):
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        log.warning("%s failed, the database is unreachable (%s); retrying", what, reason)
+    else:
+        log.error("%s failed; retrying", what, exc_info=exc)
