@@ -54,6 +54,7 @@ class WorkListener:
         self.db = db
         self.on_work = on_work
         self._task: asyncio.Task[None] | None = None
+        self.listening = False  # connected and listening now
 
     def start(self) -> None:
         if not self.db.is_sqlite:
@@ -76,12 +77,14 @@ class WorkListener:
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda *_, done=closed: done.set())
                 await connection.add_listener(CHANNEL, lambda *_: self.on_work())
+                self.listening = True
                 delay = 0.5
                 self.on_work()  # anything queued while we were not listening
                 await closed.wait()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("LISTEN %s lost (%s); retrying in %.1f s", CHANNEL, exc, delay)
             finally:
+                self.listening = False
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
                         await connection.close()

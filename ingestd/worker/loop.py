@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 
 from ingestd.blobs.url import open_blob_store
 from ingestd.config import MAX_PREFETCH, Settings
@@ -18,18 +17,18 @@ from ingestd.domain.work import ClaimedFile
 from ingestd.events.progress import ProgressEvents
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.pipeline.scan import ClamdScanner
-from ingestd.queue import registry
 from ingestd.queue.committer import Committer
 from ingestd.queue.notify import WorkListener
 from ingestd.queue.window import ClaimWindow
 from ingestd.sources.port import SourceContext
 from ingestd.sources.registry import Sources
 from ingestd.store import claims as claim_store
-from ingestd.store import rescue as rescue_store
 from ingestd.store import workers as worker_store
 from ingestd.store.claims import Claimed
 from ingestd.store.db import Database, is_unavailable
 from ingestd.store.errors import LeaseLost
+from ingestd.worker.flight import InFlight, log_retry
+from ingestd.worker.heartbeat import Heartbeat
 from ingestd.worker.listing import SourceLister
 from ingestd.worker.outcomes import OutcomeRecorder
 from ingestd.worker.runner import FileRunner
@@ -37,26 +36,6 @@ from ingestd.worker.runner import FileRunner
 log = logging.getLogger("ingestd.worker")
 
 CONTENDED_RETRY_SECONDS = 0.05
-
-
-@dataclass(slots=True)
-class InFlight:
-    claimed: ClaimedFile
-    task: asyncio.Task[None]
-    step: str = "accessing"
-    progress: float = 0.0
-    stop_reason: str | None = None  # "cancelled" (job cancelled) or "shutdown"
-    started: bool = False
-
-    def stop(self, reason: str) -> None:
-        """Stop this file's work. A task that has not started yet is not cancelled (it would
-        never run its cleanup): it sees ``stop_reason`` when it starts and cleans up then. Only the
-        first call counts: cancelling again would interrupt the cleanup itself."""
-        if self.stop_reason is not None:
-            return
-        self.stop_reason = reason
-        if self.started and not self.task.done():
-            self.task.cancel()
 
 
 class Worker:
@@ -123,6 +102,7 @@ class Worker:
             lease_seconds=settings.lease_seconds,
             on_files=self.wake,
         )
+        self.heartbeat = Heartbeat(db, settings, worker_id=self.id)
         self._checks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -213,7 +193,7 @@ class Worker:
                     lease_seconds=self.settings.lease_seconds,
                 )
             except Exception as exc:
-                _log_retry("claiming files", exc)
+                log_retry("claiming files", exc)
             for item in claimed:
                 task = asyncio.create_task(self._run_file(item), name=item.id)
                 self._inflight[item.id] = InFlight(claimed=item, task=task)
@@ -234,36 +214,15 @@ class Worker:
             try:
                 await self._heartbeat()
             except Exception as exc:
-                _log_retry("heartbeat", exc)
+                log_retry("heartbeat", exc)
 
     async def _heartbeat(self) -> None:
-        now = time.time()
-        progress = {fid: (f.step, f.progress) for fid, f in self._inflight.items()}
-        to_stop = await claim_store.renew_leases(
-            self.db,
-            self.id,
-            progress,
-            now=now,
-            lease_seconds=self.settings.lease_seconds,
-            job_ids=[f.claimed.job_id for f in self._inflight.values()],
-            running=len(self._inflight),  # the registry row, in the same transaction
-        )
+        to_stop, rescued = await self.heartbeat.beat(self._inflight)
         for file_id in to_stop:
             flight = self._inflight.get(file_id)
             if flight is not None:
                 flight.stop("cancelled")
-        silent = registry.gone_after(
-            heartbeat_seconds=self.settings.heartbeat_seconds,
-            lease_seconds=self.settings.lease_seconds,
-        )
-        rescued = await rescue_store.rescue_expired_leases(
-            self.db,
-            now=now,
-            gone_before=now - silent,
-            forget_before=now - registry.FORGET_AFTER_SECONDS,
-        )
         if rescued:
-            log.warning("re-queued %d file(s) whose worker stopped responding", rescued)
             self.wake()
 
     async def _listing_loop(self) -> None:
@@ -272,7 +231,7 @@ class Worker:
                 if await self.lister.list_next():
                     continue
             except Exception as exc:
-                _log_retry("listing a source", exc)
+                log_retry("listing a source", exc)
             await self._wait(self._list_wake, self.settings.poll_seconds)
 
     # -- files -------------------------------------------------------------------------------
@@ -324,13 +283,3 @@ class Worker:
             self._progress.step(
                 claimed.id, claimed.tenant, claimed.job_id, step, progress, claimed.name
             )
-
-
-def _log_retry(what: str, exc: Exception) -> None:
-    """A loop step failed and will be tried again: one line while the database is unreachable
-    (it may be restarting: no traceback per poll), the whole traceback for anything else."""
-    if is_unavailable(exc):
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        log.warning("%s failed, the database is unreachable (%s); retrying", what, reason)
-    else:
-        log.error("%s failed; retrying", what, exc_info=exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from ingestd.store.db import Database
 from ingestd.store.rescue import rescue_expired_leases
 from ingestd.store.tables import files, workers
 from tests.conftest import App
+from tests.eventually import eventually
 from tests.queue.factory import job_row, make_job
 
 HOUR = 3600.0
@@ -90,10 +90,11 @@ async def test_the_queue_shows_a_gone_worker_and_its_files_come_back(app: App) -
         )
         await job_store.recount(conn, job_id)
 
-    deadline = time.monotonic() + 30
-    while (await job_row(db, job_id))["sources"][0]["n_queued"] < 2:  # the real worker's rescuer
-        assert time.monotonic() < deadline, "the gone worker's files were never returned"
-        await asyncio.sleep(0.1)
+    await eventually(  # the real worker's rescuer
+        lambda: job_row(db, job_id),
+        until=lambda job: job["sources"][0]["n_queued"] == 2,
+        what="the gone worker's files back in the queue",
+    )
 
     queue = (await app.client.get("/api/v1/queue")).json()
     by_id = {w["id"]: w for w in queue["workers"]}
