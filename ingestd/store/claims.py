@@ -40,10 +40,19 @@ from ingestd.store.workers import record_heartbeat
 
 
 class Claimed(list[ClaimedFile]):
-    """The files claimed; ``contended`` says a job was locked by another writer for longer than
-    a claimer waits: claim again soon rather than at the next poll."""
+    """The files claimed, and what the claimer should know about the rest of the queue:
+
+    - ``contended``: a job was locked by another writer for longer than a claimer waits: claim
+      again soon rather than at the next poll;
+    - ``held_back``: some job has queued files that only its ``max_workers`` keeps waiting:
+      claim again as soon as a file of yours ends;
+    - ``next_start``: when a job that may not start yet (``run_at``) does, if any (only asked
+      when the claim came back short).
+    """
 
     contended: bool = False
+    held_back: bool = False
+    next_start: float | None = None
 
 
 # How long a claimer waits for a job row that another writer holds (milliseconds): claims and
@@ -72,10 +81,12 @@ async def claim_next_files(
         return result
     try:
         async with db.write() as conn:
-            slots, loads = await _allot(conn, limit, now)
+            slots, loads, result.held_back = await _allot(conn, limit, now)
             if slots:
                 expires = now + lease_seconds
                 result.extend(await _take(conn, slots, loads, worker_id, expires, now))
+            if len(result) < limit:
+                result.next_start = await _next_start(conn, now)
     except DBAPIError as exc:
         if not _lock_timed_out(exc):
             raise
@@ -85,8 +96,9 @@ async def claim_next_files(
 
 async def _allot(
     conn: AsyncConnection, limit: int, now: float
-) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """The job of each slot, in the order dealt, and the loads of the jobs involved."""
+) -> tuple[list[str], dict[str, dict[str, Any]], bool]:
+    """The job of each slot, in the order dealt, the loads of the jobs involved, and whether a
+    job's ``max_workers`` holds queued files back (``fairness.held_back``)."""
     claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
     postgres = conn.dialect.name == "postgresql"
     loads = await job_store.claim_loads(
@@ -99,7 +111,17 @@ async def _allot(
         fresh = await job_store.lock_claim_loads(conn, slots, now=now, statuses=claimable)
         loads = fresh + [row for row in loads if row["id"] not in set(slots)]
         slots = fairness.allot(_loads(loads), limit, order)
-    return slots, {row["id"]: row for row in loads if row["id"] in set(slots)}
+    chosen = {row["id"]: row for row in loads if row["id"] in set(slots)}
+    return slots, chosen, fairness.held_back(_loads(loads), slots)
+
+
+async def _next_start(conn: AsyncConnection, now: float) -> float | None:
+    """The earliest ``run_at`` still to come of a job that may then be claimed."""
+    query = sa.select(sa.func.min(jobs.c.run_at)).where(
+        jobs.c.status.in_([s.value for s in CLAIMABLE_JOB_STATUSES]), jobs.c.run_at > now
+    )
+    value = (await conn.execute(query)).scalar()
+    return None if value is None else float(value)
 
 
 def _loads(rows: list[dict[str, Any]]) -> list[fairness.JobLoad]:

@@ -25,7 +25,7 @@ from ingestd.sources.registry import Sources
 from ingestd.store import claims as claim_store
 from ingestd.store import workers as worker_store
 from ingestd.store.claims import Claimed
-from ingestd.store.db import Database, is_unavailable
+from ingestd.store.db import Database
 from ingestd.store.errors import LeaseLost
 from ingestd.worker.flight import InFlight, log_retry
 from ingestd.worker.heartbeat import Heartbeat
@@ -84,7 +84,7 @@ class Worker:
             self._committer,
             RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
             stopping=self._stopping,
-            on_retry_queued=self.wake,
+            on_retry_queued=self._wake_at,
         )
         self.runner = FileRunner(
             db=db,
@@ -104,6 +104,8 @@ class Worker:
         )
         self.heartbeat = Heartbeat(db, settings, worker_id=self.id)
         self._checks: set[asyncio.Task[None]] = set()
+        self._held_back = False  # the last claim left files that max_workers held back
+        self._timers: set[asyncio.TimerHandle] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -156,6 +158,8 @@ class Worker:
         """Stop claiming, let files in flight finish within the grace period, release the rest."""
         self._stopping.set()
         self._wake.set()
+        for timer in self._timers:
+            timer.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -177,6 +181,9 @@ class Worker:
     # -- loops -----------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
         # Claim in batches: wait until half the window is free, then fill it in one transaction.
+        # No fixed sleep stands between free capacity and claimable work: a claim that came back
+        # short waits for new work (``wake``), for a file of ours to end while a job's
+        # ``max_workers`` held files back, or for the next ``run_at``; the poll is a fallback.
         while not self._stopping.is_set():
             window = self.window.size
             free = window - len(self._inflight)
@@ -197,10 +204,27 @@ class Worker:
             for item in claimed:
                 task = asyncio.create_task(self._run_file(item), name=item.id)
                 self._inflight[item.id] = InFlight(claimed=item, task=task)
+            self._held_back = claimed.held_back
             if claimed.contended:  # a job was busy with another writer: look again shortly
                 await self._wait(self._wake, CONTENDED_RETRY_SECONDS)
-            elif len(claimed) < free:  # the queue is drained for now
-                await self._wait(self._wake, self.settings.poll_seconds)
+            elif len(claimed) < free:  # nothing more to claim for now
+                await self._wait(self._wake, self._idle_seconds(claimed.next_start))
+
+    def _idle_seconds(self, next_start: float | None) -> float:
+        """How long a short claim waits at most: the poll, or less if a job starts sooner."""
+        if next_start is None:
+            return self.settings.poll_seconds
+        return max(0.0, min(self.settings.poll_seconds, next_start - time.time()))
+
+    def _wake_at(self, when: float) -> None:
+        """Claim again at ``when`` (seconds since the epoch): a retry's backoff ends then."""
+
+        def fire() -> None:
+            self._timers.discard(timer)
+            self._wake.set()
+
+        timer = asyncio.get_running_loop().call_later(max(0.0, when - time.time()), fire)
+        self._timers.add(timer)
 
     async def _wait(self, event: asyncio.Event, seconds: float | None = None) -> None:
         with contextlib.suppress(TimeoutError):  # asyncio.timeout: see events/tail.py
@@ -246,35 +270,17 @@ class Worker:
         except LeaseLost:
             log.warning("lost the lease on %s; its result was discarded", claimed.id)
         except asyncio.CancelledError:
-            await self._after_cancel(claimed)
+            reason = flight.stop_reason if flight is not None else None
+            await self.recorder.after_cancel(claimed, reason or "shutdown")
         except Exception as exc:
-            await self._after_error(claimed, exc)
+            await self.recorder.after_error(claimed, exc)
         finally:
             self._inflight.pop(claimed.id, None)
             self._progress.ended(claimed.id, claimed.tenant, claimed.job_id)
             self.window.finished()
             self._slot_free.set()
-
-    async def _after_cancel(self, claimed: ClaimedFile) -> None:
-        flight = self._inflight.get(claimed.id)
-        reason = flight.stop_reason if flight else "shutdown"
-        with contextlib.suppress(LeaseLost):
-            if reason == "cancelled":
-                await self.recorder.cancel(claimed)
-            else:
-                await self.recorder.release(claimed)
-
-    async def _after_error(self, claimed: ClaimedFile, exc: Exception) -> None:
-        with contextlib.suppress(LeaseLost):
-            if is_unavailable(exc):  # a read failed mid-file: not the file's fault, no attempt lost
-                log.warning("the database is unreachable; handing %s back", claimed.id)
-                await self.recorder.release(claimed)
-                return
-            log.error("unexpected error processing %s", claimed.id, exc_info=exc)
-            error = FileError(
-                "internal_error", "unexpected error; see the server log", retryable=True
-            )
-            await self.recorder.fail(claimed, error)
+            if self._held_back:  # a job's max_workers held files back: this slot may take one
+                self._wake.set()
 
     def _step(self, claimed: ClaimedFile, step: str, progress: float) -> None:
         flight = self._inflight.get(claimed.id)

@@ -9,6 +9,7 @@ worker took the file meanwhile, the write refuses (``LeaseLost``) and nothing is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.queue.committer import Committer
 from ingestd.store import outcomes as outcome_store
 from ingestd.store.db import Database, is_unavailable
+from ingestd.store.errors import LeaseLost
 
 log = logging.getLogger("ingestd.worker")
 
@@ -38,13 +40,13 @@ class OutcomeRecorder:
         retry: RetryPolicy,
         *,
         stopping: asyncio.Event,
-        on_retry_queued: Callable[[], None],
+        on_retry_queued: Callable[[float], None],
     ) -> None:
         self.db = db
         self.committer = committer
         self.retry = retry
         self._stopping = stopping
-        self._on_retry_queued = on_retry_queued  # a file went back to the queue: claim again
+        self._on_retry_queued = on_retry_queued  # a file is queued again from then: claim it
 
     async def record(self, claimed: ClaimedFile, write: Callable[[], Awaitable[T]]) -> T:
         """Run ``write`` until the database answers it (see the module docstring)."""
@@ -81,8 +83,8 @@ class OutcomeRecorder:
                 self.db, claimed, error, now=time.time(), retry_at=retry_at, mime_type=mime_type
             ),
         )
-        if error.retryable:
-            self._on_retry_queued()
+        if retry_at is not None:
+            self._on_retry_queued(retry_at)
 
     async def skip(
         self, claimed: ClaimedFile, *, sha256: str, mime_type: str, size: int, duplicate_of: str
@@ -109,3 +111,25 @@ class OutcomeRecorder:
     async def cancel(self, claimed: ClaimedFile) -> None:
         """Stopped because its job was cancelled while it ran."""
         await outcome_store.cancel_file(self.db, claimed, now=time.time())
+
+    async def after_cancel(self, claimed: ClaimedFile, reason: str) -> None:
+        """A file's task was cancelled: its job was (``cancelled``), or the worker is stopping
+        (``shutdown``: handed back)."""
+        with contextlib.suppress(LeaseLost):
+            if reason == "cancelled":
+                await self.cancel(claimed)
+            else:
+                await self.release(claimed)
+
+    async def after_error(self, claimed: ClaimedFile, exc: Exception) -> None:
+        """A file's processing raised something other than a ``FileError``."""
+        with contextlib.suppress(LeaseLost):
+            if is_unavailable(exc):  # a read failed mid-file: not the file's fault, no attempt lost
+                log.warning("the database is unreachable; handing %s back", claimed.id)
+                await self.release(claimed)
+                return
+            log.error("unexpected error processing %s", claimed.id, exc_info=exc)
+            error = FileError(
+                "internal_error", "unexpected error; see the server log", retryable=True
+            )
+            await self.fail(claimed, error)
