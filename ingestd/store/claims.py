@@ -68,9 +68,17 @@ _CLAIM_SETTINGS = {"lock_timeout": f"{LOCK_WAIT_MS}ms", "synchronous_commit": "o
 
 @translated
 async def claim_next_files(
-    db: Database, worker_id: str, limit: int, *, now: float, lease_seconds: float
+    db: Database,
+    worker_id: str,
+    limit: int,
+    *,
+    now: float,
+    lease_seconds: float,
+    look_ahead: bool = True,
 ) -> Claimed:
     """Claim up to ``limit`` queued files, shared fairly between tenants (see ``fairness``).
+    With ``look_ahead``, a claim that comes back short also says when the next job starts
+    (``next_start``: one more statement, worth it only when the caller does not know yet).
 
     PostgreSQL: the chosen jobs are locked first (in id order, like every writer of their files),
     then their counters are read again, so per-job ``max_workers`` holds across processes.
@@ -85,7 +93,7 @@ async def claim_next_files(
             if slots:
                 expires = now + lease_seconds
                 result.extend(await _take(conn, slots, loads, worker_id, expires, now))
-            if len(result) < limit:
+            if look_ahead and len(result) < limit:
                 result.next_start = await _next_start(conn, now)
     except DBAPIError as exc:
         if not _lock_timed_out(exc):

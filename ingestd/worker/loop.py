@@ -105,6 +105,10 @@ class Worker:
         self.heartbeat = Heartbeat(db, settings, worker_id=self.id)
         self._checks: set[asyncio.Task[None]] = set()
         self._held_back = False  # the last claim left files that max_workers held back
+        # When the next job with a future run_at starts (inf: none), as of the last look; the
+        # claim looks again after a wake (a new job) and once that time has come.
+        self._next_start = float("inf")
+        self._start_unknown = True
         self._timers: set[asyncio.TimerHandle] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -139,6 +143,7 @@ class Worker:
 
     def wake(self) -> None:
         """New work may be waiting: claim (and list new sources) now, not at the next poll."""
+        self._start_unknown = True  # a new job may start later: ask when
         self._wake.set()
         self._list_wake.set()
 
@@ -192,13 +197,19 @@ class Worker:
                 continue
             claimed = Claimed()
             try:
+                now = time.time()
+                look_ahead = self._start_unknown or self._next_start <= now
                 claimed = await claim_store.claim_next_files(
                     self.db,
                     self.id,
                     free,
-                    now=time.time(),
+                    now=now,
                     lease_seconds=self.settings.lease_seconds,
+                    look_ahead=look_ahead,
                 )
+                if look_ahead and len(claimed) < free:  # it looked
+                    self._start_unknown = False
+                    self._next_start = claimed.next_start or float("inf")
             except Exception as exc:
                 log_retry("claiming files", exc)
             for item in claimed:
@@ -208,13 +219,11 @@ class Worker:
             if claimed.contended:  # a job was busy with another writer: look again shortly
                 await self._wait(self._wake, CONTENDED_RETRY_SECONDS)
             elif len(claimed) < free:  # nothing more to claim for now
-                await self._wait(self._wake, self._idle_seconds(claimed.next_start))
+                await self._wait(self._wake, self._idle_seconds())
 
-    def _idle_seconds(self, next_start: float | None) -> float:
+    def _idle_seconds(self) -> float:
         """How long a short claim waits at most: the poll, or less if a job starts sooner."""
-        if next_start is None:
-            return self.settings.poll_seconds
-        return max(0.0, min(self.settings.poll_seconds, next_start - time.time()))
+        return max(0.0, min(self.settings.poll_seconds, self._next_start - time.time()))
 
     def _wake_at(self, when: float) -> None:
         """Claim again at ``when`` (seconds since the epoch): a retry's backoff ends then."""
