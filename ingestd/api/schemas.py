@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from ingestd.domain import options
 from ingestd.domain.auth import Role
 from ingestd.domain.states import FileStatus, JobStatus, Pipeline, Priority
+from ingestd.sources.registry import installed_sources
 
 T = TypeVar("T")
 
@@ -55,8 +56,36 @@ class S3Source(Strict):
     exclude: list[str] = Field(default_factory=list, max_length=100)
 
 
+class ConnectorSource(BaseModel):
+    """A source of an installed connector (docs/sources.md): its fields are the connector's,
+    checked by its adapter when the job is created."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(max_length=40, description="the connector's source type, e.g. gdrive")
+
+
+def _source_tag(value: Any) -> str:
+    """The model for a source: a built-in type's own, an installed connector's, or (an unknown
+    type) none, which is a 422 naming the types there are."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if isinstance(kind, str) and kind in installed_sources().connector_types:
+        return "connector"
+    return str(kind)
+
+
 Source = Annotated[
-    UploadSource | DirectorySource | ZipSource | UrlSource | S3Source, Field(discriminator="type")
+    Annotated[UploadSource, Tag("upload")]
+    | Annotated[DirectorySource, Tag("directory")]
+    | Annotated[ZipSource, Tag("zip")]
+    | Annotated[UrlSource, Tag("url")]
+    | Annotated[S3Source, Tag("s3")]
+    | Annotated[ConnectorSource, Tag("connector")],
+    Discriminator(
+        _source_tag,
+        custom_error_type="invalid_source_type",
+        custom_error_message="unknown source type: use upload, directory, zip, url, s3, or the "
+        "type of a connector installed with this server (docs/sources.md)",
+    ),
 ]
 
 
@@ -181,6 +210,11 @@ class File(BaseModel):
     elements: int | None
     chunks: int | None
     duration_ms: int | None
+    duplicate_of: str | None = Field(
+        default=None,
+        description="skipped: the file whose output this one shares (same content, processed "
+        "the same way); queued: the file it waits for (docs/queue.md)",
+    )
     metadata: dict[str, Any]
     created_at: str
     started_at: str | None

@@ -45,6 +45,10 @@ class FileOutcome:
     elements: int = 0
     duration_ms: int = 0
     chunks: Sequence[ChunkData] = field(default_factory=list)
+    # Its content as processed (domain/content.py), and whether the file holds its claim
+    # (``skip_existing``): completing makes that claim ``completed``.
+    content_key: str | None = None
+    content_held: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,13 @@ import orjson
 
 from ingestd.blobs.base import BlobStore
 from ingestd.domain.chunks import TEXT, ChunkData, with_embedding
+from ingestd.domain.content import content_key
 from ingestd.domain.errors import FileError, Unavailable
+from ingestd.domain.options import JobOptions
 from ingestd.pipeline.chunk import chunk_elements
 from ingestd.pipeline.detect import detect_mime_type
-from ingestd.pipeline.extractors import can_extract, extract
+from ingestd.pipeline.embedders import canonical_name
+from ingestd.pipeline.extractors import EXTRACTOR_VERSION, can_extract, extract
 
 HEAD_BYTES = 8192
 READ_BLOCK = 1024 * 1024
@@ -78,6 +81,19 @@ def inspect_file(
         while block := handle.read(READ_BLOCK):
             digest.update(block)
     return Inspection(mime_type=mime_type, size=size, sha256=digest.hexdigest())
+
+
+def content_key_of(sha256: str, pipeline: str, options: JobOptions) -> str:
+    """The key of this content processed by this pipeline with these options, by the
+    extractors of this version (``domain/content.py``)."""
+    return content_key(
+        sha256,
+        pipeline,
+        chunk_size=options.chunk_size,
+        chunk_overlap=options.chunk_overlap,
+        embedder=canonical_name(options.embedder),
+        extractor_version=EXTRACTOR_VERSION,
+    )
 
 
 def copy_to_blob(local_path: str, blobs: BlobStore, sha256: str) -> str:

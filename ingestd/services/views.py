@@ -118,6 +118,7 @@ def file_view(row: dict[str, Any]) -> dict[str, Any]:
         "elements": row["elements"],
         "chunks": row["chunks"],
         "duration_ms": row["duration_ms"],
+        "duplicate_of": row["duplicate_of"],
         "metadata": row["metadata"],
         "created_at": rfc3339(row["created_at"]),
         "started_at": rfc3339(row["started_at"]),

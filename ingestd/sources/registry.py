@@ -54,6 +54,11 @@ class SourceRegistry:
     def types(self) -> list[str]:
         return sorted(self._by_type)
 
+    @property
+    def connector_types(self) -> frozenset[str]:
+        """The types installed packages added (not built in)."""
+        return frozenset(self._by_type) - {cls.type for cls in BUILT_IN}
+
     def source_class(self, source_type: str) -> type[Source]:
         found = self._by_type.get(source_type)
         if found is None:

@@ -21,6 +21,7 @@ from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobStatus
 from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.store import content as content_store
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
@@ -196,6 +197,8 @@ async def _write(
     event_rows: list[dict[str, Any]] = []
     counters: dict[tuple[str, int, FileStatus], list[int]] = defaultdict(lambda: [0, 0, 0])
     still_busy: dict[tuple[str, int], bool] = {}
+    content: list[tuple[str, str, str]] = []  # (tenant, key, file id) of completed content
+    held: list[str] = []  # files that held their content's claim: their waiters look again
     for claimed, outcome, status in finished:
         counter = counters[(claimed.job_id, claimed.source_index, status)]
         counter[0] += 1
@@ -203,9 +206,15 @@ async def _write(
         counter[2] += outcome.size - claimed.size  # the file may have changed since listing
         if status is FileStatus.COMPLETED:
             chunk_rows.extend(_chunk_rows(claimed, outcome))
+            if outcome.content_key is not None:
+                content.append((claimed.tenant, outcome.content_key, claimed.id))
+        if outcome.content_held:
+            held.append(claimed.id)
         event_rows.append(_event(claimed, outcome, status, now))
     await file_store.insert_chunks(conn, chunk_rows)
     await conn.execute(events.insert(), event_rows)
+    await content_store.record_completed(conn, content, now=now)
+    await content_store.release_content(conn, held, now=now)  # cancelled ones give theirs up
     for (job_id, source_index, status), (count, size, drift) in counters.items():
         # The last update of a source tells its state after the whole batch.
         still_busy[(job_id, source_index)] = await job_store.move_counter(

@@ -82,23 +82,6 @@ async def rename_file(conn: AsyncConnection, file_id: str, name: str) -> None:
     await update_file(conn, file_id, name=name)
 
 
-async def find_ingested(
-    conn: AsyncConnection, tenant: str, sha256: str, exclude_file_id: str
-) -> str | None:
-    """The id of a completed file of this tenant with the same content, if any."""
-    query = (
-        sa.select(files.c.id)
-        .where(
-            files.c.tenant == tenant,
-            files.c.sha256 == sha256,
-            files.c.status == FileStatus.COMPLETED.value,
-            files.c.id != exclude_file_id,
-        )
-        .limit(1)
-    )
-    return (await conn.execute(query)).scalar_one_or_none()
-
-
 # A chunk row as ``insert_chunks`` takes it: the file's ids, then the parser's ``ChunkData``
 # (metadata already JSON text). The id is the database's.
 CHUNK_COLUMNS = ("file_id", "job_id", "tenant", *CHUNK_FIELDS)

@@ -16,6 +16,7 @@ from ingestd.domain.errors import FileError
 from ingestd.domain.events import EventType
 from ingestd.domain.states import FileStatus
 from ingestd.domain.work import ClaimedFile
+from ingestd.store import content as content_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.errors import LeaseLost, translated
@@ -26,7 +27,11 @@ from ingestd.store.tables import files, job_sources
 _RELEASE = dict(lease_owner=None, lease_token=None, lease_expires_at=None)
 
 
-async def _take(conn: AsyncConnection, claimed: ClaimedFile, **values: Any) -> None:
+async def _take(
+    conn: AsyncConnection, claimed: ClaimedFile, now: float, *, holds: bool = True, **values: Any
+) -> None:
+    """Write ``values`` to the file while its lease is ours (else ``LeaseLost``), ending the
+    lease; a file that may hold its content's claim (``holds``) gives it up too."""
     await job_store.lock_jobs(conn, [claimed.job_id])
     result = await conn.execute(
         files.update()
@@ -39,6 +44,8 @@ async def _take(conn: AsyncConnection, claimed: ClaimedFile, **values: Any) -> N
     )
     if result.rowcount != 1:
         raise LeaseLost(claimed.id)
+    if holds:
+        await content_store.release_content(conn, [claimed.id], now=now)
 
 
 @translated
@@ -56,6 +63,9 @@ async def skip_file(
         await _take(
             conn,
             claimed,
+            now,
+            holds=False,  # it lost the content to the file it duplicates
+            duplicate_of=duplicate_of,
             status=FileStatus.SKIPPED.value,
             step=None,
             progress=1.0,
@@ -96,6 +106,7 @@ async def fail_file(
         await _take(
             conn,
             claimed,
+            now,
             status=status.value,
             step=None,
             error_code=error.code,
@@ -132,11 +143,16 @@ async def cancel_file(db: Database, claimed: ClaimedFile, *, now: float) -> None
 
 
 @translated
-async def release_file(db: Database, claimed: ClaimedFile) -> None:
+async def release_file(db: Database, claimed: ClaimedFile, *, now: float) -> None:
     """Hand a file back untouched (graceful shutdown): the attempt does not count."""
     async with db.write() as conn:
         await _take(
-            conn, claimed, status=FileStatus.QUEUED.value, step=None, attempts=files.c.attempts - 1
+            conn,
+            claimed,
+            now,
+            status=FileStatus.QUEUED.value,
+            step=None,
+            attempts=files.c.attempts - 1,
         )
         await job_store.move_counter(
             conn, claimed.job_id, claimed.source_index, FileStatus.RUNNING, FileStatus.QUEUED
@@ -147,7 +163,7 @@ async def _end(
     conn: AsyncConnection, claimed: ClaimedFile, status: FileStatus, now: float, *, size: int
 ) -> None:
     try:
-        await _take(conn, claimed, status=status.value, step=None, completed_at=now)
+        await _take(conn, claimed, now, status=status.value, step=None, completed_at=now)
     except LeaseLost:
         return
     await _account(conn, claimed, status, size, claimed.size)

@@ -11,6 +11,7 @@ from ingestd.domain.events import EventType
 from ingestd.domain.options import JobOptions
 from ingestd.domain.retry import out_of_attempts
 from ingestd.domain.states import FileStatus
+from ingestd.store import content as content_store
 from ingestd.store import jobs as job_store
 from ingestd.store import workers as worker_store
 from ingestd.store.db import Database
@@ -104,6 +105,7 @@ async def _rescue_one(conn: Any, row: dict[str, Any], now: float, lost: Any) -> 
     )
     if result.rowcount != 1:
         return 0
+    await content_store.release_content(conn, [row["id"]], now=now)
     await job_store.move_counter(
         conn, row["job_id"], row["source_index"], FileStatus.RUNNING, status, size=row["size"]
     )

@@ -10,7 +10,6 @@ import time
 
 from ingestd.blobs.url import open_blob_store
 from ingestd.config import MAX_PREFETCH, Settings
-from ingestd.domain.errors import FileError
 from ingestd.domain.ids import new_id
 from ingestd.domain.retry import RetryPolicy
 from ingestd.domain.work import ClaimedFile
@@ -18,6 +17,7 @@ from ingestd.events.progress import ProgressEvents
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.pipeline.scan import ClamdScanner
 from ingestd.queue.committer import Committer
+from ingestd.queue.content import ContentClaimer
 from ingestd.queue.notify import WorkListener
 from ingestd.queue.window import ClaimWindow
 from ingestd.sources.port import SourceContext
@@ -73,6 +73,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._committer = Committer(db)
+        self._contents = ContentClaimer(db)
         self._listener = WorkListener(db, self.wake)
         self._progress = ProgressEvents(
             db,
@@ -92,8 +93,10 @@ class Worker:
             pool=self.pool,
             scanner=self.scanner,
             recorder=self.recorder,
+            contents=self._contents,
             report=self._step,
             download_slots=concurrency,
+            on_content_freed=self._wake.set,
         )
         self.lister = SourceLister(
             db,
@@ -115,6 +118,7 @@ class Worker:
     async def start(self) -> None:
         await worker_store.register_worker(self.db, self.id, now=time.time())
         self._committer.start()
+        self._contents.start()
         self._listener.start()
         self._progress.start()
         self._tasks = [
@@ -130,16 +134,7 @@ class Worker:
             self.window.ceiling,
             self.pool.processes,
         )
-        if self.scanner is not None:
-            await self._check_scanner(self.scanner)
-
-    async def _check_scanner(self, scanner: ClamdScanner) -> None:
-        """Say at start whether clamd answers; files fail retryably while it does not."""
-        try:
-            await asyncio.to_thread(scanner.ping)
-            log.info("files are scanned for malware by clamd at %s", scanner.address)
-        except FileError as error:
-            log.warning("%s; files fail with scan_unavailable until it answers", error.message)
+        await self.runner.check_scanner()
 
     def wake(self) -> None:
         """New work may be waiting: claim (and list new sources) now, not at the next poll."""
@@ -176,6 +171,7 @@ class Worker:
                     flight.stop("shutdown")
             await asyncio.gather(*still, return_exceptions=True)
         await self._committer.stop()
+        await self._contents.stop()
         await self._listener.stop()
         await self._progress.stop()
         with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ from ingestd.domain.retry import RetryPolicy
 from ingestd.domain.states import FileStatus
 from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.queue.committer import Committer
+from ingestd.store import content as content_store
 from ingestd.store import outcomes as outcome_store
 from ingestd.store.db import Database, is_unavailable
 from ingestd.store.errors import LeaseLost
@@ -103,10 +104,27 @@ class OutcomeRecorder:
             ),
         )
 
+    async def wait_for(
+        self, claimed: ClaimedFile, original: str, *, recheck_seconds: float
+    ) -> None:
+        """Waiting: ``original`` holds the same content and is still being processed."""
+        await self.record(
+            claimed,
+            lambda: content_store.wait_for_original(
+                self.db,
+                claimed,
+                original,
+                now=time.time(),
+                recheck_at=time.time() + recheck_seconds,
+            ),
+        )
+
     async def release(self, claimed: ClaimedFile) -> None:
         """Handed back untouched (shutdown, a database away mid-file): the attempt does not
         count."""
-        await self.record(claimed, lambda: outcome_store.release_file(self.db, claimed))
+        await self.record(
+            claimed, lambda: outcome_store.release_file(self.db, claimed, now=time.time())
+        )
 
     async def cancel(self, claimed: ClaimedFile) -> None:
         """Stopped because its job was cancelled while it ran."""

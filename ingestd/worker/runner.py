@@ -5,7 +5,9 @@
    ``concurrency`` downloads at once, however wide the claim window has grown).
 2. **Inspect** (detect by magic bytes, validate, hash), in a thread; **scan** for malware when a
    clamd is configured.
-3. **Skip** content this tenant already ingested the same way (``skip_existing``).
+3. **Claim its content** (``skip_existing``): of files with the same content, processed the same
+   way, one is processed; the others are skipped against it, or wait for it while it runs
+   (``store/content.py``).
 4. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
 5. **Record** the outcome (``outcomes.py``).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,13 +31,19 @@ from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.pipeline import stages
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.pipeline.scan import ClamdScanner
+from ingestd.queue.content import ContentClaimer
 from ingestd.sources.port import FetchLimits, Source
 from ingestd.sources.registry import Sources
 from ingestd.store import files as file_store
 from ingestd.store.db import Database
 from ingestd.worker.outcomes import OutcomeRecorder
 
+log = logging.getLogger("ingestd.worker")
+
 ONE_TRIP_BYTES = 256 * 1024  # files up to this size are parsed and embedded in one pool call
+# A duplicate waiting for its original looks again when the original ends, and after this
+# long at the latest (the original may be slow; if its worker is lost, the rescuer frees it).
+RECHECK_SECONDS = 60.0
 
 StepReporter = Callable[[ClaimedFile, str, float], None]  # (file, step, progress 0..1)
 
@@ -48,16 +57,30 @@ class FileRunner:
         pool: ExtractionPool,
         scanner: ClamdScanner | None,
         recorder: OutcomeRecorder,
+        contents: ContentClaimer,
         report: StepReporter,
         download_slots: int,
+        on_content_freed: Callable[[], None],
     ) -> None:
         self.db = db
         self.sources = sources
         self.pool = pool
         self.scanner = scanner
         self.recorder = recorder
+        self.contents = contents
         self.report = report
+        self.on_content_freed = on_content_freed
         self._download_slots = asyncio.Semaphore(max(1, download_slots))
+
+    async def check_scanner(self) -> None:
+        """Say at start whether clamd answers; files fail retryably while it does not."""
+        if self.scanner is None:
+            return
+        try:
+            await asyncio.to_thread(self.scanner.ping)
+            log.info("files are scanned for malware by clamd at %s", self.scanner.address)
+        except FileError as error:
+            log.warning("%s; files fail with scan_unavailable until it answers", error.message)
 
     async def run(self, claimed: ClaimedFile) -> None:
         """Process ``claimed`` and record its outcome. Its time limit (``timeout_seconds``)
@@ -121,34 +144,46 @@ class FileRunner:
             except FileError as error:
                 await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
                 return
-        if options.skip_existing and await self._skipped_as_duplicate(claimed, inspection):
+        key = stages.content_key_of(inspection.sha256, claimed.pipeline, options)
+        held = options.skip_existing
+        if held and not await self._claim_content(claimed, inspection, key):
             return
         try:
             outcome = await self._transform(claimed, path, inspection, deadline)
         except FileError as error:
             await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
+            self._freed(held)
             return
+        outcome.content_key, outcome.content_held = key, held
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
         self.report(claimed, "storing", 0.95)
         await self.recorder.complete(claimed, outcome)
+        self._freed(held)
 
-    async def _skipped_as_duplicate(
-        self, claimed: ClaimedFile, inspection: stages.Inspection
+    async def _claim_content(
+        self, claimed: ClaimedFile, inspection: stages.Inspection, key: str
     ) -> bool:
-        async with self.db.read() as conn:
-            duplicate = await file_store.find_ingested(
-                conn, claimed.tenant, inspection.sha256, claimed.id
+        """Whether this file is the one to process its content; if not, it is skipped against
+        the file that was, or waits for the one that is being processed."""
+        owner = await self.contents.claim(claimed, key)
+        if owner is None:
+            return True
+        if owner.completed:
+            await self.recorder.skip(
+                claimed,
+                sha256=inspection.sha256,
+                mime_type=inspection.mime_type,
+                size=inspection.size,
+                duplicate_of=owner.file_id,
             )
-        if duplicate is None:
-            return False
-        await self.recorder.skip(
-            claimed,
-            sha256=inspection.sha256,
-            mime_type=inspection.mime_type,
-            size=inspection.size,
-            duplicate_of=duplicate,
-        )
-        return True
+        else:
+            await self.recorder.wait_for(claimed, owner.file_id, recheck_seconds=RECHECK_SECONDS)
+        return False
+
+    def _freed(self, held: bool) -> None:
+        """A file that held its content ended: files waiting for it may go (store/content.py)."""
+        if held:
+            self.on_content_freed()
 
     async def _transform(
         self, claimed: ClaimedFile, path: Path, inspection: stages.Inspection, deadline: float
@@ -169,7 +204,8 @@ class FileRunner:
         embed = claimed.pipeline is Pipeline.FULL
         # Small files go through the pool in one trip; large ones in two, so the step shows.
         in_one_trip = embed and inspection.size <= ONE_TRIP_BYTES
-        self.report(claimed, "parsing", 0.2)
+        # "parsing" once a parser process has the file: until then it waits for a free one,
+        # and its step stays what it was.
         parsed: stages.ParsedFile = await self.pool.run(
             stages.parse_and_chunk,
             str(path),
@@ -178,17 +214,18 @@ class FileRunner:
             options.chunk_overlap,
             (True, options.embedder) if in_one_trip else (False, None),
             time_limit=_remaining(deadline),
+            on_start=lambda: self.report(claimed, "parsing", 0.2),
         )
         outcome.elements = parsed.elements
         outcome.chunks = parsed.chunks
         outcome.blob_key = claimed.blob_key
         if embed and parsed.chunks and not in_one_trip:
-            self.report(claimed, "embedding", 0.7)
             name, dim, vectors = await self.pool.run(
                 stages.embed_texts,
                 [c[TEXT] for c in parsed.chunks],
                 options.embedder,
                 time_limit=_remaining(deadline),
+                on_start=lambda: self.report(claimed, "embedding", 0.7),
             )
             outcome.chunks = [
                 with_embedding(c, name, dim, v) for c, v in zip(parsed.chunks, vectors, strict=True)

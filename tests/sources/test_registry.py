@@ -10,6 +10,7 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +190,28 @@ async def test_an_installed_connector_is_listed_and_processed(
         await worker.stop(grace_seconds=5)
     assert done["sources"][0]["n_completed"] == 3
     assert describe_source("notes", source["spec"]) == {"count": 3}
+
+
+async def test_a_connector_source_through_the_api(
+    site: Path, start_app: Callable[..., Any]
+) -> None:
+    install(
+        site,
+        "ingestd_test_notes",
+        """
+        [ingestd.sources]
+        notes = ingestd_test_notes:NotesSource
+        """,
+        CONNECTOR,
+    )
+    async with start_app() as app:
+        body = {"sources": [{"type": "notes", "count": 2}], "pipeline": "extract"}
+        created = await app.client.post("/api/v1/jobs", json=body)
+        assert created.status_code == 201, created.text
+        job = await app.wait_job(created.json()["id"])
+        assert job["status"] == "completed" and job["progress"]["files"]["completed"] == 2
+        assert job["sources"][0]["count"] == 2 and job["sources"][0]["type"] == "notes"
+        unknown = {"sources": [{"type": "gdrive", "folder_id": "x"}]}
+        refused = await app.client.post("/api/v1/jobs", json=unknown)
+        assert refused.status_code == 422
+        assert "unknown source type" in refused.text and "docs/sources.md" in refused.text
