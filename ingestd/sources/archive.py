@@ -15,7 +15,6 @@ expanded up to ``max_depth`` levels and share the same entry and size budget.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import struct
@@ -29,13 +28,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingestd.blobs.base import BlobStore
-from ingestd.domain.errors import BadRequest, FileError
-from ingestd.domain.refs import BlobRef, FileRef
+from ingestd.domain.errors import FileError
+from ingestd.domain.refs import BlobRef
 from ingestd.domain.work import SourceEntry
 from ingestd.sources.base import PathFilter, SourceError
-from ingestd.sources.directory import describe_path_spec, resolve_spec_path
-from ingestd.sources.port import FetchLimits, LocalFile, SourceContext
-from ingestd.sources.upload import materialise_blob
+from ingestd.sources.directory import RootedSource
+from ingestd.sources.upload import BlobSource
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -423,24 +421,13 @@ def _reason(exc: BaseException) -> str:
 # -- the adapter --------------------------------------------------------------------------------
 
 
-class ZipSource:
+class ZipSource(RootedSource, BlobSource):
     """A zip archive under the source roots: expanded into blobs while it is listed."""
 
     type = "zip"
-    ref_kinds: tuple[str, ...] = ("blob",)
 
-    def __init__(self, context: SourceContext) -> None:
-        self.context = context
-
-    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
-        path = resolve_spec_path(self.context.settings, spec, index=index)
-        if not path.is_file():
-            raise BadRequest(f"sources[{index}].path: {spec['path']!r} is not a file")
-        return {**spec, "resolved_path": str(path)}
-
-    @staticmethod
-    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
-        return describe_path_spec(spec)
+    def refuse(self, path: Path) -> str | None:
+        return None if path.is_file() else "is not a file"
 
     def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
         return expand_zip(
@@ -449,11 +436,3 @@ class ZipSource:
             include=spec.get("include") or [],
             exclude=spec.get("exclude") or [],
         )
-
-    def is_remote(self, ref: FileRef) -> bool:
-        return not self.context.blob_store().is_local
-
-    def materialise(
-        self, ref: FileRef, limits: FetchLimits
-    ) -> contextlib.AbstractAsyncContextManager[LocalFile]:
-        return materialise_blob(self.context.blob_store(), ref)

@@ -21,7 +21,7 @@ from ingestd.domain.errors import BadRequest
 from ingestd.domain.refs import FileRef, PathRef
 from ingestd.domain.work import SourceEntry
 from ingestd.sources.base import PathFilter, SourceError
-from ingestd.sources.port import FetchLimits, LocalFile, SourceContext
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile
 from ingestd.sources.roots import is_within, parse_path_mapping, real_roots, resolve_source_path
 
 UNSAFE_LINK = ("unsafe_path", "symlink points outside the source roots")
@@ -202,29 +202,31 @@ def resolve_spec_path(settings: Settings, spec: dict[str, Any], *, index: int) -
         raise BadRequest(f"sources[{index}].path: {exc.detail}") from None
 
 
-def describe_path_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A directory or zip spec without the server's own path (``resolved_path``)."""
-    return {k: v for k, v in spec.items() if k not in ("type", "resolved_path")}
+class RootedSource(BaseSource):
+    """A source that names a path under the source roots (``directory``, ``zip``): checked and
+    resolved when the job is created, shown without the server's own path."""
+
+    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
+        path = resolve_spec_path(self.context.settings, spec, index=index)
+        problem = self.refuse(path)
+        if problem:
+            raise BadRequest(f"sources[{index}].path: {spec['path']!r} {problem}")
+        return {**spec, "resolved_path": str(path)}
+
+    def refuse(self, path: Path) -> str | None:
+        """Why the resolved path cannot be this source, or None."""
+        return None if path.exists() else "does not exist"
+
+    @staticmethod
+    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in spec.items() if k not in ("type", "resolved_path")}
 
 
-class DirectorySource:
+class DirectorySource(RootedSource):
     """A folder (or one file) under the source roots; its files are opened where they are."""
 
     type = "directory"
     ref_kinds: tuple[str, ...] = ("path",)
-
-    def __init__(self, context: SourceContext) -> None:
-        self.settings = context.settings
-
-    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
-        path = resolve_spec_path(self.settings, spec, index=index)
-        if not path.exists():
-            raise BadRequest(f"sources[{index}].path: {spec['path']!r} does not exist")
-        return {**spec, "resolved_path": str(path)}
-
-    @staticmethod
-    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
-        return describe_path_spec(spec)
 
     def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
         return iter_directory(
@@ -232,20 +234,14 @@ class DirectorySource:
             recursive=spec.get("recursive", True),
             include=spec.get("include") or [],
             exclude=spec.get("exclude") or [],
-            roots=self.settings.resolved_source_roots,
+            roots=self.context.settings.resolved_source_roots,
         )
 
     def is_remote(self, ref: FileRef) -> bool:
         return False
 
-    def materialise(
-        self, ref: FileRef, limits: FetchLimits
-    ) -> contextlib.AbstractAsyncContextManager[LocalFile]:
-        return _in_place(ref)
-
-
-@contextlib.asynccontextmanager
-async def _in_place(ref: FileRef) -> AsyncIterator[LocalFile]:
-    if not isinstance(ref, PathRef):
-        raise TypeError(f"not a path reference: {ref!r}")
-    yield LocalFile(Path(ref.path))
+    @contextlib.asynccontextmanager
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+        if not isinstance(ref, PathRef):
+            raise TypeError(f"not a path reference: {ref!r}")
+        yield LocalFile(Path(ref.path))

@@ -107,6 +107,29 @@ class Source(Protocol):
         ...
 
 
+class BaseSource:
+    """What most adapters do the same way; a built-in adapter subclasses this (a connector may).
+
+    It keeps the context, stores a spec as it came, shows it without its ``type``, and counts
+    its files as remote (their bytes are downloaded before they are read)."""
+
+    type: str = ""
+    ref_kinds: tuple[str, ...] = ()
+
+    def __init__(self, context: SourceContext) -> None:
+        self.context = context
+
+    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
+        return spec
+
+    @staticmethod
+    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in spec.items() if k != "type"}
+
+    def is_remote(self, ref: FileRef) -> bool:
+        return True
+
+
 @contextlib.asynccontextmanager
 async def downloaded(
     tmp_dir: Path, write: Callable[[BinaryIO], object], *, prefix: str = "fetch-"

@@ -36,7 +36,7 @@ from ingestd.domain.refs import FileRef, S3Ref
 from ingestd.domain.work import SourceEntry
 from ingestd.net.outbound import OutboundRefused, check_url
 from ingestd.sources.base import PathFilter, SourceError
-from ingestd.sources.port import FetchLimits, LocalFile, SourceContext, downloaded
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile, downloaded
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -203,24 +203,17 @@ def download_object(client: S3Client, ref: S3Ref, out: BinaryIO, *, limit: int |
     return received
 
 
-class S3Source:
+class S3Source(BaseSource):
     """Every object under a bucket prefix; each is downloaded when its file is processed."""
 
     type = "s3"
     ref_kinds: tuple[str, ...] = ("s3",)
-
-    def __init__(self, context: SourceContext) -> None:
-        self.context = context
 
     def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
         try:
             return resolve_s3_source(self.context.settings, spec)
         except BadRequest as exc:
             raise BadRequest(f"sources[{index}].{exc.detail}") from None
-
-    @staticmethod
-    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in spec.items() if k != "type"}
 
     def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
         settings = self.context.settings
@@ -235,25 +228,16 @@ class S3Source:
             exclude=spec.get("exclude") or [],
         )
 
-    def is_remote(self, ref: FileRef) -> bool:
-        return True
-
-    def materialise(
-        self, ref: FileRef, limits: FetchLimits
-    ) -> contextlib.AbstractAsyncContextManager[LocalFile]:
-        return self._download(ref, limits)
-
     @contextlib.asynccontextmanager
-    async def _download(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
         if not isinstance(ref, S3Ref):
             raise TypeError(f"not an s3 reference: {ref!r}")
         client = source_client(ref.endpoint_url, self.context.settings.s3_region)
-        tmp_dir = self.context.blob_store().tmp_dir()
 
         def write(out: BinaryIO) -> int:
             return download_object(client, ref, out, limit=limits.max_bytes)
 
-        async with downloaded(tmp_dir, write) as path:
+        async with downloaded(self.context.blob_store().tmp_dir(), write) as path:
             yield LocalFile(path)
 
 

@@ -1,5 +1,5 @@
 """``upload`` sources: files sent to the API (multipart or tus) become blobs, and the API lists
-them itself as they arrive; this adapter only materialises their blobs (shared with ``zip``)."""
+them itself as they arrive; this adapter only materialises their blobs (as ``zip``'s does)."""
 
 from __future__ import annotations
 
@@ -8,34 +8,34 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ingestd.blobs.base import BlobStore
 from ingestd.domain.refs import BlobRef, FileRef
 from ingestd.domain.work import SourceEntry
-from ingestd.sources.port import FetchLimits, LocalFile, SourceContext, downloaded
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile, downloaded
 
 
-@contextlib.asynccontextmanager
-async def materialise_blob(blobs: BlobStore, ref: FileRef) -> AsyncIterator[LocalFile]:
-    """A blob of a local (or shared-mount) store is opened in place; one in a remote store is
-    downloaded, streaming, to a temporary file that is removed after."""
-    if not isinstance(ref, BlobRef):
-        raise TypeError(f"not a blob reference: {ref!r}")
-    if blobs.is_local:
-        yield LocalFile(Path(blobs.locate(ref.key)))
-        return
-    async with downloaded(blobs.tmp_dir(), lambda out: blobs.fetch(ref.key, out)) as path:
-        yield LocalFile(path)
+class BlobSource(BaseSource):
+    """Files whose bytes are blobs of the blob store: a local (or shared-mount) store's are
+    opened in place; a remote store's are downloaded, streaming, to a temporary file."""
 
-
-class UploadSource:
-    type = "upload"
     ref_kinds: tuple[str, ...] = ("blob",)
 
-    def __init__(self, context: SourceContext) -> None:
-        self.context = context
+    def is_remote(self, ref: FileRef) -> bool:
+        return not self.context.blob_store().is_local
 
-    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
-        return spec
+    @contextlib.asynccontextmanager
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+        if not isinstance(ref, BlobRef):
+            raise TypeError(f"not a blob reference: {ref!r}")
+        blobs = self.context.blob_store()
+        if blobs.is_local:
+            yield LocalFile(Path(blobs.locate(ref.key)))
+            return
+        async with downloaded(blobs.tmp_dir(), lambda out: blobs.fetch(ref.key, out)) as path:
+            yield LocalFile(path)
+
+
+class UploadSource(BlobSource):
+    type = "upload"
 
     @staticmethod
     def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,11 +43,3 @@ class UploadSource:
 
     def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
         return iter(())  # files arrive through the API, which lists them as they land
-
-    def is_remote(self, ref: FileRef) -> bool:
-        return not self.context.blob_store().is_local
-
-    def materialise(
-        self, ref: FileRef, limits: FetchLimits
-    ) -> contextlib.AbstractAsyncContextManager[LocalFile]:
-        return materialise_blob(self.context.blob_store(), ref)

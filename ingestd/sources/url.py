@@ -44,7 +44,7 @@ from ingestd.net.outbound import (
     guarded_client,
     send_following,
 )
-from ingestd.sources.port import FetchLimits, LocalFile, SourceContext
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile, SourceContext
 
 MAX_NAME = 255
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -274,7 +274,7 @@ def _content_length(response: httpx.Response) -> int | None:
     return int(value)
 
 
-class UrlSource:
+class UrlSource(BaseSource):
     """Documents on the web: each URL is downloaded, through the outbound guard, when its file
     is processed; the temporary file goes when the file is done."""
 
@@ -282,30 +282,18 @@ class UrlSource:
     ref_kinds: tuple[str, ...] = ("url",)
 
     def __init__(self, context: SourceContext) -> None:
-        self.context = context
+        super().__init__(context)
         self.policy = policy_for(context.settings)
 
     def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
         max_count = self.context.settings.url_max_per_source
         return {**spec, "urls": check_urls(spec["urls"], index=index, max_count=max_count)}
 
-    @staticmethod
-    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in spec.items() if k != "type"}
-
     def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
         return iter_urls(spec["urls"])
 
-    def is_remote(self, ref: FileRef) -> bool:
-        return True
-
-    def materialise(
-        self, ref: FileRef, limits: FetchLimits
-    ) -> contextlib.AbstractAsyncContextManager[LocalFile]:
-        return self._download(ref, limits)
-
     @contextlib.asynccontextmanager
-    async def _download(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
         if not isinstance(ref, UrlRef):
             raise TypeError(f"not a url reference: {ref!r}")
         bounds = limits_for(

@@ -20,9 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.states import FileStatus
 from ingestd.domain.work import ClaimedFile
-from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
-from ingestd.store.errors import LeaseLost, translated
+from ingestd.store.errors import translated
 from ingestd.store.tables import content_claims, files
 
 RUNNING = "running"
@@ -108,40 +107,6 @@ async def _holders(
         (row.tenant, row.content_key): ContentOwner(str(row.file_id), row.state == COMPLETED)
         for row in await conn.execute(query)
     }
-
-
-@translated
-async def wait_for_original(
-    db: Database, claimed: ClaimedFile, original: str, *, now: float, recheck_at: float
-) -> None:
-    """Hand ``claimed`` back to the queue to wait for ``original`` (which holds its content and
-    is still running): it is claimable again as soon as the original ends (see
-    ``release_content``), or at ``recheck_at`` at the latest. The attempt does not count."""
-    async with db.write() as conn:
-        await job_store.lock_jobs(conn, [claimed.job_id])
-        result = await conn.execute(
-            files.update()
-            .where(
-                files.c.id == claimed.id,
-                files.c.lease_token == claimed.lease_token,
-                files.c.status == FileStatus.RUNNING.value,
-            )
-            .values(
-                status=FileStatus.QUEUED.value,
-                step=None,
-                attempts=files.c.attempts - 1,
-                run_after=recheck_at,
-                duplicate_of=original,
-                lease_owner=None,
-                lease_token=None,
-                lease_expires_at=None,
-            )
-        )
-        if result.rowcount != 1:
-            raise LeaseLost(claimed.id)
-        await job_store.move_counter(
-            conn, claimed.job_id, claimed.source_index, FileStatus.RUNNING, FileStatus.QUEUED
-        )
 
 
 async def record_completed(

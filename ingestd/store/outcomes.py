@@ -159,6 +159,30 @@ async def release_file(db: Database, claimed: ClaimedFile, *, now: float) -> Non
         )
 
 
+@translated
+async def wait_for_original(
+    db: Database, claimed: ClaimedFile, original: str, *, now: float, recheck_at: float
+) -> None:
+    """Hand ``claimed`` back to the queue to wait for ``original``, which holds its content
+    and is still being processed (``content.py``): claimable again as soon as the original ends,
+    or at ``recheck_at`` at the latest. The attempt does not count."""
+    async with db.write() as conn:
+        await _take(
+            conn,
+            claimed,
+            now,
+            holds=False,  # the original holds the content
+            status=FileStatus.QUEUED.value,
+            step=None,
+            attempts=files.c.attempts - 1,
+            run_after=recheck_at,
+            duplicate_of=original,
+        )
+        await job_store.move_counter(
+            conn, claimed.job_id, claimed.source_index, FileStatus.RUNNING, FileStatus.QUEUED
+        )
+
+
 async def _end(
     conn: AsyncConnection, claimed: ClaimedFile, status: FileStatus, now: float, *, size: int
 ) -> None:

@@ -20,7 +20,6 @@ from ingestd.domain.retry import RetryPolicy
 from ingestd.domain.states import FileStatus
 from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.queue.committer import Committer
-from ingestd.store import content as content_store
 from ingestd.store import outcomes as outcome_store
 from ingestd.store.db import Database, is_unavailable
 from ingestd.store.errors import LeaseLost
@@ -110,7 +109,7 @@ class OutcomeRecorder:
         """Waiting: ``original`` holds the same content and is still being processed."""
         await self.record(
             claimed,
-            lambda: content_store.wait_for_original(
+            lambda: outcome_store.wait_for_original(
                 self.db,
                 claimed,
                 original,

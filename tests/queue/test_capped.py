@@ -21,19 +21,9 @@ from ingestd.domain.work import ClaimedFile
 from ingestd.store.db import Database
 from ingestd.worker import Worker
 from tests.eventually import eventually
-from tests.queue.factory import job_row, make_job
+from tests.queue.factory import job_row, make_job, small_files
 
 HOUR = 3600.0
-
-
-def small_files(folder: Path, n: int) -> list[str]:
-    folder.mkdir()
-    paths = []
-    for i in range(n):
-        path = folder / f"{i}.md"
-        path.write_text(f"# Note {i}\n\nA small note.\n")
-        paths.append(str(path))
-    return paths
 
 
 @pytest.fixture

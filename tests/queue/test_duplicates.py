@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from ingestd.domain.errors import FileError
 from ingestd.store.claims import claim_next_files
-from ingestd.store.content import claim_content, wait_for_original
+from ingestd.store.content import claim_content
 from ingestd.store.db import Database
 from ingestd.store.events import list_events
-from ingestd.store.outcomes import fail_file
+from ingestd.store.outcomes import fail_file, wait_for_original
 from ingestd.store.tables import content_claims, files
 from tests.conftest import App
 from tests.queue.factory import LEASE, make_job

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import doctest
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,14 @@ from hypothesis import strategies as st
 
 from ingestd.config import MAX_PREFETCH, Settings
 from ingestd.domain.refs import FileRef, PathRef
-from ingestd.domain.work import SourceEntry
 from ingestd.queue import window as window_module
 from ingestd.queue.window import ClaimWindow
-from ingestd.sources.port import FetchLimits, LocalFile, SourceContext
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile
 from ingestd.sources.registry import SourceRegistry, Sources
 from ingestd.store.db import Database
 from ingestd.worker import Worker
 from tests.eventually import eventually
-from tests.queue.factory import job_row, make_job
+from tests.queue.factory import job_row, make_job, small_files
 
 
 class Clock:
@@ -93,16 +92,6 @@ def test_always_between_floor_and_ceiling(
         assert window.floor <= window.size <= window.ceiling
 
 
-def _small_files(folder: Path, n: int) -> list[str]:
-    folder.mkdir()
-    paths = []
-    for i in range(n):
-        path = folder / f"{i}.txt"
-        path.write_text(f"small file {i}\n")
-        paths.append(str(path))
-    return paths
-
-
 async def _store_job_through(worker: Worker, db: Database, paths: list[str]) -> dict[str, Any]:
     """Start ``worker``, give it a store-only job of ``paths``, and return the job once it has
     completed (the worker stopped again)."""
@@ -126,7 +115,7 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
 ) -> None:
     """Store-only tiny files finish far faster than a claim: the worker widens its window."""
     monkeypatch.setattr(window_module, "RATE_SECONDS", 0.02)  # measure within a short job
-    paths = _small_files(tmp_path / "tiny", 400)
+    paths = small_files(tmp_path / "tiny", 400)
     settings = make_settings(database_url=db.url)
     worker = Worker(settings, db, concurrency=2)
     widest = 0
@@ -147,7 +136,7 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
     assert worker.window.ceiling == worker.pool.processes * MAX_PREFETCH
 
 
-class RemoteFiles:
+class RemoteFiles(BaseSource):
     """A source whose every file must be downloaded (stands in for an S3 bucket or a remote
     blob store: no network), counting the downloads under way."""
 
@@ -157,29 +146,8 @@ class RemoteFiles:
     widest = 0
     on_download: Callable[[], None] = staticmethod(lambda: None)
 
-    def __init__(self, context: SourceContext) -> None:
-        self.context = context
-
-    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
-        return spec
-
-    @staticmethod
-    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(spec)
-
-    def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
-        return iter(())
-
-    def is_remote(self, ref: FileRef) -> bool:
-        return True
-
-    def materialise(
-        self, ref: FileRef, limits: FetchLimits
-    ) -> AbstractAsyncContextManager[LocalFile]:
-        return self._download(ref)
-
     @asynccontextmanager
-    async def _download(self, ref: FileRef) -> AsyncIterator[LocalFile]:
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
         assert isinstance(ref, PathRef)
         cls = type(self)
         cls.downloading += 1
@@ -197,7 +165,7 @@ async def test_downloads_stay_at_the_floor_however_wide_the_window(
 ) -> None:
     """A window widened by tiny files must not start a download per claimed file: large remote
     files that follow them would all be fetched at once."""
-    paths = _small_files(tmp_path / "remote", 40)
+    paths = small_files(tmp_path / "remote", 40)
     worker = Worker(make_settings(database_url=db.url), db, concurrency=2)
     worker.window = ClaimWindow(32, 64)  # as if tiny files had widened it
     worker.runner.sources = Sources(worker.sources.context, SourceRegistry([RemoteFiles]))

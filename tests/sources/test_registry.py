@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import pytest
 
 from ingestd.config import Settings
 from ingestd.domain.errors import BadRequest
-from ingestd.domain.ids import new_id
 from ingestd.domain.refs import BlobRef, PathRef, S3Ref, UrlRef
 from ingestd.sources.base import SourceError
 from ingestd.sources.port import SourceContext
@@ -27,11 +25,10 @@ from ingestd.sources.registry import (
     describe_source,
     installed_sources,
 )
-from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.worker import Worker
 from tests.eventually import eventually
-from tests.queue.factory import job_row
+from tests.queue.factory import insert_job, job_row
 
 CONNECTOR = '''
 import contextlib
@@ -148,9 +145,9 @@ def test_broken_and_impostor_entry_points_are_left_out(
     assert "a built-in type" in caplog.text and "could not be loaded" in caplog.text
 
 
-async def test_an_installed_connector_is_listed_and_processed(
-    site: Path, db: Database, make_settings: Callable[..., Settings]
-) -> None:
+@pytest.fixture
+def notes(site: Path) -> None:
+    """The ``notes`` connector, installed."""
     install(
         site,
         "ingestd_test_notes",
@@ -160,26 +157,15 @@ async def test_an_installed_connector_is_listed_and_processed(
         """,
         CONNECTOR,
     )
+
+
+@pytest.mark.usefixtures("notes")
+async def test_an_installed_connector_is_listed_and_processed(
+    db: Database, make_settings: Callable[..., Settings]
+) -> None:
     assert "notes" in installed_sources().types
-    now = time.time()
-    job_id = new_id("job")
-    job = {
-        "id": job_id,
-        "tenant": "t",
-        "name": "notes",
-        "status": "queued",
-        "priority": "normal",
-        "pipeline": "extract",
-        "options": {},
-        "labels": {},
-        "sealed": True,
-        "max_workers": 100,
-        "created_at": now,
-        "updated_at": now,
-    }
-    source = {"idx": 0, "type": "notes", "spec": {"count": 3}, "state": "pending"}
-    async with db.write() as conn:
-        await job_store.insert_job(conn, job, [source])
+    source = {"type": "notes", "spec": {"count": 3}, "state": "pending"}
+    job_id = await insert_job(db, source)
     worker = Worker(make_settings(database_url=db.url), db, concurrency=2)
     await worker.start()
     try:
@@ -192,18 +178,8 @@ async def test_an_installed_connector_is_listed_and_processed(
     assert describe_source("notes", source["spec"]) == {"count": 3}
 
 
-async def test_a_connector_source_through_the_api(
-    site: Path, start_app: Callable[..., Any]
-) -> None:
-    install(
-        site,
-        "ingestd_test_notes",
-        """
-        [ingestd.sources]
-        notes = ingestd_test_notes:NotesSource
-        """,
-        CONNECTOR,
-    )
+@pytest.mark.usefixtures("notes")
+async def test_a_connector_source_through_the_api(start_app: Callable[..., Any]) -> None:
     async with start_app() as app:
         body = {"sources": [{"type": "notes", "count": 2}], "pipeline": "extract"}
         created = await app.client.post("/api/v1/jobs", json=body)
