@@ -28,18 +28,19 @@ class Heartbeat:
             heartbeat_seconds=settings.heartbeat_seconds, lease_seconds=settings.lease_seconds
         )
 
-    async def beat(self, inflight: Mapping[str, InFlight]) -> tuple[set[str], int]:
-        """Renew, then rescue: returns the ids of files to stop, and how many files went back
-        to the queue."""
+    async def beat(self, inflight: Mapping[str, InFlight]) -> tuple[list[InFlight], int]:
+        """Renew, then rescue: returns the files to stop (as they were in flight when the beat
+        began), and how many files went back to the queue."""
         now = time.time()
+        flights = dict(inflight)  # a file may end, and be claimed again, while this runs
         to_stop = await claim_store.renew_leases(
             self.db,
             self.worker_id,
-            {file_id: (f.step, f.progress) for file_id, f in inflight.items()},
+            {file_id: (f.step, f.progress) for file_id, f in flights.items()},
             now=now,
             lease_seconds=self.lease_seconds,
-            job_ids=[f.claimed.job_id for f in inflight.values()],
-            running=len(inflight),  # the registry row, in the same transaction
+            job_ids=[f.claimed.job_id for f in flights.values()],
+            running=len(flights),  # the registry row, in the same transaction
         )
         rescued = await rescue_store.rescue_expired_leases(
             self.db,
@@ -49,4 +50,4 @@ class Heartbeat:
         )
         if rescued:
             log.warning("re-queued %d file(s) whose worker stopped responding", rescued)
-        return to_stop, rescued
+        return [flights[file_id] for file_id in to_stop], rescued

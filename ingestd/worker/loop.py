@@ -247,9 +247,10 @@ class Worker:
 
     async def _heartbeat(self) -> None:
         to_stop, rescued = await self.heartbeat.beat(self._inflight)
-        for file_id in to_stop:
-            flight = self._inflight.get(file_id)
-            if flight is not None:
+        for flight in to_stop:
+            # Only the attempt the beat asked about: its file may have ended meanwhile and
+            # been claimed again, under a new lease that is this worker's to keep.
+            if self._inflight.get(flight.claimed.id) is flight:
                 flight.stop("cancelled")
         if rescued:
             self.wake()

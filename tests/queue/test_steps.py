@@ -9,10 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ingestd.config import Settings
 from ingestd.pipeline.pool import ExtractionPool
+from ingestd.store.claims import claim_next_files
 from ingestd.store.db import Database
 from ingestd.worker import Worker
+from ingestd.worker import heartbeat as heartbeat_module
+from ingestd.worker.flight import InFlight
 from tests.eventually import eventually
 from tests.queue.factory import job_row, make_job
 
@@ -86,3 +91,35 @@ async def test_a_file_waiting_for_a_parser_is_not_parsing(
         release.touch()
         await busy
         await worker.stop(grace_seconds=5)
+
+
+async def test_a_heartbeat_stops_only_the_attempt_it_asked_about(
+    db: Database, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a beat that began while a file's first attempt was in flight, and ended after
+    the file had failed and been claimed again, stopped the new attempt as "cancelled": the file
+    ended cancelled in a running job, which then never ended."""
+    worker = Worker(make_settings(database_url=db.url), db, concurrency=2)
+    job_id = await make_job(db, 1)
+    [claimed] = await claim_next_files(db, "w", 1, now=time.time(), lease_seconds=30)
+    idle = asyncio.create_task(asyncio.sleep(3600))
+    first = InFlight(claimed=claimed, task=idle, started=True)
+    again = InFlight(claimed=claimed, task=idle, started=True)
+    worker._inflight[claimed.id] = first
+
+    async def renew(*args: Any, **kwargs: Any) -> set[str]:
+        worker._inflight[claimed.id] = again  # meanwhile: failed, re-queued, claimed again
+        return {claimed.id}  # the first attempt's lease is gone
+
+    async def rescue(*args: Any, **kwargs: Any) -> int:
+        return 0
+
+    monkeypatch.setattr(heartbeat_module.claim_store, "renew_leases", renew)
+    monkeypatch.setattr(heartbeat_module.rescue_store, "rescue_expired_leases", rescue)
+    try:
+        await worker._heartbeat()
+        assert again.stop_reason is None and first.stop_reason is None
+    finally:
+        idle.cancel()
+        await asyncio.to_thread(worker.pool.close)
+    assert job_id
