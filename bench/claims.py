@@ -5,7 +5,7 @@
 Measures, in one run:
 - no-op claims+completions/s on PostgreSQL with 1, 2 and 4 worker processes and on SQLite with
   1 and 2, for each configured window (parsers x ``--prefetch``: 16 is the default, 128 is
-  ``--prefetch 64``): each process runs the worker's claim loop (``claim_files`` when half the
+  ``--prefetch 64``): each process runs the worker's claim loop (``claim_next_files`` when half the
   window is free, the window sized by the worker's own ``ClaimWindow``, which grows while files
   finish fast) and its real ``Committer`` (completions batched while the previous commit runs),
   with the pipeline replaced by nothing, all started together behind a barrier; plus one
@@ -53,13 +53,14 @@ from extractors import make_pdf  # noqa: E402
 
 from ingestd.config import MAX_PREFETCH  # noqa: E402
 from ingestd.domain.ids import new_id  # noqa: E402
-from ingestd.queue.claims import claim_files  # noqa: E402
+from ingestd.domain.refs import PathRef  # noqa: E402
+from ingestd.domain.work import ClaimedSource, FileOutcome, SourceEntry  # noqa: E402
 from ingestd.queue.committer import Committer  # noqa: E402
-from ingestd.queue.listing import add_files  # noqa: E402
-from ingestd.queue.outcomes import FileOutcome  # noqa: E402
 from ingestd.queue.window import ClaimWindow  # noqa: E402
 from ingestd.store import jobs as job_store  # noqa: E402
+from ingestd.store.claims import claim_next_files  # noqa: E402
 from ingestd.store.db import Database  # noqa: E402
+from ingestd.store.listing import add_listed_files  # noqa: E402
 from ingestd.store.migrate import upgrade  # noqa: E402
 from ingestd.store.tables import files, jobs, workers  # noqa: E402
 
@@ -119,26 +120,18 @@ async def make_job(
             conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
         )
     sizes = [Path(p).stat().st_size for p in paths or []]  # noqa: ASYNC240 - set-up, untimed
+    source = ClaimedSource(job_id, 0, "directory", {}, "bench", 1)
     for start in range(0, n, 5000):
-        rows = [
-            {
-                "id": new_id("file"),
-                "job_id": job_id,
-                "tenant": "bench",
-                "source_index": 0,
-                "name": f"f{i}",
-                "path": f"f{i}",
-                "size": sizes[i] if paths else 100,  # as a directory listing records it
-                "status": "queued",
-                "priority_rank": 1,
-                "run_after": now,
-                "local_path": paths[i] if paths else "/nonexistent",
-                "metadata": {},
-                "created_at": now,
-            }
+        entries = [
+            SourceEntry(
+                name=f"f{i}",
+                path=f"f{i}",
+                size=sizes[i] if paths else 100,  # as a directory listing records it
+                ref=PathRef(paths[i] if paths else "/nonexistent"),
+            )
             for i in range(start, min(n, start + 5000))
         ]
-        await add_files(db, job_id, rows)
+        await add_listed_files(db, source, entries, now=now)
     await db.close()
     return job_id
 
@@ -186,7 +179,7 @@ async def _noop_loop(url: str, floor: int, ceiling: int, ready: Any, go: Any) ->
             slot_free.clear()
             await slot_free.wait()
             continue
-        claimed = await claim_files(db, worker_id, free, now=time.time(), lease_seconds=LEASE)
+        claimed = await claim_next_files(db, worker_id, free, now=time.time(), lease_seconds=LEASE)
         for item in claimed:
             task = asyncio.create_task(finish(item))
             inflight.add(task)

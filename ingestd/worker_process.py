@@ -19,6 +19,10 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ingestd.config import Settings
+from ingestd.events.push import EventPublisher
+from ingestd.events.push import choose as choose_push
+from ingestd.store.db import Database
+from ingestd.worker import Worker
 
 log = logging.getLogger("ingestd.worker")
 
@@ -90,25 +94,32 @@ def run_child(settings: Settings, parent_pid: int, ready: Any) -> None:
 
 
 async def _child(settings: Settings, parent_pid: int, ready: Any) -> None:
-    from ingestd.runtime import Runtime
-
-    runtime = Runtime(
-        settings.model_copy(update={"worker_process": False}), run_workers=True, serves_api=False
-    )
+    """The child's whole life: the parent has migrated the database already; the child opens it,
+    runs one worker (and, when events cross processes, publishes what its worker logs), and
+    stops on SIGTERM or when the parent is gone."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, lambda: None)  # Ctrl-C reaches serve, which stops us
-    await runtime.start()
-    worker = runtime.worker
-    assert worker is not None
-    loop.add_signal_handler(signal.SIGUSR1, worker.wake)
-    loop.add_signal_handler(signal.SIGUSR2, worker.check_now)
-    ready.set()
-    watch = asyncio.create_task(_watch_parent(parent_pid, stop))
-    await stop.wait()
-    watch.cancel()
-    await runtime.stop()
+    db = Database(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    push = choose_push(settings, db)
+    publisher = EventPublisher(push) if push is not None else None
+    if publisher is not None:
+        publisher.start()
+    worker = Worker(settings, db, concurrency=settings.files_in_flight)
+    try:
+        await worker.start()
+        loop.add_signal_handler(signal.SIGUSR1, worker.wake)
+        loop.add_signal_handler(signal.SIGUSR2, worker.check_now)
+        ready.set()
+        watch = asyncio.create_task(_watch_parent(parent_pid, stop))
+        await stop.wait()
+        watch.cancel()
+    finally:
+        await worker.stop()
+        if publisher is not None:
+            await publisher.stop()
+        await db.close()
 
 
 async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from ingestd.domain import options
 from ingestd.domain.auth import Role
 from ingestd.domain.states import FileStatus, JobStatus, Pipeline, Priority
+from ingestd.sources.registry import installed_sources
 
 T = TypeVar("T")
 
@@ -54,42 +56,43 @@ class S3Source(Strict):
     exclude: list[str] = Field(default_factory=list, max_length=100)
 
 
+class ConnectorSource(BaseModel):
+    """A source of an installed connector (docs/sources.md): its fields are the connector's,
+    checked by its adapter when the job is created."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(max_length=40, description="the connector's source type, e.g. gdrive")
+
+
+def _source_tag(value: Any) -> str:
+    """The model for a source: a built-in type's own, an installed connector's, or (an unknown
+    type) none, which is a 422 naming the types there are."""
+    kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    if isinstance(kind, str) and kind in installed_sources().connector_types:
+        return "connector"
+    return str(kind)
+
+
 Source = Annotated[
-    UploadSource | DirectorySource | ZipSource | UrlSource | S3Source, Field(discriminator="type")
+    Annotated[UploadSource, Tag("upload")]
+    | Annotated[DirectorySource, Tag("directory")]
+    | Annotated[ZipSource, Tag("zip")]
+    | Annotated[UrlSource, Tag("url")]
+    | Annotated[S3Source, Tag("s3")]
+    | Annotated[ConnectorSource, Tag("connector")],
+    Discriminator(
+        _source_tag,
+        custom_error_type="invalid_source_type",
+        custom_error_message="unknown source type: use upload, directory, zip, url, s3, or the "
+        "type of a connector installed with this server (docs/sources.md)",
+    ),
 ]
 
 
-class JobOptions(Strict):
-    chunk_size: int = Field(default=1000, ge=50, le=100_000, description="characters per chunk")
-    chunk_overlap: int = Field(
-        default=200, ge=0, le=50_000, description="characters shared by neighbours"
-    )
-    embedder: str | None = Field(
-        default=None, description="embedding model; null = the built-in default"
-    )
-    skip_existing: bool = Field(
-        default=True, description="skip content (sha256) this tenant already ingested"
-    )
-    max_retries: int = Field(default=3, ge=0, le=20)
-    max_workers: int | None = Field(
-        default=None,
-        ge=1,
-        le=10_000,
-        description="files of this job in flight at once; null = no cap",
-    )
-    timeout_seconds: int = Field(default=300, ge=1, le=86_400, description="per file")
-    allowed_types: list[str] = Field(default_factory=list, description="mime patterns; empty = any")
-    max_file_size: int = Field(default=104_857_600, ge=1, description="bytes")
-    include_notes: bool = Field(
-        default=False,
-        description="put speaker notes (PPTX) in the chunks; they are always in the document",
-    )
+class JobOptions(options.JobOptions):
+    """The options of a new job: the fields and defaults of ``domain/options.py``, no others."""
 
-    @model_validator(mode="after")
-    def _overlap_below_size(self) -> JobOptions:
-        if self.chunk_overlap >= self.chunk_size:
-            raise ValueError("chunk_overlap must be smaller than chunk_size")
-        return self
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("embedder")
     @classmethod
@@ -217,6 +220,11 @@ class File(BaseModel):
     elements: int | None
     chunks: int | None
     duration_ms: int | None
+    duplicate_of: str | None = Field(
+        default=None,
+        description="skipped: the file whose output this one shares (same content, processed "
+        "the same way); queued: the file it waits for (docs/queue.md)",
+    )
     metadata: dict[str, Any]
     created_at: str
     started_at: str | None

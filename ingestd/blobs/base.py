@@ -82,7 +82,7 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def locate(self, key: str) -> str:
-        """What a file row records as the place of this blob (its ``local_path``)."""
+        """Where this blob is, as text: its path in a local store (a worker opens it there)."""
         ...
 
     def write_chunks(self, chunks: Iterable[bytes], *, limit: int | None = None) -> BlobInfo:

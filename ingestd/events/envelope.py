@@ -8,10 +8,8 @@ from typing import Any
 
 import orjson
 
+from ingestd.domain.events import TERMINAL_JOB_EVENTS
 from ingestd.domain.times import rfc3339
-
-# A per-job stream ends after one of these: nothing else happens to the job unless retried.
-TERMINAL_JOB_EVENTS = frozenset({"job.completed", "job.failed", "job.cancelled", "job.deleted"})
 
 
 @dataclass(slots=True, frozen=True)

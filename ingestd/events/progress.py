@@ -19,7 +19,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.domain.events import EventType
 from ingestd.domain.states import JobStatus
+from ingestd.sources.registry import describe_source
 from ingestd.store import events as event_store
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
@@ -98,7 +100,7 @@ class ProgressEvents:
             rows.append(
                 {
                     "tenant": state.tenant,
-                    "type": "file.progress",
+                    "type": EventType.FILE_PROGRESS,
                     "job_id": state.job_id,
                     "file_id": file_id,
                     "data": {
@@ -150,11 +152,11 @@ class ProgressEvents:
             job = await job_store.get_job(conn, job_id, None, lock=True)
             if job is None or JobStatus(job["status"]).is_terminal:
                 continue  # its final event already carries the outcome
-            view = await job_view(conn, job, sources.get(job_id, []))
+            view = await job_view(conn, job, sources.get(job_id, []), describe_source)
             rows.append(
                 {
                     "tenant": tenant,
-                    "type": "job.updated",
+                    "type": EventType.JOB_UPDATED,
                     "job_id": job_id,
                     "data": {"status": job["status"], "progress": view["progress"]},
                 }

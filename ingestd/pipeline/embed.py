@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from ingestd.pipeline.embedders import MissingExtra
+from ingestd.pipeline.embedders import ALIASES, DEFAULT_EMBEDDER, MissingExtra, canonical_name
 from ingestd.pipeline.embedders.hashing import HashEmbedder
 
 __all__ = [
@@ -31,8 +31,6 @@ __all__ = [
 
 Vectors = npt.NDArray[np.float32]
 
-DEFAULT_EMBEDDER = "hash-384"
-_ALIASES = {"default": DEFAULT_EMBEDDER}
 _STORED_DTYPE = np.dtype("<f4")
 
 
@@ -77,7 +75,7 @@ _lock = threading.Lock()
 
 def available_embedders() -> list[str]:
     """Every name ``get_embedder`` accepts (``minilm`` also needs the embeddings extra)."""
-    return sorted([*_FACTORIES, *_ALIASES])
+    return sorted([*_FACTORIES, *ALIASES])
 
 
 def get_embedder(name: str | None = None) -> Embedder:
@@ -87,7 +85,7 @@ def get_embedder(name: str | None = None) -> Embedder:
     the ``ingestd[embeddings]`` extra is not installed (``MissingExtra``, a ``ValueError`` that
     says how to install it).
     """
-    key = _ALIASES.get(name or "default", name or "default")
+    key = canonical_name(name)
     factory = _FACTORIES.get(key)
     if factory is None:
         known = ", ".join(available_embedders())

@@ -12,8 +12,10 @@ import contextlib
 import multiprocessing
 import os
 import resource
+import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError as FutureCancelled
+from concurrent.futures import Future
 from typing import Any, TypeVar, cast
 
 from pebble import ProcessExpired, ProcessPool
@@ -52,8 +54,18 @@ class ExtractionPool:
             initargs=(memory_mb,),
         )
 
-    async def run(self, fn: Callable[..., T], *args: Any, time_limit: float | None) -> T:
+    async def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        time_limit: float | None,
+        on_start: Callable[[], None] | None = None,
+    ) -> T:
+        """Run ``fn(*args)`` in a parser process. ``on_start`` is called (on this event loop)
+        once a process has the task: until then it waits for a free one."""
         future = self._pool.schedule(fn, args=args, timeout=time_limit)
+        if on_start is not None:
+            _when_started(future, asyncio.get_running_loop(), on_start)
         try:
             return cast(T, await asyncio.wrap_future(future))
         except TimeoutError:
@@ -77,3 +89,30 @@ class ExtractionPool:
     def close(self) -> None:
         self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=10)
+
+
+def _when_started(
+    future: Future[Any], loop: asyncio.AbstractEventLoop, call: Callable[[], None]
+) -> None:
+    """Call ``call`` on ``loop`` once ``future`` is running (or done), exactly once.
+
+    pebble marks a task's future running when a worker process acknowledges the task, from its
+    own thread; a future has no callback for that, so the marking method of this one future is
+    wrapped. The task may have started before the wrapper is in place: it is checked after."""
+    fired = threading.Lock()
+
+    def fire() -> None:
+        if fired.acquire(blocking=False):
+            loop.call_soon_threadsafe(call)
+
+    mark = future.set_running_or_notify_cancel
+
+    def marked() -> bool:
+        running = mark()
+        if running:
+            fire()
+        return running
+
+    future.set_running_or_notify_cancel = marked  # type: ignore[method-assign]
+    if future.running() or future.done():
+        fire()

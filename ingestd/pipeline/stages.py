@@ -9,13 +9,18 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+import orjson
+
+from ingestd.blobs.base import BlobStore
 from ingestd.domain.chunks import TEXT, ChunkData, with_embedding
-from ingestd.domain.errors import FileError
-
-if TYPE_CHECKING:
-    from ingestd.blobs.base import BlobStore
+from ingestd.domain.content import content_key
+from ingestd.domain.errors import FileError, Unavailable
+from ingestd.domain.options import JobOptions
+from ingestd.pipeline.chunk import chunk_elements
+from ingestd.pipeline.detect import detect_mime_type
+from ingestd.pipeline.embedders import canonical_name
+from ingestd.pipeline.extractors import EXTRACTOR_VERSION, can_extract, extract_document
 
 HEAD_BYTES = 8192
 READ_BLOCK = 1024 * 1024
@@ -43,9 +48,6 @@ def inspect_file(
     needs_extractor: bool,
 ) -> Inspection:
     """Access, detect by magic bytes, validate, and hash (streamed) one file."""
-    from ingestd.pipeline.detect import detect_mime_type
-    from ingestd.pipeline.extractors import can_extract
-
     try:
         handle = open(local_path, "rb")  # noqa: SIM115 - closed below, reads stream
     except FileNotFoundError:
@@ -81,11 +83,22 @@ def inspect_file(
     return Inspection(mime_type=mime_type, size=size, sha256=digest.hexdigest())
 
 
+def content_key_of(sha256: str, pipeline: str, options: JobOptions) -> str:
+    """The key of this content processed by this pipeline with these options, by the
+    extractors of this version (``domain/content.py``)."""
+    return content_key(
+        sha256,
+        pipeline,
+        chunk_size=options.chunk_size,
+        chunk_overlap=options.chunk_overlap,
+        embedder=canonical_name(options.embedder),
+        extractor_version=EXTRACTOR_VERSION,
+    )
+
+
 def copy_to_blob(local_path: str, blobs: BlobStore, sha256: str) -> str:
     """Keep the bytes (the ``store`` pipeline): copy into the content-addressed store (a local
     copy, or a streaming multipart upload to S3). Runs in a thread."""
-    from ingestd.domain.errors import Unavailable
-
     try:
         return blobs.put_file(Path(local_path), sha256).key
     except Unavailable as exc:  # the object store is down: this file tries again later
@@ -103,11 +116,6 @@ def parse_and_chunk(
     """Extract the document and cut its body into chunks (speaker notes too with
     ``include_notes``); with ``embedding = (True, name)`` also embed them, saving a second trip
     through the pool. Runs in a pool process."""
-    import orjson
-
-    from ingestd.pipeline.chunk import chunk_elements
-    from ingestd.pipeline.extractors import extract_document
-
     document = extract_document(Path(local_path), mime_type)
     elements = document.elements
     chunks: list[ChunkData] = [
@@ -130,6 +138,8 @@ def embed_chunks(chunks: Sequence[ChunkData], embedder_name: str | None) -> list
 
 def embed_texts(texts: Sequence[str], embedder_name: str | None) -> tuple[str, int, list[bytes]]:
     """Vectors for chunk texts, as float32 bytes. Runs in a pool process."""
+    # Here, not at the top: numpy and the embedders load in the parser processes that embed,
+    # never in the worker's own process, which imports this module too.
     from ingestd.pipeline.embed import get_embedder, vector_to_bytes
 
     embedder = get_embedder(embedder_name)

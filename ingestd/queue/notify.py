@@ -14,13 +14,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
-
 from ingestd.store.db import Database
+from ingestd.store.notify import CHANNEL, notify_workers
 
 log = logging.getLogger("ingestd.worker")
 
-CHANNEL = "ingestd_work"
 DEBOUNCE_SECONDS = 0.02
 
 
@@ -44,8 +42,7 @@ class WorkNotifier:
     async def _send(self) -> None:
         await asyncio.sleep(DEBOUNCE_SECONDS)
         try:
-            async with self.db.write() as conn:
-                await conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
+            await notify_workers(self.db)
         except Exception:  # workers still poll: a lost nudge costs latency, not work
             log.warning("could not notify workers", exc_info=True)
 
@@ -57,6 +54,7 @@ class WorkListener:
         self.db = db
         self.on_work = on_work
         self._task: asyncio.Task[None] | None = None
+        self.listening = False  # connected and listening now
 
     def start(self) -> None:
         if not self.db.is_sqlite:
@@ -69,7 +67,7 @@ class WorkListener:
                 await self._task
 
     async def _run(self) -> None:
-        import asyncpg
+        import asyncpg  # the optional postgres extra: only PostgreSQL deployments listen
 
         delay = 0.5
         while True:
@@ -79,12 +77,14 @@ class WorkListener:
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda *_, done=closed: done.set())
                 await connection.add_listener(CHANNEL, lambda *_: self.on_work())
+                self.listening = True
                 delay = 0.5
                 self.on_work()  # anything queued while we were not listening
                 await closed.wait()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("LISTEN %s lost (%s); retrying in %.1f s", CHANNEL, exc, delay)
             finally:
+                self.listening = False
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
                         await connection.close()

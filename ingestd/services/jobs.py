@@ -15,39 +15,34 @@ from ingestd.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
 from ingestd.pipeline.embedders.minilm import is_installed as minilm_installed
 from ingestd.preflight import EMBEDDINGS
-from ingestd.queue.finalize import finish_job_if_done
-from ingestd.sources.roots import PathMapping, parse_path_mapping, resolve_source_path
-from ingestd.sources.s3 import resolve_s3_source
-from ingestd.sources.url import check_urls
+from ingestd.sources.port import SourceContext
+from ingestd.sources.registry import Sources
 from ingestd.store import files as file_store
 from ingestd.store import idempotency as idempotency_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Connection, Database
 from ingestd.store.events import append_event
+from ingestd.store.finish import finish_job_if_done
 from ingestd.webhooks.safety import refuse_unsafe_url
 
-LISTABLE = ("directory", "zip")
 NO_CAP = 1_000_000  # max_workers stored for "no per-job cap"
 RETRY_FAILED = (FileStatus.FAILED,)  # what a retry re-queues by default
 RETRY_ALL = (FileStatus.FAILED, FileStatus.CANCELLED)  # with {"failed_only": false}
 
 
 def resolve_sources(settings: Settings, sources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check every source before the job exists: paths must resolve under the source roots,
-    URLs must be http(s), an S3 endpoint must be one the server allows. A refusal is a 422
-    naming the source (``sources[1].path: …``)."""
-    mappings = [parse_path_mapping(m) for m in settings.path_maps]
-    resolved = []
-    for index, source in enumerate(sources):
-        try:
-            resolved.append(_resolve_source(settings, source, index, mappings))
-        except BadRequest as exc:  # the sources' own checks: a value refused, so a 422
-            raise ValidationFailed(exc.detail, errors=exc.errors or _errors(exc.detail)) from None
-    return resolved
+    """Check every source before the job exists, each by its adapter (paths must resolve under
+    the source roots, URLs must be http(s), an S3 endpoint must be one the server allows…);
+    returns the specs to store. A refusal is a 422 naming the source (``sources[1].path: …``)."""
+    try:
+        return Sources(SourceContext(settings)).check(sources)
+    except BadRequest as exc:  # the sources' own checks: a value refused, so a 422
+        raise ValidationFailed(exc.detail, errors=exc.errors or _errors(exc.detail)) from None
 
 
 def _errors(detail: str) -> list[dict[str, Any]]:
@@ -57,34 +52,6 @@ def _errors(detail: str) -> list[dict[str, Any]]:
     for part in where.replace("]", "").replace("[", ".").split("."):
         loc.append(int(part) if part.isdigit() else part)
     return [{"loc": loc, "msg": reason or detail, "type": "source"}]
-
-
-def _resolve_source(
-    settings: Settings, source: dict[str, Any], index: int, mappings: list[PathMapping]
-) -> dict[str, Any]:
-    kind = source["type"]
-    spec = dict(source)
-    if kind == "s3":
-        try:
-            spec = resolve_s3_source(settings, spec)
-        except BadRequest as exc:
-            raise BadRequest(f"sources[{index}].{exc.detail}") from None
-    if kind == "url":
-        spec["urls"] = check_urls(
-            source["urls"], index=index, max_count=settings.url_max_per_source
-        )
-    if kind in LISTABLE:
-        where = f"sources[{index}].path"
-        try:
-            path = resolve_source_path(source["path"], settings.resolved_source_roots, mappings)
-        except BadRequest as exc:
-            raise BadRequest(f"{where}: {exc.detail}") from None
-        if kind == "directory" and not path.exists():
-            raise BadRequest(f"{where}: {source['path']!r} does not exist")
-        if kind == "zip" and not path.is_file():
-            raise BadRequest(f"{where}: {source['path']!r} is not a file")
-        spec["resolved_path"] = str(path)
-    return spec
 
 
 async def create_job(
@@ -138,7 +105,7 @@ async def create_job(
         await append_event(
             conn,
             tenant=principal.tenant,
-            type="job.created",
+            type=EventType.JOB_CREATED,
             job_id=job["id"],
             data={"status": status.value, "name": job["name"]},
             at=now,
@@ -204,7 +171,7 @@ async def act(
             await job_store.seal_upload_sources(conn, job_id)
         await job_store.update_job(conn, job_id, **values)
         if new is not current or action is JobAction.RETRY:
-            event = "job.cancelled" if new is JobStatus.CANCELLED else "job.updated"
+            event = EventType.JOB_CANCELLED if new is JobStatus.CANCELLED else EventType.JOB_UPDATED
             await append_event(
                 conn,
                 tenant=job["tenant"],
@@ -258,7 +225,7 @@ async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[s
             await append_event(
                 conn,
                 tenant=job["tenant"],
-                type="job.updated",
+                type=EventType.JOB_UPDATED,
                 job_id=job["id"],
                 data={"status": new.value, "action": "retry"},
                 at=now,
@@ -275,5 +242,9 @@ async def delete_job(db: Database, principal: Principal, job_id: str) -> None:
     async with db.write() as conn:
         job = await get_job_row(conn, principal, job_id, lock=True)
         await job_store.delete_job(conn, job_id)
-        await append_event(conn, tenant=job["tenant"], type="job.deleted", job_id=job_id, data={})
+        # The job's webhook_url goes with the event: the row that held it is deleted with it.
+        data = {"webhook_url": job["webhook_url"]} if job["webhook_url"] else {}
+        await append_event(
+            conn, tenant=job["tenant"], type=EventType.JOB_DELETED, job_id=job_id, data=data
+        )
     db.signals.job_cancelled(job_id)

@@ -55,6 +55,7 @@ from ingestd.domain.errors import (
     NotFound,
     PayloadTooLarge,
 )
+from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.lifecycle import PeriodicService
 from ingestd.services.uploads import (
@@ -563,7 +564,7 @@ class _Progress:
             await append_event(
                 conn,
                 tenant=self.row["tenant"],
-                type="upload.progress",
+                type=EventType.UPLOAD_PROGRESS,
                 job_id=self.row["job_id"],
                 data=data,
             )

@@ -15,13 +15,14 @@ from ingestd.blobs.base import BlobInfo, BlobStore
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import Conflict, FileError, PayloadTooLarge, UnsupportedMediaType
 from ingestd.domain.ids import new_id
+from ingestd.domain.refs import BlobRef, ref_to_json
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority
-from ingestd.queue.listing import count_in
 from ingestd.services.jobs import act, get_job_row
 from ingestd.store import files as file_store
 from ingestd.store import uploads as upload_store
 from ingestd.store.db import Connection, Database
 from ingestd.store.jobs import sources_of
+from ingestd.store.listing import count_in
 
 MAX_NAME = 255
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -189,7 +190,7 @@ async def _register(
             "status": FileStatus.QUEUED.value,
             "priority_rank": Priority(job["priority"]).rank,
             "run_after": now,
-            "local_path": blobs.locate(item.blob.key),  # a remote blob is fetched by its key
+            "ref": ref_to_json(BlobRef(item.blob.key)),
             "blob_key": item.blob.key,
             "metadata": {**item.metadata, "original_name": item.filename},
             "created_at": now,

@@ -22,14 +22,18 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ingestd.blobs.base import BlobStore
 from ingestd.domain.errors import FileError
-from ingestd.sources.base import PathFilter, SourceEntry, SourceError
+from ingestd.domain.refs import BlobRef
+from ingestd.domain.work import SourceEntry
+from ingestd.sources.base import PathFilter, SourceError
+from ingestd.sources.directory import RootedSource
+from ingestd.sources.upload import BlobSource
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -239,8 +243,7 @@ class _Expander:
         except FileError as exc:  # the store's own limit: only reachable with a lying header
             raise SourceError("zip_bomb", f"entry {_show(display)}: {exc.message}") from None
         self.total += blob.size
-        path = self.blobs.locate(blob.key)  # a remote blob is fetched by its key
-        return SourceEntry(display.rsplit("/", 1)[-1], display, blob.size, path, blob.key)
+        return SourceEntry(display.rsplit("/", 1)[-1], display, blob.size, BlobRef(blob.key))
 
     def _spool(self, stream: IO[bytes], first: bytes, info: zipfile.ZipInfo, prefix: str) -> Path:
         """Copy a nested archive to a private temporary file (zipfile needs to seek)."""
@@ -392,7 +395,7 @@ def _refusal(info: zipfile.ZipInfo) -> tuple[str, str] | None:
 
 
 def _failed(display: str, code: str, message: str) -> SourceEntry:
-    return SourceEntry(display.rsplit("/", 1)[-1], display, 0, "", None, (code, message))
+    return SourceEntry(display.rsplit("/", 1)[-1], display, 0, None, (code, message))
 
 
 def _sanitise(name: str) -> str:
@@ -413,3 +416,23 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)[:SHOW_CHARS] or type(exc).__name__
+
+
+# -- the adapter --------------------------------------------------------------------------------
+
+
+class ZipSource(RootedSource, BlobSource):
+    """A zip archive under the source roots: expanded into blobs while it is listed."""
+
+    type = "zip"
+
+    def refuse(self, path: Path) -> str | None:
+        return None if path.is_file() else "is not a file"
+
+    def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
+        return expand_zip(
+            Path(spec["resolved_path"]),
+            self.context.blob_store(),
+            include=spec.get("include") or [],
+            exclude=spec.get("exclude") or [],
+        )

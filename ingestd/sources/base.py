@@ -1,33 +1,13 @@
-"""What every source yields (:class:`SourceEntry`) and how a whole source fails (:class:`SourceError`).
-
-The include/exclude filter is :class:`ingestd.domain.paths.PathFilter`, the one implementation the
-server, the SDK and the CLI share; it is re-exported here for the sources that use it.
+"""How a whole source fails (:class:`SourceError`). What every source yields is
+``domain.work.SourceEntry``; the include/exclude filter is :class:`ingestd.domain.paths.PathFilter`,
+the one implementation the server, the SDK and the CLI share, re-exported here for the sources.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ingestd.domain.paths import PathFilter, is_hidden
-
-
-@dataclass(frozen=True, slots=True)
-class SourceEntry:
-    """One file a source found.
-
-    ``path`` is the display path (POSIX, relative to the source root or archive); ``local_path``
-    the absolute path a worker opens (the real file for directories, the blob for zip entries).
-    An entry that was refused carries ``error`` = ``(code, message)``: it must still be listed as a
-    failed file, never silently dropped, and its ``local_path`` must not be opened.
-    """
-
-    name: str
-    path: str
-    size: int
-    local_path: str
-    blob_key: str | None
-    error: tuple[str, str] | None = None
 
 
 class SourceError(Exception):
@@ -43,4 +23,4 @@ class SourceError(Exception):
         return (SourceError, (self.code, self.message))
 
 
-__all__ = ["PathFilter", "SourceEntry", "SourceError", "is_hidden"]
+__all__ = ["PathFilter", "SourceError", "is_hidden"]

@@ -8,14 +8,21 @@ source roots; each real directory is visited once, which also breaks symlink cyc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ingestd.sources.base import PathFilter, SourceEntry, SourceError
-from ingestd.sources.roots import is_within, real_roots
+from ingestd.config import Settings
+from ingestd.domain.errors import BadRequest
+from ingestd.domain.refs import FileRef, PathRef
+from ingestd.domain.work import SourceEntry
+from ingestd.sources.base import PathFilter, SourceError
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile
+from ingestd.sources.roots import is_within, parse_path_mapping, real_roots, resolve_source_path
 
 UNSAFE_LINK = ("unsafe_path", "symlink points outside the source roots")
 
@@ -50,7 +57,7 @@ def iter_directory(
     except OSError as exc:
         raise SourceError("access_error", f"cannot read the source: {_reason(exc)}") from None
     if stat.S_ISREG(st.st_mode):
-        yield SourceEntry(real.name, real.name, st.st_size, str(real), None)
+        yield SourceEntry(real.name, real.name, st.st_size, PathRef(str(real)))
         return
     if not stat.S_ISDIR(st.st_mode):
         raise SourceError("access_error", "the source is neither a directory nor a regular file")
@@ -164,7 +171,7 @@ def _classify(
         return
     if stat.S_ISREG(st.st_mode):
         if os.access(real, os.R_OK):
-            yield SourceEntry(_name(rel), rel, st.st_size, str(real), None)
+            yield SourceEntry(_name(rel), rel, st.st_size, PathRef(str(real)))
         else:
             yield _failed(rel, "access_error", "permission denied")
     else:  # a FIFO would hang the worker that opens it; devices and sockets make no sense
@@ -173,7 +180,7 @@ def _classify(
 
 def _failed(rel: str, code: str, message: str) -> SourceEntry:
     """An entry that is listed as a failed file and must not be opened."""
-    return SourceEntry(_name(rel), rel, 0, "", None, (code, message))
+    return SourceEntry(_name(rel), rel, 0, None, (code, message))
 
 
 def _name(rel: str) -> str:
@@ -183,3 +190,58 @@ def _name(rel: str) -> str:
 def _reason(exc: OSError) -> str:
     """A short reason without the absolute server path."""
     return exc.strerror or type(exc).__name__
+
+
+# -- the adapter ------------------------------------------------------------------------------
+def resolve_spec_path(settings: Settings, spec: dict[str, Any], *, index: int) -> Path:
+    """The real path a directory or zip source names, inside the source roots (else 400)."""
+    mappings = [parse_path_mapping(m) for m in settings.path_maps]
+    try:
+        return resolve_source_path(spec["path"], settings.resolved_source_roots, mappings)
+    except BadRequest as exc:
+        raise BadRequest(f"sources[{index}].path: {exc.detail}") from None
+
+
+class RootedSource(BaseSource):
+    """A source that names a path under the source roots (``directory``, ``zip``): checked and
+    resolved when the job is created, shown without the server's own path."""
+
+    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
+        path = resolve_spec_path(self.context.settings, spec, index=index)
+        problem = self.refuse(path)
+        if problem:
+            raise BadRequest(f"sources[{index}].path: {spec['path']!r} {problem}")
+        return {**spec, "resolved_path": str(path)}
+
+    def refuse(self, path: Path) -> str | None:
+        """Why the resolved path cannot be this source, or None."""
+        return None if path.exists() else "does not exist"
+
+    @staticmethod
+    def describe(spec: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in spec.items() if k not in ("type", "resolved_path")}
+
+
+class DirectorySource(RootedSource):
+    """A folder (or one file) under the source roots; its files are opened where they are."""
+
+    type = "directory"
+    ref_kinds: tuple[str, ...] = ("path",)
+
+    def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
+        return iter_directory(
+            Path(spec["resolved_path"]),
+            recursive=spec.get("recursive", True),
+            include=spec.get("include") or [],
+            exclude=spec.get("exclude") or [],
+            roots=self.context.settings.resolved_source_roots,
+        )
+
+    def is_remote(self, ref: FileRef) -> bool:
+        return False
+
+    @contextlib.asynccontextmanager
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+        if not isinstance(ref, PathRef):
+            raise TypeError(f"not a path reference: {ref!r}")
+        yield LocalFile(Path(ref.path))

@@ -2,9 +2,9 @@
 
 Listing pages through ``ListObjectsV2`` (1,000 keys a page, never the whole bucket in memory)
 and applies the same include/exclude filter as directory sources to the key relative to the
-prefix. A listed file records where its bytes are as an ``s3://bucket/key?endpoint_url=…`` URI in
-``local_path``; the worker downloads it, streaming and within the job's ``max_file_size``,
-before the pipeline runs (:func:`download_object`).
+prefix. A listed file records where its bytes are as an :class:`~ingestd.domain.refs.S3Ref`
+(bucket, key, endpoint); the worker downloads it, streaming and within the job's
+``max_file_size``, before the pipeline runs (:func:`download_object`).
 
 Credentials are the server's own (the standard ``AWS_*`` variables, profiles, roles): a request
 names a bucket, a prefix and at most an endpoint — and that endpoint must be one the operator
@@ -14,11 +14,11 @@ a host of its choosing nor reach internal services through it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from ingestd.blobs.base import BlobStoreConfigError
 from ingestd.blobs.s3 import (
@@ -32,37 +32,17 @@ from ingestd.blobs.s3 import (
 )
 from ingestd.config import Settings
 from ingestd.domain.errors import BadRequest, FileError
-from ingestd.sources.base import PathFilter, SourceEntry, SourceError
+from ingestd.domain.refs import FileRef, S3Ref
+from ingestd.domain.work import SourceEntry
+from ingestd.net.outbound import OutboundRefused, check_url
+from ingestd.sources.base import PathFilter, SourceError
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile, downloaded
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-SCHEME = "s3://"
 PAGE_SIZE = 1000  # keys per ListObjectsV2 page (the S3 maximum)
 MAX_PREFIX = 1024  # S3's own key length limit
-
-
-@dataclass(frozen=True, slots=True)
-class S3ObjectRef:
-    """One object of an s3 source, as recorded in the file row's ``local_path``."""
-
-    bucket: str
-    key: str
-    endpoint_url: str | None = None
-
-    def uri(self) -> str:
-        query = f"?{urlencode({'endpoint_url': self.endpoint_url})}" if self.endpoint_url else ""
-        return f"{SCHEME}{self.bucket}/{quote(self.key, safe='/')}{query}"
-
-    @classmethod
-    def parse(cls, uri: str) -> S3ObjectRef:
-        parts = urlsplit(uri)
-        endpoint = dict(parse_qsl(parts.query)).get("endpoint_url")
-        return cls(parts.netloc, unquote(parts.path.removeprefix("/")), endpoint)
-
-
-def is_s3_uri(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(SCHEME)
 
 
 def _origin(url: str) -> str:
@@ -79,8 +59,6 @@ def check_endpoint(settings: Settings, endpoint_url: str | None) -> str | None:
     connection to a host the request chose, with the server's credentials."""
     if endpoint_url is None:
         return settings.s3_endpoint_url
-    from ingestd.net.outbound import OutboundRefused, check_url
-
     try:
         check_url(endpoint_url)  # http(s), a host, a valid port, no spaces
     except (OutboundRefused, ValueError) as exc:
@@ -148,20 +126,20 @@ def iter_s3_objects(
                 continue
             if not (select.wants_path(rel) and select.wants_file(rel)):
                 continue
-            ref = S3ObjectRef(bucket, key, endpoint_url)
             name = rel.rsplit("/", 1)[-1]
             if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
                 shown = rel.encode("unicode_escape").decode("ascii")
                 yield SourceEntry(
-                    name, shown, 0, "", None, ("unsafe_path", "control characters in the key")
+                    name, shown, 0, None, ("unsafe_path", "control characters in the key")
                 )
                 continue
-            yield SourceEntry(name, rel, int(item.get("Size", 0)), ref.uri(), None)
+            ref = S3Ref(bucket=bucket, key=key, endpoint_url=endpoint_url)
+            yield SourceEntry(name, rel, int(item.get("Size", 0)), ref)
 
 
 def _listing_errors(bucket: str, pages: Any) -> Iterator[dict[str, Any]]:
     """The pages, with botocore errors turned into a SourceError naming what went wrong."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # the optional s3 extra
 
     iterator = iter(pages)
     while True:
@@ -183,10 +161,10 @@ def _listing_errors(bucket: str, pages: Any) -> Iterator[dict[str, Any]]:
         yield page
 
 
-def download_object(client: S3Client, ref: S3ObjectRef, out: BinaryIO, *, limit: int | None) -> int:
+def download_object(client: S3Client, ref: S3Ref, out: BinaryIO, *, limit: int | None) -> int:
     """Stream the object into ``out``; ``too_large`` before a byte is read when its declared
     size is over ``limit``, and as soon as the bytes really received cross it. Returns the size."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError  # the optional s3 extra
 
     try:
         response = client.get_object(Bucket=ref.bucket, Key=ref.key)
@@ -225,11 +203,48 @@ def download_object(client: S3Client, ref: S3ObjectRef, out: BinaryIO, *, limit:
     return received
 
 
+class S3Source(BaseSource):
+    """Every object under a bucket prefix; each is downloaded when its file is processed."""
+
+    type = "s3"
+    ref_kinds: tuple[str, ...] = ("s3",)
+
+    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
+        try:
+            return resolve_s3_source(self.context.settings, spec)
+        except BadRequest as exc:
+            raise BadRequest(f"sources[{index}].{exc.detail}") from None
+
+    def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
+        settings = self.context.settings
+        endpoint = spec.get("endpoint_url") or settings.s3_endpoint_url
+        return iter_s3_objects(
+            source_client(endpoint, settings.s3_region),
+            bucket=spec["bucket"],
+            prefix=spec.get("prefix") or "",
+            endpoint_url=endpoint,
+            recursive=spec.get("recursive", True),
+            include=spec.get("include") or [],
+            exclude=spec.get("exclude") or [],
+        )
+
+    @contextlib.asynccontextmanager
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+        if not isinstance(ref, S3Ref):
+            raise TypeError(f"not an s3 reference: {ref!r}")
+        client = source_client(ref.endpoint_url, self.context.settings.s3_region)
+
+        def write(out: BinaryIO) -> int:
+            return download_object(client, ref, out, limit=limits.max_bytes)
+
+        async with downloaded(self.context.blob_store().tmp_dir(), write) as path:
+            yield LocalFile(path)
+
+
 __all__ = [
-    "S3ObjectRef",
+    "S3Source",
     "check_endpoint",
     "download_object",
-    "is_s3_uri",
     "iter_s3_objects",
     "resolve_s3_source",
     "source_client",

@@ -3,11 +3,11 @@ each one, through the outbound guard (:mod:`ingestd.net.outbound`), into a tempo
 the other stages open like any local file and that is removed when the file is done (the
 ``store`` pipeline copies it into the blob store first, as it does for a directory's files).
 
-A listed URL file keeps its URL as ``path`` (what users see) and as ``local_path`` (the locator
-the worker opens: an absolute path for local files, ``http(s)://`` here). Its name comes from the
-URL's last path segment, and is replaced by the ``Content-Disposition`` file name when the server
-sends one. The download streams to a temporary file while it is hashed and counted, stopping at
-the size limit (a declared ``Content-Length`` over it is refused before any body is read).
+A listed URL file keeps its URL as ``path`` (what users see) and as its reference (a
+:class:`~ingestd.domain.refs.UrlRef`). Its name comes from the URL's last path segment, and is
+replaced by the ``Content-Disposition`` file name when the server sends one. The download
+streams to a temporary file while it is hashed and counted, stopping at the size limit (a
+declared ``Content-Length`` over it is refused before any body is read).
 
 Failures fail that file alone: ``url_refused`` (a refused address: not retried),
 ``download_failed`` (HTTP status or network error: retried for 5xx/408/429 and network errors),
@@ -17,21 +17,25 @@ Failures fail that file alone: ``url_refused`` (a refused address: not retried),
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from ingestd.config import Settings
 from ingestd.domain.errors import BadRequest, FileError
+from ingestd.domain.refs import FileRef, UrlRef
+from ingestd.domain.work import SourceEntry
 from ingestd.net.outbound import (
     OutboundPolicy,
     OutboundRefused,
@@ -40,20 +44,12 @@ from ingestd.net.outbound import (
     guarded_client,
     send_following,
 )
-from ingestd.sources.base import SourceEntry
-
-if TYPE_CHECKING:
-    from ingestd.config import Settings
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile, SourceContext
 
 MAX_NAME = 255
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 Progress = Callable[[int, int | None], None]  # (bytes received, bytes declared or None)
-
-
-def is_remote(locator: str) -> bool:
-    """Whether a file's ``local_path`` is a URL to download rather than a path to open."""
-    return locator.startswith(("http://", "https://"))
 
 
 # -- at job creation ------------------------------------------------------------------------
@@ -98,7 +94,7 @@ def iter_urls(urls: Sequence[str]) -> Iterator[SourceEntry]:
     taken: set[str] = set()
     for url in dict.fromkeys(urls):
         name = _unique(name_from_url(url), taken)
-        yield SourceEntry(name=name, path=url, size=0, local_path=url, blob_key=None)
+        yield SourceEntry(name=name, path=url, size=0, ref=UrlRef(url))
 
 
 def name_from_url(url: str) -> str:
@@ -278,13 +274,46 @@ def _content_length(response: httpx.Response) -> int | None:
     return int(value)
 
 
+class UrlSource(BaseSource):
+    """Documents on the web: each URL is downloaded, through the outbound guard, when its file
+    is processed; the temporary file goes when the file is done."""
+
+    type = "url"
+    ref_kinds: tuple[str, ...] = ("url",)
+
+    def __init__(self, context: SourceContext) -> None:
+        super().__init__(context)
+        self.policy = policy_for(context.settings)
+
+    def check(self, spec: dict[str, Any], *, index: int) -> dict[str, Any]:
+        max_count = self.context.settings.url_max_per_source
+        return {**spec, "urls": check_urls(spec["urls"], index=index, max_count=max_count)}
+
+    def entries(self, spec: Mapping[str, Any]) -> Iterator[SourceEntry]:
+        return iter_urls(spec["urls"])
+
+    @contextlib.asynccontextmanager
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+        if not isinstance(ref, UrlRef):
+            raise TypeError(f"not a url reference: {ref!r}")
+        bounds = limits_for(
+            self.context.settings, max_file_size=limits.max_bytes, seconds_left=limits.seconds_left
+        )
+        tmp_dir = self.context.blob_store().tmp_dir()
+        got = await download(ref.url, tmp_dir, self.policy, bounds, limits.on_progress)
+        try:
+            yield LocalFile(got.path, name=got.filename)
+        finally:
+            got.path.unlink(missing_ok=True)
+
+
 __all__ = [
     "DownloadLimits",
     "Downloaded",
+    "UrlSource",
     "check_urls",
     "clean_name",
     "download",
-    "is_remote",
     "iter_urls",
     "limits_for",
     "name_from_disposition",

@@ -1,4 +1,4 @@
-"""Driver errors, translated into ours where they leave the store.
+"""The store's own errors: driver errors translated into ours where they leave the store.
 
 The store is the only code that sees SQLAlchemy's and the drivers' exceptions; callers handle
 these instead:
@@ -8,21 +8,30 @@ these instead:
     └── Duplicate      (409) the row's unique key is taken (an API key hash, …)
     StoreUnavailable   (503) the database cannot be reached right now; try again shortly
     UnstorableText     (400) text the database cannot hold (a NUL byte in PostgreSQL)
+    LeaseLost          a write about a claimed file or source refused: it is no longer ours
+    ListingStopped     a source is no longer this worker's to list (cancelled, lease lapsed)
 
 :func:`translate` turns a driver error that escaped a transaction into one of these (or None when
 it means a bug: then it stays a 500). ``DriverError`` is the family it accepts, for the one
-handler the API registers.
+handler the API registers. :func:`translated` wraps a store operation so that a driver's "cannot
+reach the server" (a refused connection, a restart, a failover: see ``db.is_unavailable``) leaves
+it as ``StoreUnavailable``, raised from the driver's error, which stays reachable as ``__cause__``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from ingestd.domain.errors import BadRequest, Conflict, IngestdError, Unavailable
 from ingestd.store.db import is_unavailable, is_unstorable_text
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 DriverError = DBAPIError
 RETRY_AFTER_SECONDS = 1  # what a 503 for an unreachable database tells clients to wait
@@ -77,13 +86,42 @@ def translate(exc: BaseException) -> IngestdError | None:
     return None
 
 
+class LeaseLost(Exception):
+    """The file is no longer ours: another worker has it, or it was reset."""
+
+
+class ListingStopped(Exception):
+    """The source is no longer this worker's to list (the job was cancelled, or the lease lapsed)."""
+
+
+def translated(operation: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Turn the driver's "database unreachable" errors of ``operation`` into StoreUnavailable."""
+
+    @functools.wraps(operation)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await operation(*args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StoreUnavailable(f"the database is unreachable ({reason})") from exc
+
+    return run
+
+
 __all__ = [
     "DriverError",
     "Duplicate",
+    "LeaseLost",
+    "ListingStopped",
     "RowsRefused",
     "StoreUnavailable",
     "UnstorableText",
     "duplicate_as",
     "refused_rows",
     "translate",
+    "translated",
 ]

@@ -77,21 +77,9 @@ async def update_file(conn: AsyncConnection, file_id: str, **values: Any) -> Non
     await conn.execute(files.update().where(files.c.id == file_id).values(**values))
 
 
-async def find_ingested(
-    conn: AsyncConnection, tenant: str, sha256: str, exclude_file_id: str
-) -> str | None:
-    """The id of a completed file of this tenant with the same content, if any."""
-    query = (
-        sa.select(files.c.id)
-        .where(
-            files.c.tenant == tenant,
-            files.c.sha256 == sha256,
-            files.c.status == FileStatus.COMPLETED.value,
-            files.c.id != exclude_file_id,
-        )
-        .limit(1)
-    )
-    return (await conn.execute(query)).scalar_one_or_none()
+async def rename_file(conn: AsyncConnection, file_id: str, name: str) -> None:
+    """A better name learnt while processing (a server's ``Content-Disposition``)."""
+    await update_file(conn, file_id, name=name)
 
 
 # A chunk row as ``insert_chunks`` takes it: the file's ids, then the parser's ``ChunkData``

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.domain.events import FILE_FINISHED_EVENTS, EventType
 from ingestd.store.tables import events, files, job_sources, jobs, workers
 
 RECENT_DURATIONS = 10_000  # completed files whose timings feed the mean and p95
@@ -51,14 +52,15 @@ async def jobs_by_source_type(conn: AsyncConnection, tenant: str | None) -> dict
     return {str(k): int(v) for k, v in (await conn.execute(query)).all()}
 
 
-FINISHED_FILE_EVENTS = ("file.completed", "file.failed", "file.skipped")
+FINISHED_FILE_EVENTS = FILE_FINISHED_EVENTS
 
 
 async def recent_rate(conn: AsyncConnection, tenant: str | None, since: float) -> tuple[int, int]:
     """Files finished and bytes completed since ``since``, from the event log: a range of its
     ``at`` index, where counting files by ``completed_at`` would scan the whole files table."""
     completed_size = sa.case(
-        (events.c.type == "file.completed", events.c.data["size"].as_integer()), else_=0
+        (events.c.type == EventType.FILE_COMPLETED.value, events.c.data["size"].as_integer()),
+        else_=0,
     )
     query = _scope(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(completed_size), 0)).where(

@@ -114,17 +114,20 @@ files = sa.Table(
     sa.Column("lease_owner", sa.String(40)),
     sa.Column("lease_token", sa.String(40)),
     sa.Column("lease_expires_at", Time),
-    sa.Column("local_path", sa.Text),  # what a worker opens: a source file or a blob
+    sa.Column("ref", Json),  # where the bytes are (domain/refs.py); NULL for a file listed failed
     sa.Column("blob_key", sa.String(64)),
     sa.Column("metadata", Json, nullable=False),
     sa.Column("created_at", Time, nullable=False),
     sa.Column("started_at", Time),
     sa.Column("completed_at", Time),
+    # The file whose output this one shares (skipped), or waits for (queued): see content_claims.
+    sa.Column("duplicate_of", sa.String(40)),
     sa.UniqueConstraint("job_id", "source_index", "path"),
     sa.Index(None, "status", "lease_expires_at"),  # the rescuer; counts by status
     sa.Index(None, "tenant", "sha256"),
     sa.Index(None, "job_id", "completed_at"),
     sa.Index(None, "blob_key"),  # the blob collector: is this blob still named?
+    sa.Index(None, "duplicate_of"),  # the files waiting for an original, woken when it ends
 )
 
 # A claim reads each chosen job's queued files in this order and stops at its limit: no sort.
@@ -348,4 +351,22 @@ idempotency_keys = sa.Table(
     ),
     sa.Column("created_at", Time, nullable=False),
     sa.Index(None, "job_id"),  # the cascade from a deleted job
+)
+
+# Content being processed or already ingested, per tenant, with what shapes its output (sha256,
+# pipeline, chunking options, embedder, extractor version: ``domain/content.py``). The primary
+# key is the claim: of several files with the same key exactly one inserts its row and is
+# processed; the others are skipped against it once it completed, or wait until it ends. A file
+# that fails gives its claim up (the row goes), so a duplicate is processed after all.
+content_claims = sa.Table(
+    "content_claims",
+    metadata,
+    sa.Column("tenant", sa.String(100), primary_key=True),
+    sa.Column("content_key", sa.String(64), primary_key=True),
+    sa.Column(
+        "file_id", sa.String(40), sa.ForeignKey("files.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("state", sa.String(20), nullable=False),  # running | completed
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "file_id"),
 )

@@ -4,6 +4,7 @@ and of a file. The routes, the CLI and the live events all read them from here."
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ingestd.domain.progress import DONE, counts_progress, job_progress, sum_counters
@@ -13,6 +14,16 @@ from ingestd.store import jobs as job_store
 from ingestd.store.db import Connection
 
 WINDOW = 60.0  # seconds of recent completions that throughput is measured over
+
+# How a stored source spec is shown: callers above the store pass the source registry's
+# ``describe_source`` (each adapter decides what of its spec a reader sees); the store cannot
+# import the sources, so its own fallback only drops what is never shown.
+DescribeSource = Callable[[str, Mapping[str, Any]], Mapping[str, Any]]
+
+
+def plain_spec(source_type: str, spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A spec without its ``type`` and the server-side ``resolved_path``."""
+    return {k: v for k, v in spec.items() if k not in ("type", "resolved_path")}
 
 
 async def _window(
@@ -44,7 +55,10 @@ def _elapsed(job: dict[str, Any], now: float) -> float | None:
 
 
 async def job_view(
-    conn: Connection, job: dict[str, Any], sources: list[dict[str, Any]]
+    conn: Connection,
+    job: dict[str, Any],
+    sources: list[dict[str, Any]],
+    describe: DescribeSource = plain_spec,
 ) -> dict[str, Any]:
     counters = sum_counters(sources)
     # Cancelled files' bytes are read apart only for a job that has some.
@@ -78,27 +92,29 @@ async def job_view(
             elapsed_seconds=_elapsed(job, now),
             cancelled_bytes=sum(cancelled.values()),
         ),
-        "sources": [_source_view(s, cancelled.get(s["idx"], 0)) for s in sources],
+        "sources": [_source_view(s, cancelled.get(s["idx"], 0), describe) for s in sources],
         "error": job["error"],
     }
 
 
-def _source_view(source: dict[str, Any], cancelled_bytes: int) -> dict[str, Any]:
-    spec = dict(source["spec"])
-    spec.pop("resolved_path", None)
+def _source_view(
+    source: dict[str, Any], cancelled_bytes: int, describe: DescribeSource
+) -> dict[str, Any]:
     return {
         "index": source["idx"],
         "type": source["type"],
-        **{k: v for k, v in spec.items() if k != "type"},
+        **describe(source["type"], source["spec"]),
         "state": source["state"],
         "error": source["error"],
         "progress": counts_progress(source, cancelled_bytes=cancelled_bytes),
     }
 
 
-async def job_views(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def job_views(
+    conn: Connection, rows: list[dict[str, Any]], describe: DescribeSource = plain_spec
+) -> list[dict[str, Any]]:
     sources = await job_store.sources_of(conn, [r["id"] for r in rows])
-    return [await job_view(conn, row, sources.get(row["id"], [])) for row in rows]
+    return [await job_view(conn, row, sources.get(row["id"], []), describe) for row in rows]
 
 
 def file_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +132,7 @@ def file_view(row: dict[str, Any]) -> dict[str, Any]:
         "sha256": row["sha256"],
         "status": row["status"],
         "step": row["step"],
+        "duplicate_of": row["duplicate_of"],
         "progress": row["progress"],
         "attempts": row["attempts"],
         "error": error,

@@ -31,6 +31,7 @@ from collections.abc import Callable
 import httpx
 
 from ingestd.config_parts import WebhookSettings
+from ingestd.domain.events import EventType
 from ingestd.lifecycle import BackgroundService
 from ingestd.store import webhook_outbox as outbox
 from ingestd.store import webhooks as webhook_store
@@ -256,6 +257,6 @@ class WebhookDispatcher(BackgroundService):
         await append_event(
             conn,
             tenant=item.tenant,
-            type="webhook.disabled",
+            type=EventType.WEBHOOK_DISABLED,
             data={"webhook_id": item.webhook_id, "url": item.url, "consecutive_failures": streak},
         )

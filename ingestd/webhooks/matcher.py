@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from ingestd.domain.events import TERMINAL_JOB_EVENTS
 from ingestd.events.envelope import envelope
 from ingestd.store import events as event_store
 from ingestd.store import webhook_outbox as outbox
@@ -27,7 +28,6 @@ from ingestd.store.db import Connection, Database
 from ingestd.webhooks import signing
 
 BATCH = 500  # events per round
-JOB_TERMINAL = frozenset({"job.completed", "job.failed", "job.cancelled"})
 
 
 def matches(patterns: list[str], event_type: str) -> bool:
@@ -88,7 +88,7 @@ class OutboxMatcher:
                 conn, tenant=tenant, enabled_only=True
             )
         job_urls = await webhook_store.job_webhook_urls(
-            conn, [r["job_id"] for r in rows if r["type"] in JOB_TERMINAL and r["job_id"]]
+            conn, [r["job_id"] for r in rows if r["type"] in TERMINAL_JOB_EVENTS and r["job_id"]]
         )
         out: list[dict[str, Any]] = []
         tenants: set[str] = set()
@@ -99,11 +99,18 @@ class OutboxMatcher:
                 if hook["created_at"] <= row["at"] and matches(hook["events"], row["type"]):
                     body = body or _body(row)
                     out.append(_delivery(row, body, hook["id"], hook["url"]))
-            url = job_urls.get(row["job_id"]) if row["type"] in JOB_TERMINAL else None
+            url = _job_url(row, job_urls) if row["type"] in TERMINAL_JOB_EVENTS else None
             if url:
                 out.append(_delivery(row, body or _body(row), None, url))
                 tenants.add(row["tenant"])
         return out, tenants
+
+
+def _job_url(row: dict[str, Any], job_urls: dict[str, str]) -> str | None:
+    """Where a job's terminal event goes: its ``webhook_url``, read from the job, or from the
+    event itself once the job is gone (``job.deleted`` records it: the row is deleted with it)."""
+    found = job_urls.get(row["job_id"])
+    return found or (row["data"] or {}).get("webhook_url") or None
 
 
 def _body(row: dict[str, Any]) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from ingestd.domain.ids import new_id
+from ingestd.domain.refs import PathRef
 from ingestd.domain.states import Priority
-from ingestd.queue.listing import add_files
-from ingestd.queue.outcomes import FileOutcome
+from ingestd.domain.work import ClaimedSource, FileOutcome, SourceEntry
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
+from ingestd.store.listing import add_listed_files
 
 LEASE = 30.0
 
@@ -30,15 +32,53 @@ async def make_job(
 ) -> str:
     """A sealed, listed job with ``n_files`` queued files (of ``local_paths`` when given)."""
     now = time.time()
-    job_id = new_id("job")
+    job_id = await insert_job(
+        db,
+        {"type": "directory", "spec": {}, "state": "listed"},
+        priority=priority,
+        max_workers=max_workers,
+        status=status,
+        run_at=run_at,
+        options={"max_retries": max_retries},
+        tenant=tenant,
+        pipeline=pipeline,
+    )
+    source = ClaimedSource(job_id, 0, "directory", {}, tenant, priority.rank)
+    entries = [
+        SourceEntry(
+            name=f"f{i}",
+            path=f"f{i}",
+            size=10,
+            ref=PathRef(local_paths[i] if local_paths else "/nonexistent"),
+        )
+        for i in range(n_files)
+    ]
+    await add_listed_files(db, source, entries, now=now)
+    return job_id
+
+
+async def insert_job(
+    db: Database,
+    source: dict[str, Any],
+    *,
+    priority: Priority = Priority.NORMAL,
+    max_workers: int = 100,
+    status: str = "queued",
+    run_at: float | None = None,
+    options: dict[str, Any] | None = None,
+    tenant: str = "t",
+    pipeline: str = "extract",
+) -> str:
+    """A sealed job of one source (``type``, ``spec``, ``state``), as the store holds it."""
+    now = time.time()
     job = {
-        "id": job_id,
+        "id": new_id("job"),
         "tenant": tenant,
         "name": "q",
         "status": status,
         "priority": priority.value,
         "pipeline": pipeline,
-        "options": {"max_retries": max_retries},
+        "options": options or {},
         "labels": {},
         "sealed": True,
         "max_workers": max_workers,
@@ -47,29 +87,8 @@ async def make_job(
         "updated_at": now,
     }
     async with db.write() as conn:
-        await job_store.insert_job(
-            conn, job, [{"idx": 0, "type": "directory", "spec": {}, "state": "listed"}]
-        )
-    rows = [
-        {
-            "id": new_id("file"),
-            "job_id": job_id,
-            "tenant": tenant,
-            "source_index": 0,
-            "name": f"f{i}",
-            "path": f"f{i}",
-            "size": 10,
-            "status": "queued",
-            "priority_rank": priority.rank,
-            "run_after": now,
-            "local_path": local_paths[i] if local_paths else "/nonexistent",
-            "metadata": {},
-            "created_at": now,
-        }
-        for i in range(n_files)
-    ]
-    await add_files(db, job_id, rows)
-    return job_id
+        await job_store.insert_job(conn, job, [{"idx": 0, **source}])
+    return str(job["id"])
 
 
 def outcome(n_chunks: int = 2) -> FileOutcome:
@@ -88,3 +107,14 @@ async def job_row(db: Database, job_id: str) -> dict[str, Any]:
         assert job is not None
         sources = await job_store.sources_of(conn, [job_id])
     return {**job, "sources": sources[job_id]}
+
+
+def small_files(folder: Path, n: int, suffix: str = ".txt") -> list[str]:
+    """``n`` small, distinct files under ``folder`` (created), by path."""
+    folder.mkdir()
+    paths = []
+    for i in range(n):
+        path = folder / f"{i}{suffix}"
+        path.write_text(f"# Note {i}\n\nA small file.\n")
+        paths.append(str(path))
+    return paths

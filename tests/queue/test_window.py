@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import doctest
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,12 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingestd.config import MAX_PREFETCH, Settings
+from ingestd.domain.refs import FileRef, PathRef
 from ingestd.queue import window as window_module
-from ingestd.queue.claims import ClaimedFile
 from ingestd.queue.window import ClaimWindow
+from ingestd.sources.port import BaseSource, FetchLimits, LocalFile
+from ingestd.sources.registry import SourceRegistry, Sources
 from ingestd.store.db import Database
 from ingestd.worker import Worker
-from tests.queue.factory import job_row, make_job
+from tests.eventually import eventually
+from tests.queue.factory import job_row, make_job, small_files
 
 
 class Clock:
@@ -90,16 +92,6 @@ def test_always_between_floor_and_ceiling(
         assert window.floor <= window.size <= window.ceiling
 
 
-def _small_files(folder: Path, n: int) -> list[str]:
-    folder.mkdir()
-    paths = []
-    for i in range(n):
-        path = folder / f"{i}.txt"
-        path.write_text(f"small file {i}\n")
-        paths.append(str(path))
-    return paths
-
-
 async def _store_job_through(worker: Worker, db: Database, paths: list[str]) -> dict[str, Any]:
     """Start ``worker``, give it a store-only job of ``paths``, and return the job once it has
     completed (the worker stopped again)."""
@@ -107,10 +99,9 @@ async def _store_job_through(worker: Worker, db: Database, paths: list[str]) -> 
     try:
         job_id = await make_job(db, len(paths), pipeline="store", local_paths=paths)
         worker.wake()
-        deadline = time.monotonic() + 60
-        while (job := await job_row(db, job_id))["status"] != "completed":
-            assert time.monotonic() < deadline, job
-            await asyncio.sleep(0.05)
+        job = await eventually(
+            lambda: job_row(db, job_id), until=lambda j: j["status"] == "completed", what="job"
+        )
     finally:
         await worker.stop(grace_seconds=5)
     return job
@@ -124,7 +115,7 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
 ) -> None:
     """Store-only tiny files finish far faster than a claim: the worker widens its window."""
     monkeypatch.setattr(window_module, "RATE_SECONDS", 0.02)  # measure within a short job
-    paths = _small_files(tmp_path / "tiny", 400)
+    paths = small_files(tmp_path / "tiny", 400)
     settings = make_settings(database_url=db.url)
     worker = Worker(settings, db, concurrency=2)
     widest = 0
@@ -145,32 +136,47 @@ async def test_a_worker_claims_beyond_its_floor_for_tiny_files(
     assert worker.window.ceiling == worker.pool.processes * MAX_PREFETCH
 
 
+class RemoteFiles(BaseSource):
+    """A source whose every file must be downloaded (stands in for an S3 bucket or a remote
+    blob store: no network), counting the downloads under way."""
+
+    type = "directory"
+    ref_kinds: tuple[str, ...] = ("path",)
+    downloading = 0
+    widest = 0
+    on_download: Callable[[], None] = staticmethod(lambda: None)
+
+    @asynccontextmanager
+    async def materialise(self, ref: FileRef, limits: FetchLimits) -> AsyncIterator[LocalFile]:
+        assert isinstance(ref, PathRef)
+        cls = type(self)
+        cls.downloading += 1
+        cls.widest = max(cls.widest, cls.downloading)
+        cls.on_download()
+        try:
+            await asyncio.sleep(0.01)  # the bytes arriving
+            yield LocalFile(Path(ref.path))
+        finally:
+            cls.downloading -= 1
+
+
 async def test_downloads_stay_at_the_floor_however_wide_the_window(
     db: Database, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     """A window widened by tiny files must not start a download per claimed file: large remote
     files that follow them would all be fetched at once."""
-    paths = _small_files(tmp_path / "remote", 40)
+    paths = small_files(tmp_path / "remote", 40)
     worker = Worker(make_settings(database_url=db.url), db, concurrency=2)
     worker.window = ClaimWindow(32, 64)  # as if tiny files had widened it
-    downloading = widest_downloads = widest_window = 0
+    worker.runner.sources = Sources(worker.sources.context, SourceRegistry([RemoteFiles]))
+    widest_window = 0
 
-    @asynccontextmanager
-    async def local_copy(claimed: ClaimedFile, _download: object) -> AsyncIterator[ClaimedFile]:
-        nonlocal downloading, widest_downloads, widest_window
-        downloading += 1
-        widest_downloads = max(widest_downloads, downloading)
+    def seen() -> None:
+        nonlocal widest_window
         widest_window = max(widest_window, len(worker._inflight))
-        try:
-            await asyncio.sleep(0.01)  # the bytes arriving
-            yield claimed
-        finally:
-            downloading -= 1
 
-    # Every file's bytes are "remote" (stands in for an S3 bucket or blob store: no network).
-    worker.fetcher.remote = lambda claimed: lambda out: None  # type: ignore[method-assign]
-    worker.fetcher.local_copy = local_copy  # type: ignore[method-assign]
+    RemoteFiles.on_download = staticmethod(seen)
     job = await _store_job_through(worker, db, paths)
     assert job["sources"][0]["n_completed"] == len(paths)
     assert widest_window > 2, "the files were claimed in a wide window"
-    assert widest_downloads == 2, "yet no more than `concurrency` downloaded at once"
+    assert RemoteFiles.widest == 2, "yet no more than `concurrency` downloaded at once"

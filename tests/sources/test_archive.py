@@ -15,10 +15,17 @@ from pathlib import Path
 import pytest
 
 from ingestd.blobs.local import LocalBlobStore
+from ingestd.domain.refs import BlobRef
+from ingestd.domain.work import SourceEntry
 from ingestd.sources.archive import ArchiveLimits, expand_zip
-from ingestd.sources.base import SourceEntry, SourceError
+from ingestd.sources.base import SourceError
 
 MiB = 1024 * 1024
+
+
+def _bytes(blobs: LocalBlobStore, entry: SourceEntry) -> bytes:
+    assert isinstance(entry.ref, BlobRef)
+    return blobs.path(entry.ref.key).read_bytes()
 
 
 def _zip_bytes(
@@ -98,10 +105,9 @@ def test_members_are_streamed_into_blobs(workdir: Path, blobs: LocalBlobStore) -
         ("c/d.txt", "d.txt", 1, None),
     ]
     for entry in entries:
-        assert entry.blob_key is not None
-        assert entry.local_path == str(blobs.path(entry.blob_key))
-        assert Path(entry.local_path).is_file()
-    assert Path(entries[0].local_path).read_bytes() == b"hello"
+        assert isinstance(entry.ref, BlobRef)
+        assert blobs.path(entry.ref.key).is_file()
+    assert _bytes(blobs, entries[0]) == b"hello"
     _assert_clean(blobs)
 
 
@@ -151,7 +157,7 @@ def test_unsafe_names_are_listed_not_extracted(
     assert len(entries) == 2
     bad, good = entries
     assert bad.error is not None and bad.error[0] == "unsafe_path"
-    assert bad.blob_key is None and bad.local_path == ""
+    assert bad.ref is None
     assert "\x1b" not in bad.path
     assert good.error is None
     new_files = _files_under(tmp_path) - before
@@ -176,7 +182,7 @@ def test_symlink_member_is_refused(workdir: Path, blobs: LocalBlobStore) -> None
     archive = _write_zip(workdir / "link.zip", [(info, b"/etc/passwd")])
     [entry] = _expand(archive, blobs)
     assert entry.error == ("unsafe_path", "symbolic link in archive")
-    assert entry.blob_key is None
+    assert entry.ref is None
 
 
 def test_encrypted_member_is_an_error_entry(workdir: Path, blobs: LocalBlobStore) -> None:
@@ -226,7 +232,7 @@ def test_nested_zips_expand_up_to_max_depth(workdir: Path, blobs: LocalBlobStore
         ("outer.zip/one.txt", None),
         ("top.txt", None),
     ]
-    assert Path(entries[0].local_path).read_bytes() == level3
+    assert _bytes(blobs, entries[0]) == level3
     _assert_clean(blobs)
 
 
@@ -325,7 +331,7 @@ def test_lying_header_cannot_fill_the_disk(workdir: Path, blobs: LocalBlobStore)
         assert exc.code in {"zip_bomb", "invalid_archive"}
     else:
         [entry] = entries
-        assert entry.error is not None and entry.blob_key is None  # bad CRC: listed as failed
+        assert entry.error is not None and entry.ref is None  # bad CRC: listed as failed
     assert sum(p.stat().st_size for p in _files_under(blobs.root)) <= 1000
     _assert_clean(blobs)
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from ingestd.domain.errors import BadRequest
-from ingestd.sources.base import SourceEntry, SourceError
+from ingestd.domain.refs import PathRef
+from ingestd.domain.work import SourceEntry
+from ingestd.sources.base import SourceError
 from ingestd.sources.directory import iter_directory
 
 
@@ -67,7 +69,7 @@ def test_recursive_walk_is_sorted_and_skips_hidden(tree: Path) -> None:
     ]
     first = entries[0]
     assert first.name == "a.txt" and first.size == 1 and first.error is None
-    assert first.local_path == str(tree / "a.txt") and first.blob_key is None
+    assert first.ref == PathRef(str(tree / "a.txt"))
 
 
 def test_non_recursive(tree: Path) -> None:
@@ -103,14 +105,14 @@ def test_hidden_only_when_explicitly_included(tree: Path) -> None:
 
 def test_single_file_source(tree: Path) -> None:
     entries = _walk(tree / "sub" / "c.pdf", roots=[tree])
-    assert entries == [SourceEntry("c.pdf", "c.pdf", 3, str(tree / "sub" / "c.pdf"), None)]
+    assert entries == [SourceEntry("c.pdf", "c.pdf", 3, PathRef(str(tree / "sub" / "c.pdf")))]
 
 
 def test_symlink_inside_roots_is_followed(tree: Path) -> None:
     (tree / "link_to_sub").symlink_to(tree / "sub")
     (tree / "link.pdf").symlink_to(tree / "b.pdf")
     entries = {e.path: e for e in _walk(tree, include=["*.pdf"])}
-    assert entries["link.pdf"].local_path == str(tree / "b.pdf")
+    assert entries["link.pdf"].ref == PathRef(str(tree / "b.pdf"))
     assert entries["link.pdf"].error is None
     # each real directory is walked once ("link_to_sub" sorts first, so it wins over "sub")
     assert "link_to_sub/c.pdf" in entries
@@ -131,7 +133,7 @@ def test_symlink_outside_roots_is_an_error_entry(tree: Path, tmp_path: Path) -> 
     entries = {e.path: e for e in _walk(tree)}
     for path in ("evil.txt", "evil_dir"):
         assert entries[path].error == ("unsafe_path", "symlink points outside the source roots")
-        assert entries[path].local_path == ""
+        assert entries[path].ref is None
     assert not any("passwords" in path for path in entries)
 
 

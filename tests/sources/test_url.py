@@ -3,7 +3,6 @@ origin on loopback, which the allowlist permits only where a test says so."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from ingestd.sources.url import (
     name_from_url,
 )
 from tests.conftest import App
+from tests.eventually import eventually
 from tests.loopback import serve_on_loopback
 from tests.net.origin import Origin
 
@@ -233,12 +233,12 @@ async def test_the_file_shows_its_downloading_step(
     ) as app:
         body = {"sources": [{"type": "url", "urls": [f"{base}/slow"]}], "pipeline": "extract"}
         job_id = (await app.client.post("/api/v1/jobs", json=body)).json()["id"]
-        for _ in range(200):  # the heartbeat records the step of files in flight
-            files = await app.files(job_id)
-            if files and files[0]["step"] == "downloading":
-                break
-            await asyncio.sleep(0.05)
-        assert files[0]["step"] == "downloading", files
+        # the heartbeat records the step of files in flight
+        await eventually(
+            lambda: app.files(job_id),
+            until=lambda files: files and files[0]["step"] == "downloading",
+            what="the downloading step",
+        )
         server.release.set()  # the origin sends the rest of the body
         job = await app.wait_job(job_id)
     assert job["status"] == "completed"

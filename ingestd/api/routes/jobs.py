@@ -29,6 +29,7 @@ from ingestd.services.uploads import (
     register_blobs,
     upload_limit,
 )
+from ingestd.sources.registry import describe_source
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.idempotency import IdempotencyKey, Replayed
@@ -45,7 +46,7 @@ async def _one(db: DbDep, caller: Any, job_id: str) -> dict[str, Any]:
     async with db.read() as conn:
         job = await job_service.get_job_row(conn, caller, job_id)
         sources = await job_store.sources_of(conn, [job_id])
-        return await job_view(conn, job, sources.get(job_id, []))
+        return await job_view(conn, job, sources.get(job_id, []), describe_source)
 
 
 IdempotencyHeader = Annotated[
@@ -108,7 +109,7 @@ async def list_jobs(
         rows = await job_store.list_jobs(
             conn, caller.scope, statuses=statuses, labels=labels, before_id=after, limit=limit + 1
         )
-        items = await job_views(conn, rows[:limit])
+        items = await job_views(conn, rows[:limit], describe_source)
     return {"items": items, "next": rows[limit - 1]["id"] if len(rows) > limit else None}
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from ingestd.api.deps import Admin, Caller, DbDep, SettingsDep, Writer
 from ingestd.api.schemas import ERRORS, Page, Strict
 from ingestd.domain.errors import NotFound
+from ingestd.domain.events import EventType
 from ingestd.domain.times import rfc3339
 from ingestd.store import webhook_outbox as outbox
 from ingestd.store import webhooks as webhook_store
@@ -18,24 +19,7 @@ from ingestd.webhooks import safety, signing
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)
 
-EVENT_TYPES = frozenset(
-    {
-        "job.created",
-        "job.updated",
-        "job.completed",
-        "job.failed",
-        "job.cancelled",
-        "job.deleted",
-        "file.progress",
-        "file.completed",
-        "file.failed",
-        "file.skipped",
-        "file.retrying",
-        "file.cancelled",
-        "upload.progress",
-        "webhook.disabled",
-    }
-)
+EVENT_TYPES = frozenset(EventType)  # what a webhook may subscribe to: every type
 
 
 class WebhookCreate(Strict):

@@ -16,7 +16,13 @@ from ingestd.domain.errors import FileError
 from ingestd.pipeline import detect
 from ingestd.pipeline.extractors._common import translate_errors
 
-__all__ = ["can_extract", "extract", "extract_document"]
+__all__ = ["EXTRACTOR_VERSION", "can_extract", "extract", "extract_document"]
+
+# What the extractors (and the chunker) produce, as a number: raise it whenever a change makes
+# the same file yield other elements or chunks. It is part of the key that tells duplicate work
+# apart (domain/content.py), so content ingested before the change is processed again.
+# 2: layout-aware PDFs, the one table model, HTML main content, OCR (issue #14).
+EXTRACTOR_VERSION = 2
 
 Extractor = Callable[[Path], "list[Element] | Document"]
 

@@ -1,4 +1,5 @@
-"""How a claimed file ends: completed, skipped, retried later, failed, or released.
+"""How a claimed file ends, other than completed (``completion.py``): skipped, retried later,
+failed, cancelled, or released.
 
 Each outcome is one transaction that first checks the lease is still ours (``lease_token``), so a
 worker that lost its lease (it stalled, its file was rescued and re-run elsewhere) writes nothing:
@@ -7,43 +8,30 @@ a file's chunks are stored exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.domain.chunks import ChunkData
 from ingestd.domain.errors import FileError
-from ingestd.domain.states import FileStatus, JobStatus
-from ingestd.queue.claims import ClaimedFile
-from ingestd.queue.finalize import finish_job_if_done
+from ingestd.domain.events import EventType
+from ingestd.domain.states import FileStatus
+from ingestd.domain.work import ClaimedFile
+from ingestd.store import content as content_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
+from ingestd.store.errors import LeaseLost, translated
 from ingestd.store.events import append_event
-from ingestd.store.tables import files, job_sources, jobs
-
-
-class LeaseLost(Exception):
-    """The file is no longer ours: another worker has it, or it was reset."""
-
-
-@dataclass(slots=True)
-class FileOutcome:
-    mime_type: str | None
-    sha256: str | None
-    size: int
-    blob_key: str | None = None
-    elements: int = 0
-    duration_ms: int = 0
-    chunks: Sequence[ChunkData] = field(default_factory=list)
-
+from ingestd.store.finish import finish_job_if_done
+from ingestd.store.tables import files, job_sources
 
 _RELEASE = dict(lease_owner=None, lease_token=None, lease_expires_at=None)
 
 
-async def _take(conn: AsyncConnection, claimed: ClaimedFile, **values: Any) -> None:
+async def _take(
+    conn: AsyncConnection, claimed: ClaimedFile, now: float, *, holds: bool = True, **values: Any
+) -> None:
+    """Write ``values`` to the file while its lease is ours (else ``LeaseLost``), ending the
+    lease; a file that may hold its content's claim (``holds``) gives it up too."""
     await job_store.lock_jobs(conn, [claimed.job_id])
     result = await conn.execute(
         files.update()
@@ -56,25 +44,11 @@ async def _take(conn: AsyncConnection, claimed: ClaimedFile, **values: Any) -> N
     )
     if result.rowcount != 1:
         raise LeaseLost(claimed.id)
+    if holds:
+        await content_store.release_content(conn, [claimed.id], now=now)
 
 
-async def _job_cancelled(conn: AsyncConnection, job_id: str) -> bool:
-    status = (await conn.execute(sa.select(jobs.c.status).where(jobs.c.id == job_id))).scalar()
-    return status == JobStatus.CANCELLED.value
-
-
-async def complete_file(
-    db: Database, claimed: ClaimedFile, outcome: FileOutcome, *, now: float
-) -> FileStatus:
-    """Complete one file (see ``completion.complete_files`` for many at once)."""
-    from ingestd.queue.completion import complete_files
-
-    [result] = await complete_files(db, [(claimed, outcome)], now=now)
-    if isinstance(result, LeaseLost):
-        raise result
-    return result
-
-
+@translated
 async def skip_file(
     db: Database,
     claimed: ClaimedFile,
@@ -89,6 +63,9 @@ async def skip_file(
         await _take(
             conn,
             claimed,
+            now,
+            holds=False,  # it lost the content to the file it duplicates
+            duplicate_of=duplicate_of,
             status=FileStatus.SKIPPED.value,
             step=None,
             progress=1.0,
@@ -103,7 +80,7 @@ async def skip_file(
         await append_event(
             conn,
             tenant=claimed.tenant,
-            type="file.skipped",
+            type=EventType.FILE_SKIPPED,
             job_id=claimed.job_id,
             file_id=claimed.id,
             data={"name": claimed.name, "duplicate_of": duplicate_of},
@@ -112,28 +89,29 @@ async def skip_file(
         await finish_job_if_done(conn, claimed.job_id, now)
 
 
+@translated
 async def fail_file(
     db: Database,
     claimed: ClaimedFile,
     error: FileError,
     *,
     now: float,
-    max_retries: int,
-    backoff_seconds: float,
+    retry_at: float | None,
     mime_type: str | None = None,
 ) -> FileStatus:
-    """Queue another attempt after ``backoff_seconds`` when the error may pass, else fail."""
-    retry = error.retryable and claimed.attempts <= max_retries
+    """Queue another attempt at ``retry_at`` (the retry policy's answer), or with None fail."""
+    retry = retry_at is not None
     status = FileStatus.QUEUED if retry else FileStatus.FAILED
     async with db.write() as conn:
         await _take(
             conn,
             claimed,
+            now,
             status=status.value,
             step=None,
             error_code=error.code,
             error_message=error.message,
-            run_after=now + backoff_seconds if retry else now,
+            run_after=retry_at if retry_at is not None else now,
             completed_at=None if retry else now,
             mime_type=mime_type if mime_type else files.c.mime_type,
         )
@@ -141,14 +119,14 @@ async def fail_file(
         await append_event(
             conn,
             tenant=claimed.tenant,
-            type="file.retrying" if retry else "file.failed",
+            type=EventType.FILE_RETRYING if retry else EventType.FILE_FAILED,
             job_id=claimed.job_id,
             file_id=claimed.id,
             data={
                 "name": claimed.name,
                 "error": {"code": error.code, "message": error.message},
                 "attempts": claimed.attempts,
-                **({"retry_at": now + backoff_seconds} if retry else {}),
+                **({"retry_at": retry_at} if retry else {}),
             },
             at=now,
         )
@@ -157,17 +135,48 @@ async def fail_file(
     return status
 
 
-async def cancel_claimed(db: Database, claimed: ClaimedFile, *, now: float) -> None:
+@translated
+async def cancel_file(db: Database, claimed: ClaimedFile, *, now: float) -> None:
     """Stop a file whose job was cancelled while it ran."""
     async with db.write() as conn:
         await _end(conn, claimed, FileStatus.CANCELLED, now, size=claimed.size)
 
 
-async def release_file(db: Database, claimed: ClaimedFile) -> None:
+@translated
+async def release_file(db: Database, claimed: ClaimedFile, *, now: float) -> None:
     """Hand a file back untouched (graceful shutdown): the attempt does not count."""
     async with db.write() as conn:
         await _take(
-            conn, claimed, status=FileStatus.QUEUED.value, step=None, attempts=files.c.attempts - 1
+            conn,
+            claimed,
+            now,
+            status=FileStatus.QUEUED.value,
+            step=None,
+            attempts=files.c.attempts - 1,
+        )
+        await job_store.move_counter(
+            conn, claimed.job_id, claimed.source_index, FileStatus.RUNNING, FileStatus.QUEUED
+        )
+
+
+@translated
+async def wait_for_original(
+    db: Database, claimed: ClaimedFile, original: str, *, now: float, recheck_at: float
+) -> None:
+    """Hand ``claimed`` back to the queue to wait for ``original``, which holds its content
+    and is still being processed (``content.py``): claimable again as soon as the original ends,
+    or at ``recheck_at`` at the latest. The attempt does not count."""
+    async with db.write() as conn:
+        await _take(
+            conn,
+            claimed,
+            now,
+            holds=False,  # the original holds the content
+            status=FileStatus.QUEUED.value,
+            step=None,
+            attempts=files.c.attempts - 1,
+            run_after=recheck_at,
+            duplicate_of=original,
         )
         await job_store.move_counter(
             conn, claimed.job_id, claimed.source_index, FileStatus.RUNNING, FileStatus.QUEUED
@@ -178,7 +187,7 @@ async def _end(
     conn: AsyncConnection, claimed: ClaimedFile, status: FileStatus, now: float, *, size: int
 ) -> None:
     try:
-        await _take(conn, claimed, status=status.value, step=None, completed_at=now)
+        await _take(conn, claimed, now, status=status.value, step=None, completed_at=now)
     except LeaseLost:
         return
     await _account(conn, claimed, status, size, claimed.size)

@@ -2,8 +2,9 @@
 
 A claim is a short write transaction: share the free slots between the jobs that may run (fair
 between tenants, by priority then age inside a tenant, never past a job's ``max_workers``: see
-``fairness``), take each job's best queued files, and mark them running with a lease that the
-worker must keep renewing. Every step reads counters or an index in order: no scans, no sorts.
+``domain/fairness.py``), take each job's best queued files, and mark them running with a lease
+that the worker must keep renewing. Every step reads counters or an index in order: no scans, no
+sorts.
 """
 
 from __future__ import annotations
@@ -11,46 +12,47 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ingestd.domain.states import CLAIMABLE_JOB_STATUSES, FileStatus, JobStatus, Priority
-from ingestd.queue import fairness, registry
+from ingestd.domain import fairness
+from ingestd.domain.events import EventType
+from ingestd.domain.options import JobOptions
+from ingestd.domain.refs import ref_from_json
+from ingestd.domain.states import (
+    CLAIMABLE_JOB_STATUSES,
+    FileStatus,
+    JobStatus,
+    Pipeline,
+    Priority,
+)
+from ingestd.domain.work import ClaimedFile
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.dialect import for_update_skip_locked
+from ingestd.store.errors import translated
 from ingestd.store.events import append_event
 from ingestd.store.tables import files, jobs
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedFile:
-    id: str
-    job_id: str
-    tenant: str
-    source_index: int
-    name: str
-    path: str
-    size: int
-    mime_type: str | None
-    sha256: str | None
-    local_path: str | None
-    blob_key: str | None
-    attempts: int
-    lease_token: str
-    pipeline: str
-    options: dict[str, Any]
+from ingestd.store.workers import record_heartbeat
 
 
 class Claimed(list[ClaimedFile]):
-    """The files claimed; ``contended`` says a job was locked by another writer for longer than
-    a claimer waits: claim again soon rather than at the next poll."""
+    """The files claimed, and what the claimer should know about the rest of the queue:
+
+    - ``contended``: a job was locked by another writer for longer than a claimer waits: claim
+      again soon rather than at the next poll;
+    - ``held_back``: some job has queued files that only its ``max_workers`` keeps waiting:
+      claim again as soon as a file of yours ends;
+    - ``next_start``: when a job that may not start yet (``run_at``) does, if any (only asked
+      when the claim came back short).
+    """
 
     contended: bool = False
+    held_back: bool = False
+    next_start: float | None = None
 
 
 # How long a claimer waits for a job row that another writer holds (milliseconds): claims and
@@ -64,10 +66,19 @@ LOCK_WAIT_MS = 500
 _CLAIM_SETTINGS = {"lock_timeout": f"{LOCK_WAIT_MS}ms", "synchronous_commit": "off"}
 
 
-async def claim_files(
-    db: Database, worker_id: str, limit: int, *, now: float, lease_seconds: float
+@translated
+async def claim_next_files(
+    db: Database,
+    worker_id: str,
+    limit: int,
+    *,
+    now: float,
+    lease_seconds: float,
+    look_ahead: bool = True,
 ) -> Claimed:
     """Claim up to ``limit`` queued files, shared fairly between tenants (see ``fairness``).
+    With ``look_ahead``, a claim that comes back short also says when the next job starts
+    (``next_start``: one more statement, worth it only when the caller does not know yet).
 
     PostgreSQL: the chosen jobs are locked first (in id order, like every writer of their files),
     then their counters are read again, so per-job ``max_workers`` holds across processes.
@@ -78,10 +89,12 @@ async def claim_files(
         return result
     try:
         async with db.write() as conn:
-            slots, loads = await _allot(conn, limit, now)
+            slots, loads, result.held_back = await _allot(conn, limit, now)
             if slots:
                 expires = now + lease_seconds
                 result.extend(await _take(conn, slots, loads, worker_id, expires, now))
+            if look_ahead and len(result) < limit:
+                result.next_start = await _next_start(conn, now)
     except DBAPIError as exc:
         if not _lock_timed_out(exc):
             raise
@@ -91,8 +104,9 @@ async def claim_files(
 
 async def _allot(
     conn: AsyncConnection, limit: int, now: float
-) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    """The job of each slot, in the order dealt, and the loads of the jobs involved."""
+) -> tuple[list[str], dict[str, dict[str, Any]], bool]:
+    """The job of each slot, in the order dealt, the loads of the jobs involved, and whether a
+    job's ``max_workers`` holds queued files back (``fairness.held_back``)."""
     claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
     postgres = conn.dialect.name == "postgresql"
     loads = await job_store.claim_loads(
@@ -105,7 +119,17 @@ async def _allot(
         fresh = await job_store.lock_claim_loads(conn, slots, now=now, statuses=claimable)
         loads = fresh + [row for row in loads if row["id"] not in set(slots)]
         slots = fairness.allot(_loads(loads), limit, order)
-    return slots, {row["id"]: row for row in loads if row["id"] in set(slots)}
+    chosen = {row["id"]: row for row in loads if row["id"] in set(slots)}
+    return slots, chosen, fairness.held_back(_loads(loads), slots)
+
+
+async def _next_start(conn: AsyncConnection, now: float) -> float | None:
+    """The earliest ``run_at`` still to come of a job that may then be claimed."""
+    query = sa.select(sa.func.min(jobs.c.run_at)).where(
+        jobs.c.status.in_([s.value for s in CLAIMABLE_JOB_STATUSES]), jobs.c.run_at > now
+    )
+    value = (await conn.execute(query)).scalar()
+    return None if value is None else float(value)
 
 
 def _loads(rows: list[dict[str, Any]]) -> list[fairness.JobLoad]:
@@ -181,7 +205,8 @@ async def _take(
         by_job[row["job_id"]].append(dict(row))
     for rows in by_job.values():
         rows.sort(key=lambda r: (-r.pop("priority_rank"), r["id"]))
-    claimed = [_claimed(row, loads[row["job_id"]]) for row in fairness.deal(slots, by_job)]
+    jobs_of = {job_id: _job_of(loads[job_id]) for job_id in by_job}
+    claimed = [_claimed(row, jobs_of[row["job_id"]]) for row in fairness.deal(slots, by_job)]
     moved: Counter[tuple[str, int]] = Counter((c.job_id, c.source_index) for c in claimed)
     for (job_id, source_index), count in moved.items():
         await job_store.move_counter(
@@ -208,7 +233,7 @@ async def _mark_jobs_running(conn: AsyncConnection, starting: dict[str, str], no
         await append_event(
             conn,
             tenant=tenant,
-            type="job.updated",
+            type=EventType.JOB_UPDATED,
             job_id=job_id,
             data={"status": "running"},
             at=now,
@@ -227,7 +252,7 @@ _CLAIMED_COLUMNS = [
         "size",
         "mime_type",
         "sha256",
-        "local_path",
+        "ref",
         "blob_key",
         "attempts",
         "lease_token",
@@ -236,9 +261,24 @@ _CLAIMED_COLUMNS = [
 
 
 def _claimed(row: dict[str, Any], job: dict[str, Any]) -> ClaimedFile:
-    return ClaimedFile(**row, pipeline=job["pipeline"], options=job["options"] or {})
+    ref = row.pop("ref")
+    return ClaimedFile(
+        **row,
+        ref=ref_from_json(ref) if ref else None,
+        pipeline=job["pipeline"],
+        options=job["options"],
+    )
 
 
+def _job_of(load: dict[str, Any]) -> dict[str, Any]:
+    """What every claimed file of a job shares: read once per job and claim."""
+    return {
+        "pipeline": Pipeline(load["pipeline"]),
+        "options": JobOptions.from_stored(load["options"]),
+    }
+
+
+@translated
 async def renew_leases(
     db: Database,
     worker_id: str,
@@ -258,7 +298,7 @@ async def renew_leases(
     async with db.write() as conn:
         await job_store.lock_jobs(conn, job_ids)
         if running is not None:
-            await registry.beat(conn, worker_id, now=now, running=running)
+            await record_heartbeat(conn, worker_id, now=now, running=running)
         if not progress:
             return set()
         # Only files really in flight: one whose task ended without recording an outcome (its

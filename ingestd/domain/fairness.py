@@ -78,6 +78,18 @@ def allot(loads: Iterable[JobLoad], limit: int, order: list[str]) -> list[str]:
     return slots
 
 
+def held_back(loads: Iterable[JobLoad], slots: list[str]) -> bool:
+    """Whether, once ``slots`` are taken, some job still has queued files that only its
+    ``max_workers`` keeps waiting: a slot of it freeing up makes work claimable at once."""
+    given: dict[str, int] = defaultdict(int)
+    for job_id in slots:
+        given[job_id] += 1
+    return any(
+        load.queued > given[load.id] and load.running + given[load.id] >= load.max_workers
+        for load in loads
+    )
+
+
 def deal(slots: list[str], candidates: Mapping[str, list[T]]) -> list[T]:
     """Hand out the candidates (per job, best first) in slot order; a slot whose job has no
     candidate left stays empty."""

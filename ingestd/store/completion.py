@@ -17,19 +17,22 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobStatus
-from ingestd.queue.claims import ClaimedFile
-from ingestd.queue.finalize import finish_job_if_done
-from ingestd.queue.outcomes import FileOutcome, LeaseLost
+from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.store import content as content_store
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
+from ingestd.store.errors import LeaseLost, translated
+from ingestd.store.finish import finish_job_if_done
 from ingestd.store.tables import events, files
 
 Done = tuple[ClaimedFile, FileOutcome]
 
 
+@translated
 async def complete_files(
     db: Database, done: Sequence[Done], *, now: float
 ) -> list[FileStatus | LeaseLost]:
@@ -56,6 +59,16 @@ async def complete_files(
                 for job_id in await job_store.idle_jobs(conn, maybe_idle):
                     await finish_job_if_done(conn, job_id, now)
     return [status if c.id in held else LeaseLost(c.id) for c, _, status in wanted]
+
+
+async def complete_file(
+    db: Database, claimed: ClaimedFile, outcome: FileOutcome, *, now: float
+) -> FileStatus:
+    """Complete one file (``complete_files`` for many at once); ``LeaseLost`` if it is not ours."""
+    [result] = await complete_files(db, [(claimed, outcome)], now=now)
+    if isinstance(result, LeaseLost):
+        raise result
+    return result
 
 
 # What a finished file's row takes from its outcome, in the order of ``_outcome_row``.
@@ -184,6 +197,8 @@ async def _write(
     event_rows: list[dict[str, Any]] = []
     counters: dict[tuple[str, int, FileStatus], list[int]] = defaultdict(lambda: [0, 0, 0])
     still_busy: dict[tuple[str, int], bool] = {}
+    content: list[tuple[str, str, str]] = []  # (tenant, key, file id) of completed content
+    held: list[str] = []  # files that held their content's claim: their waiters look again
     for claimed, outcome, status in finished:
         counter = counters[(claimed.job_id, claimed.source_index, status)]
         counter[0] += 1
@@ -191,9 +206,15 @@ async def _write(
         counter[2] += outcome.size - claimed.size  # the file may have changed since listing
         if status is FileStatus.COMPLETED:
             chunk_rows.extend(_chunk_rows(claimed, outcome))
+            if outcome.content_key is not None:
+                content.append((claimed.tenant, outcome.content_key, claimed.id))
+        if outcome.content_held:
+            held.append(claimed.id)
         event_rows.append(_event(claimed, outcome, status, now))
     await file_store.insert_chunks(conn, chunk_rows)
     await conn.execute(events.insert(), event_rows)
+    await content_store.record_completed(conn, content, now=now)
+    await content_store.release_content(conn, held, now=now)  # cancelled ones give theirs up
     for (job_id, source_index, status), (count, size, drift) in counters.items():
         # The last update of a source tells its state after the whole batch.
         still_busy[(job_id, source_index)] = await job_store.move_counter(
@@ -226,7 +247,7 @@ def _event(
     return {
         "id": new_id("evt"),
         "tenant": claimed.tenant,
-        "type": "file.completed" if completed else "file.cancelled",
+        "type": EventType.FILE_COMPLETED if completed else EventType.FILE_CANCELLED,
         "job_id": claimed.job_id,
         "file_id": claimed.id,
         "at": now,

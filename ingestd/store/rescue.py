@@ -7,26 +7,36 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ingestd.domain.events import EventType
+from ingestd.domain.options import JobOptions
+from ingestd.domain.retry import out_of_attempts
 from ingestd.domain.states import FileStatus
-from ingestd.queue import registry
-from ingestd.queue.finalize import finish_job_if_done
+from ingestd.store import content as content_store
 from ingestd.store import jobs as job_store
+from ingestd.store import workers as worker_store
 from ingestd.store.db import Database
+from ingestd.store.errors import translated
 from ingestd.store.events import append_event
+from ingestd.store.finish import finish_job_if_done
 from ingestd.store.tables import files, job_sources, jobs
 
-DEFAULT_MAX_RETRIES = 3
 
-
-async def rescue_expired(
-    db: Database, *, now: float, gone_before: float | None = None, limit: int = 500
+@translated
+async def rescue_expired_leases(
+    db: Database,
+    *,
+    now: float,
+    gone_before: float | None = None,
+    forget_before: float | None = None,
+    limit: int = 500,
 ) -> int:
     """Re-queue files whose lease expired (their worker died or stalled) or whose worker is gone
     (silent since ``gone_before``, or stopped); fail those out of attempts, so a file that kills
-    its worker every time cannot loop forever. Also forgets workers silent for a day."""
+    its worker every time cannot loop forever. Also forgets workers last seen before
+    ``forget_before``, and hands stalled source listings back."""
     lost = files.c.lease_expires_at < now
     if gone_before is not None:
-        lost = sa.or_(lost, files.c.lease_owner.in_(registry.silent_workers(gone_before)))
+        lost = sa.or_(lost, files.c.lease_owner.in_(worker_store.silent_workers(gone_before)))
     async with db.write() as conn:
         rows = (
             (
@@ -57,8 +67,9 @@ async def rescue_expired(
         for row in rows:
             rescued += await _rescue_one(conn, dict(row), now, lost)
         if gone_before is not None:
-            await registry.mark_emptied(conn, gone_before=gone_before)
-            await registry.forget(conn, before=now - registry.FORGET_AFTER_SECONDS)
+            await worker_store.mark_emptied(conn, gone_before=gone_before)
+        if forget_before is not None:
+            await worker_store.forget_workers(conn, before=forget_before)
         await conn.execute(
             job_sources.update()
             .where(job_sources.c.state == "listing", job_sources.c.lease_expires_at < now)
@@ -68,11 +79,10 @@ async def rescue_expired(
 
 
 async def _rescue_one(conn: Any, row: dict[str, Any], now: float, lost: Any) -> int:
-    max_retries = int((row["options"] or {}).get("max_retries", DEFAULT_MAX_RETRIES))
-    out_of_attempts = row["attempts"] > max_retries
-    status = FileStatus.FAILED if out_of_attempts else FileStatus.QUEUED
+    spent = out_of_attempts(row["attempts"], JobOptions.from_stored(row["options"]).max_retries)
+    status = FileStatus.FAILED if spent else FileStatus.QUEUED
     if row["job_status"] == "cancelled":  # nobody will run it again
-        status, out_of_attempts = FileStatus.CANCELLED, False
+        status, spent = FileStatus.CANCELLED, False
     message = f"the worker processing this file stopped responding ({row['attempts']} attempt(s))"
     result = await conn.execute(
         files.update()
@@ -95,14 +105,15 @@ async def _rescue_one(conn: Any, row: dict[str, Any], now: float, lost: Any) -> 
     )
     if result.rowcount != 1:
         return 0
+    await content_store.release_content(conn, [row["id"]], now=now)
     await job_store.move_counter(
         conn, row["job_id"], row["source_index"], FileStatus.RUNNING, status, size=row["size"]
     )
-    if out_of_attempts:
+    if spent:
         await append_event(
             conn,
             tenant=row["tenant"],
-            type="file.failed",
+            type=EventType.FILE_FAILED,
             job_id=row["job_id"],
             file_id=row["id"],
             data={"name": row["name"], "error": {"code": "worker_lost", "message": message}},

@@ -1,0 +1,241 @@
+"""One claimed file, from its claim to its outcome.
+
+1. **Materialise** its bytes through its source's adapter (``sources/``): opened in place when
+   they are a local file already, downloaded into a temporary file otherwise (at most
+   ``concurrency`` downloads at once, however wide the claim window has grown).
+2. **Inspect** (detect by magic bytes, validate, hash), in a thread; **scan** for malware when a
+   clamd is configured.
+3. **Claim its content** (``skip_existing``): of files with the same content, processed the same
+   way, one is processed; the others are skipped against it, or wait for it while it runs
+   (``store/content.py``).
+4. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
+5. **Record** the outcome (``outcomes.py``).
+
+A ``FileError`` at any step fails the file, with the retry policy deciding whether it is tried
+again; anything else is the caller's to handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ingestd.domain.chunks import TEXT, with_embedding
+from ingestd.domain.errors import FileError
+from ingestd.domain.states import Pipeline
+from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.pipeline import stages
+from ingestd.pipeline.pool import ExtractionPool
+from ingestd.pipeline.scan import ClamdScanner
+from ingestd.queue.content import ContentClaimer
+from ingestd.sources.port import FetchLimits, Source
+from ingestd.sources.registry import Sources
+from ingestd.store import files as file_store
+from ingestd.store.db import Database
+from ingestd.worker.outcomes import OutcomeRecorder
+
+log = logging.getLogger("ingestd.worker")
+
+ONE_TRIP_BYTES = 256 * 1024  # files up to this size are parsed and embedded in one pool call
+# A duplicate waiting for its original looks again when the original ends, and after this
+# long at the latest (the original may be slow; if its worker is lost, the rescuer frees it).
+RECHECK_SECONDS = 60.0
+
+StepReporter = Callable[[ClaimedFile, str, float], None]  # (file, step, progress 0..1)
+
+
+class FileRunner:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        sources: Sources,
+        pool: ExtractionPool,
+        scanner: ClamdScanner | None,
+        recorder: OutcomeRecorder,
+        contents: ContentClaimer,
+        report: StepReporter,
+        download_slots: int,
+        on_content_freed: Callable[[], None],
+    ) -> None:
+        self.db = db
+        self.sources = sources
+        self.pool = pool
+        self.scanner = scanner
+        self.recorder = recorder
+        self.contents = contents
+        self.report = report
+        self.on_content_freed = on_content_freed
+        self._download_slots = asyncio.Semaphore(max(1, download_slots))
+
+    async def check_scanner(self) -> None:
+        """Say at start whether clamd answers; files fail retryably while it does not."""
+        if self.scanner is None:
+            return
+        try:
+            await asyncio.to_thread(self.scanner.ping)
+            log.info("files are scanned for malware by clamd at %s", self.scanner.address)
+        except FileError as error:
+            log.warning("%s; files fail with scan_unavailable until it answers", error.message)
+
+    async def run(self, claimed: ClaimedFile) -> None:
+        """Process ``claimed`` and record its outcome. Its time limit (``timeout_seconds``)
+        counts from here, downloads included."""
+        started = time.monotonic()
+        if claimed.ref is None:
+            await self.recorder.fail(
+                claimed, FileError("access_error", "the file's bytes are not available")
+            )
+            return
+        source = self.sources.for_ref(claimed.ref)
+        if not source.is_remote(claimed.ref):
+            await self._materialised(claimed, source, started)
+            return
+        async with self._download_slots:
+            self.report(claimed, "downloading", 0.0)
+            await self._materialised(claimed, source, started)
+
+    async def _materialised(self, claimed: ClaimedFile, source: Source, started: float) -> None:
+        assert claimed.ref is not None
+        deadline = started + claimed.options.timeout_seconds
+
+        def progress(done: int, declared: int | None) -> None:
+            self.report(claimed, "downloading", min(1.0, done / declared) if declared else 0.0)
+
+        limits = FetchLimits(
+            max_bytes=claimed.options.max_file_size,
+            seconds_left=deadline - time.monotonic(),
+            on_progress=progress,
+        )
+        try:
+            async with source.materialise(claimed.ref, limits) as local:
+                if local.name and local.name != claimed.name:  # the server's own name wins
+                    async with self.db.write() as conn:
+                        await file_store.rename_file(conn, claimed.id, local.name)
+                    claimed = dataclasses.replace(claimed, name=local.name)
+                await self._process(claimed, local.path, started, deadline)
+        except FileError as error:
+            await self.recorder.fail(claimed, error)
+
+    async def _process(
+        self, claimed: ClaimedFile, path: Path, started: float, deadline: float
+    ) -> None:
+        options = claimed.options
+        self.report(claimed, "detecting", 0.05)
+        try:
+            inspection = await asyncio.to_thread(
+                stages.inspect_file,
+                str(path),
+                claimed.name,
+                max_file_size=options.max_file_size,
+                allowed_types=options.allowed_types,
+                needs_extractor=claimed.pipeline is not Pipeline.STORE,
+            )
+        except FileError as error:
+            await self.recorder.fail(claimed, error)
+            return
+        if self.scanner is not None:  # before anything reads the content beyond its head
+            try:
+                await asyncio.to_thread(self.scanner.scan_file, str(path))
+            except FileError as error:
+                await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
+                return
+        key = stages.content_key_of(inspection.sha256, claimed.pipeline, options)
+        held = options.skip_existing
+        if held and not await self._claim_content(claimed, inspection, key):
+            return
+        try:
+            outcome = await self._transform(claimed, path, inspection, deadline)
+        except FileError as error:
+            await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
+            self._freed(held)
+            return
+        outcome.content_key, outcome.content_held = key, held
+        outcome.duration_ms = int((time.monotonic() - started) * 1000)
+        self.report(claimed, "storing", 0.95)
+        await self.recorder.complete(claimed, outcome)
+        self._freed(held)
+
+    async def _claim_content(
+        self, claimed: ClaimedFile, inspection: stages.Inspection, key: str
+    ) -> bool:
+        """Whether this file is the one to process its content; if not, it is skipped against
+        the file that was, or waits for the one that is being processed."""
+        owner = await self.contents.claim(claimed, key)
+        if owner is None:
+            return True
+        if owner.completed:
+            await self.recorder.skip(
+                claimed,
+                sha256=inspection.sha256,
+                mime_type=inspection.mime_type,
+                size=inspection.size,
+                duplicate_of=owner.file_id,
+            )
+        else:
+            await self.recorder.wait_for(claimed, owner.file_id, recheck_seconds=RECHECK_SECONDS)
+        return False
+
+    def _freed(self, held: bool) -> None:
+        """A file that held its content ended: files waiting for it may go (store/content.py)."""
+        if held:
+            self.on_content_freed()
+
+    async def _transform(
+        self, claimed: ClaimedFile, path: Path, inspection: stages.Inspection, deadline: float
+    ) -> FileOutcome:
+        outcome = FileOutcome(
+            mime_type=inspection.mime_type, sha256=inspection.sha256, size=inspection.size
+        )
+        if claimed.pipeline is Pipeline.STORE:
+            self.report(claimed, "storing", 0.5)
+            outcome.blob_key = claimed.blob_key or await asyncio.to_thread(
+                stages.copy_to_blob,
+                str(path),
+                self.sources.context.blob_store(),
+                inspection.sha256,
+            )
+            return outcome
+        options = claimed.options
+        embed = claimed.pipeline is Pipeline.FULL
+        # Small files go through the pool in one trip; large ones in two, so the step shows.
+        in_one_trip = embed and inspection.size <= ONE_TRIP_BYTES
+        # "parsing" once a parser process has the file: until then it waits for a free one,
+        # and its step stays what it was.
+        parsed: stages.ParsedFile = await self.pool.run(
+            stages.parse_and_chunk,
+            str(path),
+            inspection.mime_type,
+            options.chunk_size,
+            options.chunk_overlap,
+            (True, options.embedder) if in_one_trip else (False, None),
+            options.include_notes,
+            time_limit=_remaining(deadline),
+            on_start=lambda: self.report(claimed, "parsing", 0.2),
+        )
+        outcome.elements = parsed.elements
+        outcome.chunks = parsed.chunks
+        outcome.blob_key = claimed.blob_key
+        if embed and parsed.chunks and not in_one_trip:
+            name, dim, vectors = await self.pool.run(
+                stages.embed_texts,
+                [c[TEXT] for c in parsed.chunks],
+                options.embedder,
+                time_limit=_remaining(deadline),
+                on_start=lambda: self.report(claimed, "embedding", 0.7),
+            )
+            outcome.chunks = [
+                with_embedding(c, name, dim, v) for c, v in zip(parsed.chunks, vectors, strict=True)
+            ]
+        return outcome
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise FileError("timeout", "the file's time limit ran out", retryable=True)
+    return remaining
