@@ -17,7 +17,9 @@ counted). Reported per scenario: p50/p99 over every (event, subscriber), events
 delivered per second (all deliveries / from the job's start to the last subscriber's close),
 the server's CPU seconds, and **missed**: state changes in the log (every event but
 ``file.progress`` and ``job.updated`` progress reports; for ``summary``, those of them that
-summary carries) that a subscriber did not get. ``full`` is the baseline of the same run.
+summary carries) that a subscriber did not get. A subscriber told it ``lagged`` (close 1013)
+resumes with ``after=`` as the SDK and the dashboard do; ``lagged_reconnects`` counts them.
+``full`` is the baseline of the same run.
 
     .venv/bin/python bench/watchers.py [--files 3000] [--subscribers 1,100,1000]
         [--modes full,batch,summary] [--client-procs 2]
@@ -80,20 +82,24 @@ def _epoch(at: str) -> float:
 
 # -- the watchers (processes of their own) ---------------------------------------------------
 class _Watcher(_Subscriber):
-    """Parses every message; notes each envelope's latency and seq; done when closed."""
+    """Parses every message; notes each envelope's latency and seq, and a ``lagged`` notice's
+    resume point; done when the connection closes (``close_code`` says how)."""
 
     def __init__(
         self,
         path: str,
         samples: tuple[array.array[float], array.array[float]],
+        seqs: array.array[int],
         done: asyncio.Future[None],
     ):
         loop = asyncio.get_running_loop()
         super().__init__(path, self._on_text, loop.create_future())
         self.ats, self.latencies = samples
-        self.seqs = array.array("q")
+        self.seqs = seqs
         self.done = done
         self.last_at = 0.0
+        self.resume_after: int | None = None
+        self.close_code: int | None = None
 
     def _on_text(self, payload: bytes, _received: float) -> None:
         body = orjson.loads(payload)
@@ -105,9 +111,14 @@ class _Watcher(_Subscriber):
                 self.ats.append(at)
                 self.latencies.append(now - at)
                 self.seqs.append(item["seq"])
+            elif item.get("type") == "lagged":
+                self.resume_after = int(item["resume_after"])
         self.last_at = now
 
     def _fail(self, exc: Exception) -> None:
+        text = str(exc)
+        if text.startswith("closed by the server: ") and len(text) >= 26:
+            self.close_code = int(text[22:26], 16)
         super()._fail(exc)
         if not self.done.done():
             self.done.set_result(None)
@@ -118,33 +129,67 @@ class _Watcher(_Subscriber):
             self.done.set_result(None)
 
 
+class _Slot:
+    """One subscriber across reconnections: a lagged stream (close 1013) is resumed with
+    ``after=`` as the SDK and the dashboard do, so what it missed shows as missed."""
+
+    def __init__(
+        self, port: int, path: str, samples: tuple[array.array[float], array.array[float]]
+    ):
+        self.port, self.path, self.samples = port, path, samples
+        self.seqs: array.array[int] = array.array("q")
+        self.last_at = 0.0
+        self.reconnects = 0
+        self.watcher: _Watcher | None = None
+
+    async def open(self, after: int | None = None) -> _Watcher:
+        loop = asyncio.get_running_loop()
+        path = self.path if after is None else f"{self.path}&after={after}"
+        done: asyncio.Future[None] = loop.create_future()
+        _, watcher = await loop.create_connection(
+            functools.partial(_Watcher, path, self.samples, self.seqs, done),
+            "127.0.0.1",
+            self.port,
+        )
+        self.watcher = watcher
+        return watcher
+
+    async def follow(self) -> None:
+        while True:
+            watcher = self.watcher
+            assert watcher is not None
+            await watcher.done
+            self.last_at = max(self.last_at, watcher.last_at)
+            if watcher.close_code != 1013:
+                return
+            self.reconnects += 1
+            resume = watcher.resume_after
+            if resume is None and self.seqs:
+                resume = self.seqs[-1]
+            await (await self.open(resume)).opened
+
+
 async def _watch(port: int, path: str, n: int, control: Any, results: Any) -> None:
     loop = asyncio.get_running_loop()
     samples: tuple[array.array[float], array.array[float]] = (array.array("d"), array.array("d"))
-    watchers: list[_Watcher] = []
+    slots = [_Slot(port, path, samples) for _ in range(n)]
     for start in range(0, n, 50):  # handshakes in steps: a burst of them is not measured
-        batch = []
-        for _ in range(min(50, n - start)):
-            done: asyncio.Future[None] = loop.create_future()
-            _, watcher = await loop.create_connection(
-                functools.partial(_Watcher, path, samples, done), "127.0.0.1", port
-            )
-            watchers.append(watcher)
-            batch.append(watcher.opened)
-        await asyncio.wait_for(asyncio.gather(*batch), 120)
+        opened = [(await slot.open()).opened for slot in slots[start : start + 50]]
+        await asyncio.wait_for(asyncio.gather(*opened), 120)
     gc.freeze()
     results.put("ready")
-    await asyncio.wait_for(asyncio.gather(*(w.done for w in watchers)), 900)
+    await asyncio.wait_for(asyncio.gather(*(slot.follow() for slot in slots)), 1800)
     expected: list[int] = await loop.run_in_executor(None, control.get)
     wanted = set(expected)
-    missed = sum(len(wanted - set(w.seqs)) for w in watchers)
+    missed = sum(len(wanted - set(slot.seqs)) for slot in slots)
     results.put(
         {
             "ats": samples[0].tobytes(),
             "latencies": samples[1].tobytes(),
-            "deliveries": sum(len(w.seqs) for w in watchers),
-            "last_at": max(w.last_at for w in watchers),
+            "deliveries": sum(len(slot.seqs) for slot in slots),
+            "last_at": max(slot.last_at for slot in slots),
             "missed": missed,
+            "reconnects": sum(slot.reconnects for slot in slots),
         }
     )
 
@@ -254,6 +299,7 @@ async def _scenario(
         "p99_ms": _pct(latencies, 0.99),
         "server_cpu_s": round(cpu, 1),
         "missed_state_changes": sum(p["missed"] for p in parts),
+        "lagged_reconnects": sum(p["reconnects"] for p in parts),
         "load": os.getloadavg()[0],
     }
 
@@ -310,7 +356,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['mode']} | {r['subscribers']} | {r['deliveries']} | {r['seconds']} | "
             f"{r['events_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['server_cpu_s']} | "
-            f"{r['missed_state_changes']} |"
+            f"{r['missed_state_changes']} | {r['lagged_reconnects']} |"
         )
     return "\n".join(lines)
 

@@ -269,8 +269,16 @@ class SummaryGate:
 class Hub:
     """Routes published events to subscriptions by job (per-job streams) or tenant (all jobs)."""
 
-    def __init__(self, *, queue_size: int, summary_seconds: float = 0.25) -> None:
+    def __init__(
+        self, *, queue_size: int, summary_seconds: float = 0.25, batch_seconds: float = 0.05
+    ) -> None:
         self.queue_size = queue_size
+        # Batching subscribers get what was published over this window in one frame (0: at
+        # once); the others get each event as it is published.
+        self.batch_seconds = batch_seconds
+        self._later: tuple[list[LiveEvent], list[LiveEvent]] = ([], [])
+        self._later_timer: asyncio.TimerHandle | None = None
+        self._batching: set[Subscription] = set()
         self._by_job: dict[str, set[Subscription]] = {}
         self._by_tenant: dict[str | None, set[Subscription]] = {}
         self._taps: set[Subscription] = set()  # in-process consumers (webhooks), not clients
@@ -285,6 +293,8 @@ class Hub:
         batch: bool = False,
     ) -> Subscription:
         sub = Subscription(tenant, job_id, self.queue_size, detail=detail, batch=batch)
+        if batch:
+            self._batching.add(sub)
         if job_id is not None:
             self._by_job.setdefault(job_id, set()).add(sub)
         else:
@@ -300,6 +310,7 @@ class Hub:
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._taps.discard(sub)
+        self._batching.discard(sub)
         if sub.job_id is not None:
             _discard(self._by_job, sub.job_id, sub)
         else:
@@ -320,12 +331,32 @@ class Hub:
         """Events read together from the log, in seq order: each subscription gets its share
         in one call (one frame, for a subscriber that batches)."""
         if events:
-            self._route(events, self.summary_gate.admit(events))
+            self._split(events, self.summary_gate.admit(events))
 
     def _publish_summary(self, events: list[LiveEvent]) -> None:
-        self._route([], events)
+        self._split([], events)
 
-    def _route(self, full: list[LiveEvent], summary: list[LiveEvent]) -> None:
+    def _split(self, full: list[LiveEvent], summary: list[LiveEvent]) -> None:
+        """Non-batching subscribers now; batching ones at the end of the batch window."""
+        if self.batch_seconds <= 0 or not self._batching:
+            self._route(full, summary, None)
+            return
+        self._route(full, summary, False)
+        self._later[0].extend(full)
+        self._later[1].extend(summary)
+        if self._later_timer is None:
+            loop = asyncio.get_running_loop()
+            self._later_timer = loop.call_later(self.batch_seconds, self._flush_batches)
+
+    def _flush_batches(self) -> None:
+        self._later_timer = None
+        full, summary = self._later
+        self._later = ([], [])
+        self._route(full, summary, True)
+
+    def _route(self, full: list[LiveEvent], summary: list[LiveEvent], batch: bool | None) -> None:
+        """Hand each subscription its share (``batch``: only those that batch, or that do
+        not; None: all)."""
         for group, shares in self._shares(full, summary):
             batches: dict[str, Batch] = {}
             for detail, events in shares.items():
@@ -334,8 +365,10 @@ class Hub:
             if not batches:
                 continue
             for sub in tuple(group):
-                batch = batches.get(sub.detail)
-                if batch is not None and not sub.offer_batch(batch):
+                if batch is not None and sub.batch is not batch:
+                    continue
+                share = batches.get(sub.detail)
+                if share is not None and not sub.offer_batch(share):
                     self.unsubscribe(sub)
 
     def _shares(
@@ -359,12 +392,17 @@ class Hub:
 
     def close_all(self) -> None:
         self.summary_gate.close()
+        if self._later_timer is not None:
+            self._later_timer.cancel()
+            self._later_timer = None
+        self._later = ([], [])
         for index in (self._by_job, self._by_tenant):
             for group in index.values():
                 for sub in group:
                     sub.close()
             index.clear()
         self._taps.clear()
+        self._batching.clear()
 
 
 K = TypeVar("K")

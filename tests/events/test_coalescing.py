@@ -111,7 +111,7 @@ def test_one_batch_frame_per_group_shared_by_its_subscribers() -> None:
         high_water = 0
 
     async def run() -> None:
-        hub = Hub(queue_size=100)
+        hub = Hub(queue_size=100, batch_seconds=0)  # at once: no batch window to wait for
         writers = [Writer() for _ in range(3)]
         streams = []
         for writer in writers:
@@ -171,6 +171,23 @@ def test_summary_gate_releases_held_progress_when_its_time_comes() -> None:
         assert first is not None and first.seq == 1
         later = await summary.get(5)  # released by the gate's timer, not by another event
         assert later is not None and later.seq == 2
+        hub.close_all()
+
+    asyncio.run(run())
+
+
+def test_batching_subscribers_get_a_window_in_one_frame_the_others_at_once() -> None:
+    async def run() -> None:
+        hub = Hub(queue_size=100, batch_seconds=0.01)
+        batching = hub.subscribe("default", None, batch=True)
+        single = hub.subscribe("default", None)
+        hub.publish_many([_ev(1)])
+        hub.publish_many([_ev(2)])
+        assert [e.seq for e in single.ready(10)] == [1, 2]
+        assert batching.ready(10) == []  # not yet: the window is open
+        first = await batching.get(5)
+        assert first is not None and first.seq == 1
+        assert [e.seq for e in batching.ready(10)] == [2]
         hub.close_all()
 
     asyncio.run(run())
