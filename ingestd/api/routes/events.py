@@ -91,7 +91,15 @@ header or `?token=<key>`. The first message is `{"type": "connected", …}`; sen
 `{"id", "seq", "type", "job_id", "file_id", "at", "data"}`: first those after `after`, then live,
 with no gap and no duplicate. A client too far behind gets `{"type": "lagged", "resume_after":
 seq}` and is disconnected (code 1013): reconnect with `after=<resume_after>`. Refusals close with
-4000 + the HTTP status (4401, 4404, 4400).
+4000 + the HTTP status (4401, 4404, 4400, 4429 over the key's rate limit).
+
+**Options.** `detail=summary`: job events (`job.*`; job progress as `job.updated` with
+`progress`, at most a few a second per job) and `file.failed`, not each file's steps.
+`batch=1` or the WebSocket subprotocol `ingestd.batch.v1`: each message is a JSON array of
+envelopes (what is ready, in seq order); SSE always writes what is ready at once.
+While a subscriber is behind (100+ events waiting), a pending `file.progress` is dropped when a
+later event of the same file arrives, and a pending progress-only `job.updated` when a newer one
+of the same job does; nothing else is ever dropped, and `seq` stays exact.
 """
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
