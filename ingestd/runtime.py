@@ -36,6 +36,7 @@ from ingestd.queue.notify import WorkNotifier
 from ingestd.services.audit import AuditWriter
 from ingestd.services.blob_gc import BlobCollector
 from ingestd.services.keys import KeyAuthenticator, create_key
+from ingestd.services.storage_health import StorageMonitor
 from ingestd.services.tus import TusExpiry, TusService
 from ingestd.store.db import Database
 from ingestd.store.errors import Duplicate
@@ -71,6 +72,9 @@ class Runtime:
         self.tus: TusService | None = None
         self.audit: AuditWriter | None = None
         self.blob_collector: BlobCollector | None = None
+        # Probes the database and blob store (API processes); /ready, GET
+        # /api/v1/metrics/storage and the live metrics feed read its snapshot().
+        self.storage_monitor: StorageMonitor | None = None
         self.worker: Worker | None = None
         self.child: WorkerProcess | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -116,6 +120,8 @@ class Runtime:
         self.lifecycle.add(TusExpiry(self.tus))
         self.audit = AuditWriter(db)
         self.lifecycle.add(self.audit)
+        self.storage_monitor = StorageMonitor(settings.storage, db, self.blobs)
+        self.lifecycle.add(self.storage_monitor)
         if settings.storage.blob_gc_seconds > 0:
             self.blob_collector = BlobCollector(settings.storage, db, self.blobs)
             self.lifecycle.add(self.blob_collector)

@@ -27,6 +27,7 @@ from ingestd.api.routes import (
     keys,
     search,
     service,
+    storage_health,
     uploads,
     webhooks,
 )
@@ -161,6 +162,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)
+    app.include_router(storage_health.router)  # issue 18: GET /api/v1/metrics/storage
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
     install_docs(app)  # /docs and /redoc, offline
@@ -180,3 +182,4 @@ def _publish(state: State, runtime: Runtime) -> None:
     state.webhooks = runtime.webhooks
     state.tus = runtime.tus
     state.audit_writer = runtime.audit
+    state.storage_monitor = runtime.storage_monitor  # StorageMonitor.snapshot(): storage health
