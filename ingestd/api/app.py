@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from ingestd import __version__
 from ingestd.api.audit import AuditMiddleware
 from ingestd.api.docs import install_docs
+from ingestd.api.observe import ObserveMiddleware
 from ingestd.api.problems import RequestIdMiddleware, install_error_handlers
 from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
@@ -159,6 +160,7 @@ def create_app(
             expose_headers=CORS_EXPOSED,
             max_age=600,
         )
+    app.add_middleware(ObserveMiddleware)  # metrics, access log, log context, spans (#18)
     app.add_middleware(RequestIdMiddleware)
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)

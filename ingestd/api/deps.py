@@ -11,6 +11,7 @@ from ingestd.api.ratelimit import RateLimits
 from ingestd.blobs.base import BlobStore
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
+from ingestd.observe.logs import bound
 from ingestd.services.keys import KeyAuthenticator
 from ingestd.store.db import Database
 
@@ -40,6 +41,7 @@ async def get_principal(
     auth: KeyAuthenticator = request.app.state.auth
     principal = await auth.authenticate(bearer.credentials if bearer else header)
     request.state.principal = principal  # for the audit log
+    bound(tenant=principal.tenant)  # on every log line of this request (observe/logs.py)
     limits: RateLimits = request.app.state.rate_limits
     response.headers.update(await limits.check(request, principal.key_id))
     return principal

@@ -55,6 +55,22 @@ DataDir = Annotated[
     Path | None,
     setting("data_dir", "--data-dir", help="where the SQLite file and blobs live"),
 ]
+LogFormat = Annotated[
+    str | None,
+    setting(
+        "log_format",
+        "--log-format",
+        help="text, or json: one object a line with request, job, file, worker and tenant ids",
+    ),
+]
+MetricsPort = Annotated[
+    int | None,
+    setting(
+        "metrics_port",
+        "--metrics-port",
+        help="serve this worker's Prometheus metrics on http://HOST:PORT/metrics (0 = off)",
+    ),
+]
 DatabaseUrl = Annotated[
     str | None,
     setting(
@@ -137,6 +153,8 @@ def _usage_error(
     flag = flags.get(field) or OPTIONS.get(field)
     if flag is not None and field in given:
         return typer.BadParameter(message, param_hint=flag)
+    if field.isupper():  # a variable of its own (OTEL_*), not a Settings field
+        return typer.BadParameter(message, param_hint=field)
     return typer.BadParameter(message, param_hint=env_var(field) if field else None)
 
 

@@ -18,6 +18,7 @@ from collections import deque
 from typing import Protocol, TypeVar
 
 from ingestd.events.envelope import LiveEvent
+from ingestd.observe.metrics import EVENTS_SENT, SUBSCRIBERS_DROPPED
 
 
 class Lagged(Exception):
@@ -159,12 +160,20 @@ class Hub:
         groups = [self._by_tenant.get(event.tenant), self._by_tenant.get(None)]
         if event.job_id is not None:
             groups.append(self._by_job.get(event.job_id))
+        sent = dropped = 0
         for group in groups:
             if not group:
                 continue
             for sub in tuple(group):
-                if not sub.offer(event):
+                if sub.offer(event):
+                    sent += 1
+                else:
+                    dropped += 1
                     self.unsubscribe(sub)
+        if sent:  # one increment per event, however many subscribers (observe/metrics.py)
+            EVENTS_SENT.labels("live").inc(sent)
+        if dropped:
+            SUBSCRIBERS_DROPPED.labels("lagged").inc(dropped)
 
     def close_all(self) -> None:
         for index in (self._by_job, self._by_tenant):

@@ -29,6 +29,7 @@ from ingestd.events.envelope import LiveEvent
 from ingestd.events.service import LiveEvents
 from ingestd.events.stream import EventStream, FrameWriter, Lagged
 from ingestd.events.uvicorn_ws import frame_writer
+from ingestd.observe.metrics import LIVE_CONNECTIONS
 from ingestd.services import jobs as job_service
 from ingestd.services.keys import KeyAuthenticator
 from ingestd.store import events as event_store
@@ -183,9 +184,12 @@ async def _websocket(
     stream.finite = ended
     # Live events then go straight to the socket, framed once for all (events/stream.py).
     stream.writer = writer
+    connections = LIVE_CONNECTIONS.labels("websocket")
+    connections.inc()
     try:
         await _session(websocket, stream, job_id)
     finally:
+        connections.dec()
         stream.close()
 
 
@@ -304,6 +308,8 @@ async def _page(
 
 
 async def _sse(stream: EventStream, keepalive: float) -> AsyncIterator[str]:
+    connections = LIVE_CONNECTIONS.labels("sse")
+    connections.inc()
     try:
         yield "retry: 2000\n\n"
         while True:
@@ -322,4 +328,5 @@ async def _sse(stream: EventStream, keepalive: float) -> AsyncIterator[str]:
             if stream.ends_with(event):
                 return
     finally:
+        connections.dec()
         stream.close()
