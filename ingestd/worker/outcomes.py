@@ -100,6 +100,13 @@ class OutcomeRecorder:
             ),
         )
         self._ended(claimed, "failed" if retry_at is None else "retrying", mime_type, error.code)
+        log.info(  # the job, file, worker and tenant ids come with the line (observe/logs.py)
+            "%s %s: %s (%s)",
+            claimed.name,
+            "failed" if retry_at is None else "will be retried",
+            error.code,
+            error.message,
+        )
         if retry_at is not None:
             FILE_RETRIES.labels(error.code).inc()
             self._on_retry_queued(retry_at)
