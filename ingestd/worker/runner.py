@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ingestd.domain.chunks import TEXT, with_embedding
 from ingestd.domain.errors import FileError
@@ -48,6 +49,7 @@ ONE_TRIP_BYTES = 256 * 1024  # files up to this size are parsed and embedded in 
 # long at the latest (the original may be slow; if its worker is lost, the rescuer frees it).
 RECHECK_SECONDS = 60.0
 
+T = TypeVar("T")
 StepReporter = Callable[[ClaimedFile, str, float], None]  # (file, step, progress 0..1)
 
 
@@ -122,7 +124,7 @@ class FileRunner:
             on_progress=progress,
         )
         try:
-            async with _step("fetch"), source.materialise(claimed.ref, limits) as local:
+            async with _fetched(source.materialise(claimed.ref, limits)) as local:
                 if local.name and local.name != claimed.name:  # the server's own name wins
                     async with self.db.write() as conn:
                         await file_store.rename_file(conn, claimed.id, local.name)
@@ -263,6 +265,16 @@ async def _step(name: str) -> AsyncIterator[None]:
             yield
     finally:
         STEP_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+
+@contextlib.asynccontextmanager
+async def _fetched(materialising: contextlib.AbstractAsyncContextManager[T]) -> AsyncIterator[T]:
+    """Enter ``materialising`` as the ``fetch`` step: only the entry (open or download) is
+    timed, not the processing done while the file is held."""
+    async with contextlib.AsyncExitStack() as stack:
+        async with _step("fetch"):
+            local = await stack.enter_async_context(materialising)
+        yield local
 
 
 def _remaining(deadline: float) -> float:
