@@ -128,7 +128,9 @@ Key = Annotated[
 ]
 
 
-def settings_from(flags: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+def settings_from(
+    flags: Mapping[str, str] | None = None, *, check_extras: bool = True, **overrides: Any
+) -> Settings:
     """Env vars (INGESTD_*) first, then the flags that were given; a value Settings refuses, or
     a setting whose extra is not installed, is a usage error naming the flag (exit code 2).
     ``flags`` names a command's own flag for a field where it differs (``--concurrency``)."""
@@ -141,7 +143,7 @@ def settings_from(flags: Mapping[str, str] | None = None, **overrides: Any) -> S
         field = str(error["loc"][0]) if error["loc"] else ""
         message = str(error["msg"]).removeprefix("Value error, ")
         raise _usage_error(field, message, given, flags) from None
-    for problem in preflight.problems(settings):
+    for problem in preflight.problems(settings) if check_extras else ():
         raise _usage_error(problem.field, problem.message, given, flags)
     return settings
 
