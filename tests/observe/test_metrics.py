@@ -3,8 +3,12 @@ what the API and the live feeds are doing — counted as work happens."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from ingestd.config import Settings
 from tests.conftest import App
 from tests.observe.scrape import names, value
 
@@ -97,3 +101,29 @@ def test_tenant_depth_labels_stay_bounded() -> None:
     assert len(kept) == TENANT_LABELS + 1 and OTHER in kept
     assert sum(q for q, _r in kept.values()) == sum(q for q, _r in counts.values())
     assert "t099" in kept and "t000" not in kept  # the busiest are named
+
+
+async def test_a_worker_serves_its_own_metrics_port(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    import httpx
+
+    from ingestd.runtime import Runtime
+    from tests.e2e.conftest import free_port
+
+    port = free_port()
+    runtime = Runtime(
+        make_settings(database_url=database_url, metrics_port=port),
+        run_workers=True,
+        serves_api=False,
+    )
+    await runtime.start()
+    try:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    finally:
+        await runtime.stop()
+    assert "ingestd_files_finished_total" in text and "ingestd_step_seconds" in text
+    async with httpx.AsyncClient() as client:
+        with pytest.raises(httpx.TransportError):  # stopped with the worker
+            await client.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
