@@ -136,3 +136,15 @@ async def test_ready_and_the_storage_endpoint_read_the_monitor(sqlite_app: App) 
     ready = await app.client.get("/ready")
     assert ready.status_code == 503
     assert ready.json()["checks"]["blobs"]["error"] == "blob store unavailable"
+
+
+async def test_webhooks_may_subscribe_to_storage_events(sqlite_app: App) -> None:
+    response = await sqlite_app.client.post(
+        "/api/v1/webhooks",
+        json={
+            "url": "https://example.org/hook",
+            "events": ["storage.degraded", "storage.recovered"],
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["events"] == ["storage.degraded", "storage.recovered"]
