@@ -12,6 +12,7 @@ from ingestd.api.ratelimit import RateLimits
 from ingestd.blobs.base import BlobStore
 from ingestd.config import Settings
 from ingestd.domain.auth import Principal
+from ingestd.observe.logs import bound
 from ingestd.services.keys import KeyAuthenticator
 from ingestd.store.db import Database
 
@@ -42,6 +43,7 @@ async def authenticate(conn: HTTPConnection, token: str | None = None) -> Princi
     auth: KeyAuthenticator = conn.app.state.auth
     principal = await auth.authenticate(presented_key(conn) or token)
     conn.state.principal = principal  # for the audit log
+    bound(tenant=principal.tenant)  # on every log line of this request (observe/logs.py)
     limits: RateLimits = conn.app.state.rate_limits
     conn.state.rate_limit_headers = await limits.check(conn, principal.key_id)
     return principal

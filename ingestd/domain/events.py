@@ -29,6 +29,8 @@ class EventType(StrEnum):
     FILE_CANCELLED = "file.cancelled"
     UPLOAD_PROGRESS = "upload.progress"
     WEBHOOK_DISABLED = "webhook.disabled"
+    STORAGE_DEGRADED = "storage.degraded"  # ``store``, ``reason``, ``latency_ms``, ``error``
+    STORAGE_RECOVERED = "storage.recovered"  # ``store``, ``latency_ms``, ``degraded_seconds``
 
     @classmethod
     def job_ended(cls, status: str) -> EventType:

@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 
 from ingestd.events.envelope import LiveEvent, batch_text, text_frame
 from ingestd.events.pending import PendingEvents
+from ingestd.observe.metrics import EVENTS_SENT, SUBSCRIBERS_DROPPED
 
 
 class Lagged(Exception):
@@ -357,6 +358,7 @@ class Hub:
     def _route(self, full: list[LiveEvent], summary: list[LiveEvent], batch: bool | None) -> None:
         """Hand each subscription its share (``batch``: only those that batch, or that do
         not; None: all)."""
+        sent = dropped = 0
         for group, shares in self._shares(full, summary):
             batches: dict[str, Batch] = {}
             for detail, events in shares.items():
@@ -368,8 +370,17 @@ class Hub:
                 if batch is not None and sub.batch is not batch:
                     continue
                 share = batches.get(sub.detail)
-                if share is not None and not sub.offer_batch(share):
+                if share is None:
+                    continue
+                if sub.offer_batch(share):
+                    sent += len(share.events)
+                else:
+                    dropped += 1
                     self.unsubscribe(sub)
+        if sent:  # one increment per call, however many subscribers (observe/metrics.py)
+            EVENTS_SENT.labels("live").inc(sent)
+        if dropped:
+            SUBSCRIBERS_DROPPED.labels("lagged").inc(dropped)
 
     def _shares(
         self, full: list[LiveEvent], summary: list[LiveEvent]

@@ -36,6 +36,7 @@ from ingestd.events.hub import FULL, SUMMARY
 from ingestd.events.service import LiveEvents
 from ingestd.events.stream import EventStream, FrameWriter, Lagged
 from ingestd.events.uvicorn_ws import frame_writer
+from ingestd.observe.metrics import LIVE_CONNECTIONS
 from ingestd.services import jobs as job_service
 from ingestd.store import events as event_store
 from ingestd.store.db import Database
@@ -223,9 +224,12 @@ async def _websocket(
     stream.finite = ended
     # Live events then go straight to the socket, framed once for all (events/stream.py).
     stream.writer = writer
+    connections = LIVE_CONNECTIONS.labels("websocket")
+    connections.inc()
     try:
         await _session(websocket, stream, job_id)
     finally:
+        connections.dec()
         stream.close()
 
 
@@ -373,6 +377,8 @@ async def _page(
 
 
 async def _sse(stream: EventStream, keepalive: float) -> AsyncIterator[str]:
+    connections = LIVE_CONNECTIONS.labels("sse")
+    connections.inc()
     try:
         yield "retry: 2000\n\n"
         while True:
@@ -394,4 +400,5 @@ async def _sse(stream: EventStream, keepalive: float) -> AsyncIterator[str]:
             if stream.ends_with(events[-1]):
                 return
     finally:
+        connections.dec()
         stream.close()
