@@ -20,6 +20,8 @@ from ingestd.api.problems import RequestIdMiddleware, install_error_handlers
 from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
     audit,
+    bulk,
+    errors,
     events,
     files,
     insight,
@@ -27,7 +29,9 @@ from ingestd.api.routes import (
     keys,
     search,
     service,
+    timings,
     uploads,
+    usage,
     webhooks,
 )
 from ingestd.api.security import SecurityHeadersMiddleware
@@ -38,6 +42,8 @@ from ingestd.runtime import Runtime
 from ingestd.web import router as dashboard
 
 log = logging.getLogger("ingestd.api")
+
+operations_routes = (usage, errors, bulk, timings)
 
 # Response headers a browser client may read (tus clients need theirs).
 CORS_EXPOSED = [
@@ -160,6 +166,8 @@ def create_app(
         )
     app.add_middleware(RequestIdMiddleware)
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
+        app.include_router(module.router)
+    for module in operations_routes:  # usage, errors, bulk retry, timings, live metrics
         app.include_router(module.router)
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged

@@ -23,10 +23,12 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ingestd.domain.chunks import TEXT, with_embedding
 from ingestd.domain.errors import FileError
 from ingestd.domain.states import Pipeline
+from ingestd.domain.timings import StepTimes
 from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.pipeline import stages
 from ingestd.pipeline.pool import ExtractionPool
@@ -46,6 +48,14 @@ ONE_TRIP_BYTES = 256 * 1024  # files up to this size are parsed and embedded in 
 RECHECK_SECONDS = 60.0
 
 StepReporter = Callable[[ClaimedFile, str, float], None]  # (file, step, progress 0..1)
+
+T = TypeVar("T")
+
+
+def _timed_in_thread(clock: StepTimes, step: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """``fn(*args, **kw)``, its wall and thread CPU time added to ``clock`` under ``step``."""
+    with clock.thread(step):
+        return fn(*args, **kw)
 
 
 class FileRunner:
@@ -86,6 +96,7 @@ class FileRunner:
         """Process ``claimed`` and record its outcome. Its time limit (``timeout_seconds``)
         counts from here, downloads included."""
         started = time.monotonic()
+        clock = StepTimes()  # where this file's time goes, step by step (domain/timings.py)
         if claimed.ref is None:
             await self.recorder.fail(
                 claimed, FileError("access_error", "the file's bytes are not available")
@@ -93,13 +104,15 @@ class FileRunner:
             return
         source = self.sources.for_ref(claimed.ref)
         if not source.is_remote(claimed.ref):
-            await self._materialised(claimed, source, started)
+            await self._materialised(claimed, source, started, clock)
             return
         async with self._download_slots:
             self.report(claimed, "downloading", 0.0)
-            await self._materialised(claimed, source, started)
+            await self._materialised(claimed, source, started, clock)
 
-    async def _materialised(self, claimed: ClaimedFile, source: Source, started: float) -> None:
+    async def _materialised(
+        self, claimed: ClaimedFile, source: Source, started: float, clock: StepTimes
+    ) -> None:
         assert claimed.ref is not None
         deadline = started + claimed.options.timeout_seconds
 
@@ -111,23 +124,32 @@ class FileRunner:
             seconds_left=deadline - time.monotonic(),
             on_progress=progress,
         )
+        remote = source.is_remote(claimed.ref)
+        fetching = time.perf_counter()
         try:
             async with source.materialise(claimed.ref, limits) as local:
+                if remote:
+                    clock.add(
+                        "downloading", wall_ms=(time.perf_counter() - fetching) * 1000, cpu_ms=0
+                    )
                 if local.name and local.name != claimed.name:  # the server's own name wins
                     async with self.db.write() as conn:
                         await file_store.rename_file(conn, claimed.id, local.name)
                     claimed = dataclasses.replace(claimed, name=local.name)
-                await self._process(claimed, local.path, started, deadline)
+                await self._process(claimed, local.path, started, deadline, clock)
         except FileError as error:
             await self.recorder.fail(claimed, error)
 
     async def _process(
-        self, claimed: ClaimedFile, path: Path, started: float, deadline: float
+        self, claimed: ClaimedFile, path: Path, started: float, deadline: float, clock: StepTimes
     ) -> None:
         options = claimed.options
         self.report(claimed, "detecting", 0.05)
         try:
             inspection = await asyncio.to_thread(
+                _timed_in_thread,
+                clock,
+                "detecting",
                 stages.inspect_file,
                 str(path),
                 claimed.name,
@@ -140,7 +162,9 @@ class FileRunner:
             return
         if self.scanner is not None:  # before anything reads the content beyond its head
             try:
-                await asyncio.to_thread(self.scanner.scan_file, str(path))
+                await asyncio.to_thread(
+                    _timed_in_thread, clock, "scanning", self.scanner.scan_file, str(path)
+                )
             except FileError as error:
                 await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
                 return
@@ -149,13 +173,14 @@ class FileRunner:
         if held and not await self._claim_content(claimed, inspection, key):
             return
         try:
-            outcome = await self._transform(claimed, path, inspection, deadline)
+            outcome = await self._transform(claimed, path, inspection, deadline, clock)
         except FileError as error:
             await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
             self._freed(held)
             return
         outcome.content_key, outcome.content_held = key, held
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
+        outcome.timings = clock.as_dict()
         self.report(claimed, "storing", 0.95)
         await self.recorder.complete(claimed, outcome)
         self._freed(held)
@@ -186,7 +211,12 @@ class FileRunner:
             self.on_content_freed()
 
     async def _transform(
-        self, claimed: ClaimedFile, path: Path, inspection: stages.Inspection, deadline: float
+        self,
+        claimed: ClaimedFile,
+        path: Path,
+        inspection: stages.Inspection,
+        deadline: float,
+        clock: StepTimes,
     ) -> FileOutcome:
         outcome = FileOutcome(
             mime_type=inspection.mime_type, sha256=inspection.sha256, size=inspection.size
@@ -194,6 +224,9 @@ class FileRunner:
         if claimed.pipeline is Pipeline.STORE:
             self.report(claimed, "storing", 0.5)
             outcome.blob_key = claimed.blob_key or await asyncio.to_thread(
+                _timed_in_thread,
+                clock,
+                "storing",
                 stages.copy_to_blob,
                 str(path),
                 self.sources.context.blob_store(),
@@ -220,17 +253,24 @@ class FileRunner:
         outcome.elements = parsed.elements
         outcome.chunks = parsed.chunks
         outcome.blob_key = claimed.blob_key
+        outcome.pages, outcome.ocr_pages = parsed.pages, parsed.ocr_pages
+        clock.merge(parsed.timings)
         if embed and parsed.chunks and not in_one_trip:
-            name, dim, vectors = await self.pool.run(
-                stages.embed_texts,
+            embedded: stages.Embedded = await self.pool.run(
+                stages.embed_texts_timed,
                 [c[TEXT] for c in parsed.chunks],
                 options.embedder,
                 time_limit=_remaining(deadline),
                 on_start=lambda: self.report(claimed, "embedding", 0.7),
             )
+            clock.merge(embedded.timings)
+            name, dim = embedded.name, embedded.dim
             outcome.chunks = [
-                with_embedding(c, name, dim, v) for c, v in zip(parsed.chunks, vectors, strict=True)
+                with_embedding(c, name, dim, v)
+                for c, v in zip(parsed.chunks, embedded.vectors, strict=True)
             ]
+        if embed:
+            outcome.embeddings = len(outcome.chunks)
         return outcome
 
 
