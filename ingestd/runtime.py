@@ -28,6 +28,7 @@ from ingestd.blobs.base import BlobStore
 from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
 from ingestd.domain.auth import Role
+from ingestd.domain.health import StorageHealthSource, UnknownStorageHealth
 from ingestd.events.push import EventPublisher
 from ingestd.events.push import choose as choose_push
 from ingestd.events.service import LiveEvents
@@ -36,6 +37,7 @@ from ingestd.queue.notify import WorkNotifier
 from ingestd.services.audit import AuditWriter
 from ingestd.services.blob_gc import BlobCollector
 from ingestd.services.keys import KeyAuthenticator, create_key
+from ingestd.services.live_metrics import LiveMetrics
 from ingestd.services.tus import TusExpiry, TusService
 from ingestd.store.db import Database
 from ingestd.store.errors import Duplicate
@@ -71,6 +73,10 @@ class Runtime:
         self.tus: TusService | None = None
         self.audit: AuditWriter | None = None
         self.blob_collector: BlobCollector | None = None
+        self.live_metrics: LiveMetrics | None = None  # the /api/v1/metrics/live feed
+        # What the live feed reports as storage health: the storage monitor once it runs here
+        # (docs/operations.md); until then every store is "unknown".
+        self.storage_health: StorageHealthSource = UnknownStorageHealth()
         self.worker: Worker | None = None
         self.child: WorkerProcess | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -116,6 +122,8 @@ class Runtime:
         self.lifecycle.add(TusExpiry(self.tus))
         self.audit = AuditWriter(db)
         self.lifecycle.add(self.audit)
+        self.live_metrics = LiveMetrics(db, settings.queue, self.storage_health)
+        self.lifecycle.add(self.live_metrics)
         if settings.storage.blob_gc_seconds > 0:
             self.blob_collector = BlobCollector(settings.storage, db, self.blobs)
             self.lifecycle.add(self.blob_collector)

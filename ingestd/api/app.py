@@ -27,6 +27,7 @@ from ingestd.api.routes import (
     insight,
     jobs,
     keys,
+    live,
     search,
     service,
     timings,
@@ -43,7 +44,7 @@ from ingestd.web import router as dashboard
 
 log = logging.getLogger("ingestd.api")
 
-operations_routes = (usage, errors, bulk, timings)
+operations_routes = (usage, errors, bulk, timings, live)
 
 # Response headers a browser client may read (tus clients need theirs).
 CORS_EXPOSED = [
@@ -188,3 +189,4 @@ def _publish(state: State, runtime: Runtime) -> None:
     state.webhooks = runtime.webhooks
     state.tus = runtime.tus
     state.audit_writer = runtime.audit
+    state.live_metrics = runtime.live_metrics
