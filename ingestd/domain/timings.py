@@ -20,6 +20,7 @@ TIMED_STEPS = (
     "downloading",
     "detecting",
     "scanning",
+    "waiting_for_parser",  # a file ready to parse, waiting for a free parser process
     "parsing",
     "chunking",
     "embedding",

@@ -238,7 +238,7 @@ class FileRunner:
         # Small files go through the pool in one trip; large ones in two, so the step shows.
         in_one_trip = embed and inspection.size <= ONE_TRIP_BYTES
         # "parsing" once a parser process has the file: until then it waits for a free one,
-        # and its step stays what it was.
+        # and its step stays what it was (the wait is timed as "waiting_for_parser").
         parsed: stages.ParsedFile = await self.pool.run(
             stages.parse_and_chunk,
             str(path),
@@ -248,7 +248,7 @@ class FileRunner:
             (True, options.embedder) if in_one_trip else (False, None),
             options.include_notes,
             time_limit=_remaining(deadline),
-            on_start=lambda: self.report(claimed, "parsing", 0.2),
+            on_start=self._started(claimed, clock, "parsing", 0.2),
         )
         outcome.elements = parsed.elements
         outcome.chunks = parsed.chunks
@@ -261,7 +261,7 @@ class FileRunner:
                 [c[TEXT] for c in parsed.chunks],
                 options.embedder,
                 time_limit=_remaining(deadline),
-                on_start=lambda: self.report(claimed, "embedding", 0.7),
+                on_start=self._started(claimed, clock, "embedding", 0.7),
             )
             clock.merge(embedded.timings)
             name, dim = embedded.name, embedded.dim
@@ -272,6 +272,19 @@ class FileRunner:
         if embed:
             outcome.embeddings = len(outcome.chunks)
         return outcome
+
+    def _started(
+        self, claimed: ClaimedFile, clock: StepTimes, step: str, progress: float
+    ) -> Callable[[], None]:
+        """What to do once a parser process takes the file: time the wait for it, show the step."""
+        asked = time.perf_counter()
+
+        def started() -> None:
+            waited = (time.perf_counter() - asked) * 1000
+            clock.add("waiting_for_parser", wall_ms=waited, cpu_ms=0.0)
+            self.report(claimed, step, progress)
+
+        return started
 
 
 def _remaining(deadline: float) -> float:

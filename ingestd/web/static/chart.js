@@ -16,7 +16,6 @@ function frame(label, width, height) {
     role: "img",
     "aria-label": label,
     class: "chart",
-    preserveAspectRatio: "none",
   }, svg("title", {}, label));
 }
 
@@ -24,9 +23,13 @@ function frame(label, width, height) {
  * Lines over time. `series`: [{name, className, points: [[t (ms), value], …]}], all on one
  * y axis from 0 to the largest value; `format(value)` writes the axis labels.
  */
-export function lineChart(label, series, { format = String, width = 600, height = 160, span = null } = {}) {
+export function lineChart(
+  label,
+  series,
+  { format = String, width = 420, height = 150, span = null, time = (t) => new Date(t).toLocaleTimeString() } = {},
+) {
   const chart = frame(label, width, height);
-  const pad = { left: 64, right: 8, top: 10, bottom: 20 };
+  const pad = { left: 58, right: 8, top: 10, bottom: 20 };
   const all = series.flatMap((s) => s.points);
   const now = all.length ? Math.max(...all.map((p) => p[0])) : Date.now();
   const start = span ? now - span : (all.length ? Math.min(...all.map((p) => p[0])) : now - 60_000);
@@ -38,8 +41,8 @@ export function lineChart(label, series, { format = String, width = 600, height 
     svg("line", { x1: pad.left, y1: y(top), x2: width - pad.right, y2: y(top), class: "grid" }),
     svg("text", { x: pad.left - 4, y: y(top) + 4, class: "tick", "text-anchor": "end" }, format(top)),
     svg("text", { x: pad.left - 4, y: y(0), class: "tick", "text-anchor": "end" }, format(0)),
-    svg("text", { x: pad.left, y: height - 4, class: "tick" }, new Date(start).toLocaleTimeString()),
-    svg("text", { x: width - pad.right, y: height - 4, class: "tick", "text-anchor": "end" }, new Date(now).toLocaleTimeString()),
+    svg("text", { x: pad.left, y: height - 4, class: "tick" }, time(start)),
+    svg("text", { x: width - pad.right, y: height - 4, class: "tick", "text-anchor": "end" }, time(now)),
   );
   series.forEach((s, i) => {
     const points = s.points.filter((p) => p[0] >= start);
@@ -49,20 +52,24 @@ export function lineChart(label, series, { format = String, width = 600, height 
         class: `line ${s.className || `series-${i}`}`,
         "data-series": s.name,
       }));
+      if (points.length <= 40) {
+        // Few points (a day a point): mark each, so a lone one shows too.
+        for (const p of points) chart.append(svg("circle", { cx: x(p[0]).toFixed(1), cy: y(p[1]).toFixed(1), r: 2.5, class: `dot ${s.className || `series-${i}`}` }));
+      }
     }
   });
   return chart;
 }
 
 /** Horizontal bars: items [{label, value, className?}], longest first as given. */
-export function barChart(label, items, { format = String, width = 600, row = 22 } = {}) {
+export function barChart(label, items, { format = String, width = 420, row = 22 } = {}) {
   const height = Math.max(row, items.length * row) + 4;
   const chart = frame(label, width, height);
-  const labelWidth = 170;
+  const labelWidth = 130;
   const top = Math.max(...items.map((i) => i.value), 0) || 1;
   items.forEach((item, i) => {
     const y = i * row + 2;
-    const length = ((width - labelWidth - 90) * item.value) / top;
+    const length = ((width - labelWidth - 60) * item.value) / top;
     chart.append(
       svg("text", { x: labelWidth - 6, y: y + row * 0.7, class: "tick", "text-anchor": "end" }, item.label),
       svg("rect", { x: labelWidth, y: y + 3, width: Math.max(1, length).toFixed(1), height: row - 6, class: `chart-bar ${item.className || ""}`, "data-label": item.label }),

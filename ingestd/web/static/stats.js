@@ -83,6 +83,7 @@ async function loadUsage() {
       lineChart("Files completed per day, last 30 days", [{ name: "files/day", className: "series-0", points }], {
         format: (v) => fmt.count(Math.round(v)),
         span: 30 * 24 * 3600 * 1000,
+        time: (t) => new Date(t).toISOString().slice(0, 10),
       }),
       "No usage in the last 30 days.",
       points.length === 0,
