@@ -29,6 +29,7 @@ from ingestd.blobs.base import BlobStore
 from ingestd.blobs.url import open_blob_store
 from ingestd.config import Settings
 from ingestd.domain.auth import Role
+from ingestd.domain.health import StorageHealthSource, UnknownStorageHealth
 from ingestd.events.push import EventPublisher
 from ingestd.events.push import choose as choose_push
 from ingestd.events.service import LiveEvents
@@ -38,6 +39,7 @@ from ingestd.queue.notify import WorkNotifier
 from ingestd.services.audit import AuditWriter
 from ingestd.services.blob_gc import BlobCollector
 from ingestd.services.keys import KeyAuthenticator, create_key
+from ingestd.services.live_metrics import LiveMetrics
 from ingestd.services.storage_health import StorageMonitor
 from ingestd.services.tus import TusExpiry, TusService
 from ingestd.store.db import Database
@@ -77,6 +79,10 @@ class Runtime:
         # Probes the database and blob store (API processes); /ready, GET
         # /api/v1/metrics/storage and the live metrics feed read its snapshot().
         self.storage_monitor: StorageMonitor | None = None
+        self.live_metrics: LiveMetrics | None = None  # the /api/v1/metrics/live feed
+        # What the live feed reports as storage health: the storage monitor once it runs here
+        # (docs/operations.md); until then every store is "unknown".
+        self.storage_health: StorageHealthSource = UnknownStorageHealth()
         self.worker: Worker | None = None
         self.child: WorkerProcess | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -126,6 +132,9 @@ class Runtime:
         self.lifecycle.add(self.audit)
         self.storage_monitor = StorageMonitor(settings.storage, db, self.blobs)
         self.lifecycle.add(self.storage_monitor)
+        self.storage_health = self.storage_monitor  # what the live feed reports
+        self.live_metrics = LiveMetrics(db, settings.queue, self.storage_health)
+        self.lifecycle.add(self.live_metrics)
         if settings.storage.blob_gc_seconds > 0:
             self.blob_collector = BlobCollector(settings.storage, db, self.blobs)
             self.lifecycle.add(self.blob_collector)

@@ -21,15 +21,20 @@ from ingestd.api.problems import RequestIdMiddleware, install_error_handlers
 from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
     audit,
+    bulk,
+    errors,
     events,
     files,
     insight,
     jobs,
     keys,
+    live,
     search,
     service,
     storage_health,
+    timings,
     uploads,
+    usage,
     webhooks,
 )
 from ingestd.api.security import SecurityHeadersMiddleware
@@ -40,6 +45,8 @@ from ingestd.runtime import Runtime
 from ingestd.web import router as dashboard
 
 log = logging.getLogger("ingestd.api")
+
+operations_routes = (usage, errors, bulk, timings, live)
 
 # Response headers a browser client may read (tus clients need theirs).
 CORS_EXPOSED = [
@@ -165,6 +172,8 @@ def create_app(
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)
     app.include_router(storage_health.router)  # issue 18: GET /api/v1/metrics/storage
+    for module in operations_routes:  # usage, errors, bulk retry, timings, live metrics
+        app.include_router(module.router)
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
     install_docs(app)  # /docs and /redoc, offline
@@ -185,3 +194,4 @@ def _publish(state: State, runtime: Runtime) -> None:
     state.tus = runtime.tus
     state.audit_writer = runtime.audit
     state.storage_monitor = runtime.storage_monitor  # StorageMonitor.snapshot(): storage health
+    state.live_metrics = runtime.live_metrics

@@ -53,6 +53,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "search",
         "Chunks ranked for a query: score, file, page and a snippet, best first.",
     ),
+    "errors": (
+        "ingestd.cli.operations",
+        "errors",
+        "Failed files grouped by error code, type and source, each with an example.",
+    ),
+    "retry": (
+        "ingestd.cli.operations",
+        "retry",
+        "Queue again every failed file that matches (--code, --job, --type, --source-type).",
+    ),
+    "usage": (
+        "ingestd.cli.operations",
+        "usage",
+        "Usage per day, tenant or pipeline: jobs, files, bytes, pages, chunks, CPU seconds.",
+    ),
     "gc": (
         "ingestd.cli.blob_gc",
         "gc",

@@ -102,6 +102,42 @@ def retry(
     stdout().print(f"{job.id}: {job.status}", highlight=False)
 
 
+@app.command("timings")
+def timings(
+    job_id: JobId,
+    slowest: Annotated[int, typer.Option(min=0, max=100, help="how many slowest files")] = 5,
+    url: Url = None,
+    key: Key = None,
+) -> None:
+    """Where a job's time went: wall and CPU per step, queue wait, slowest files."""
+    from rich.text import Text
+
+    from ingestd.cli.console import stdout
+    from ingestd.cli.render import fitted, table
+
+    with connected(url, key) as client:
+        report = client.jobs.timings(job_id, slowest=slowest)
+    out = stdout()
+    steps = table("step", "files", "wall ms", "cpu ms", "mean ms", "share")
+    for name, step in report.steps.items():
+        steps.add_row(
+            name,
+            str(step.files),
+            str(step.wall_ms),
+            str(step.cpu_ms),
+            f"{step.mean_wall_ms:.1f}",
+            f"{100 * step.share:.0f}%",
+        )
+    out.print(fitted(steps, out.width, give_way=("mean ms",)))
+    wait = report.queue_wait_ms
+    out.print(f"queue wait: {'-' if wait is None else f'{wait:.0f} ms'} (mean)", highlight=False)
+    if report.slowest:
+        slow = table("file", "ms", "path")
+        for item in report.slowest:
+            slow.add_row(item.file_id, str(item.duration_ms), Text(item.path))
+        out.print(fitted(slow, out.width, give_way=("path",)))
+
+
 @app.command("delete")
 def delete(job_id: JobId, url: Url = None, key: Key = None) -> None:
     """Delete a job with its files and chunks."""

@@ -24,6 +24,7 @@ from ingestd.client._models import (
     UploadReport,
     UploadSummary,
 )
+from ingestd.client._operations import ErrorReport, Usage
 from ingestd.client._options import JobOptions
 from ingestd.client._resources import (
     AsyncFiles,
@@ -124,6 +125,41 @@ class AsyncClient:
     async def queue(self) -> Queue:
         """Files queued and running, the workers, and the last minute's throughput."""
         return Queue.model_validate(await self._http.json("GET", "/api/v1/queue"))
+
+    async def usage(
+        self,
+        *,
+        from_: str | None = None,
+        to: str | None = None,
+        group_by: str | Sequence[str] = "day",
+    ) -> Usage:
+        """Usage per UTC day (``from_``..``to``, both included; the last 30 days by default),
+        tenant or pipeline: jobs, files, bytes, pages, chunks, vectors, OCR pages, CPU seconds."""
+        return Usage.model_validate(
+            await self._http.json("GET", "/api/v1/usage", params=_usage_params(from_, to, group_by))
+        )
+
+    async def usage_csv(
+        self,
+        *,
+        from_: str | None = None,
+        to: str | None = None,
+        group_by: str | Sequence[str] = "day",
+    ) -> str:
+        """``usage()`` as CSV text, a header line first (for a spreadsheet or a bill)."""
+        params = {**_usage_params(from_, to, group_by), "format": "csv"}
+        response = await self._http.request("GET", "/api/v1/usage", params=params)
+        return response.text
+
+    async def errors(self, *, since: str | None = None, bucket: str = "1h") -> ErrorReport:
+        """Failed files grouped by error code, type, source type and extractor, in time buckets,
+        each with an example; ``since`` is an RFC 3339 time or a duration (``"24h"``)."""
+        params: dict[str, Any] = {"bucket": bucket}
+        if since is not None:
+            params["since"] = since
+        return ErrorReport.model_validate(
+            await self._http.json("GET", "/api/v1/errors", params=params)
+        )
 
     async def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> SearchResult:
         """The ``k`` chunks (of yours, or of one job) that best match ``q``, best first."""
@@ -226,6 +262,18 @@ def _options(options: JobOptions | Mapping[str, Any] | None) -> dict[str, Any]:
     if options is None:
         return {}
     return options.to_api() if isinstance(options, JobOptions) else dict(options)
+
+
+def _usage_params(
+    first: str | None, last: str | None, group_by: str | Sequence[str]
+) -> dict[str, Any]:
+    groups = group_by if isinstance(group_by, str) else ",".join(group_by)
+    params: dict[str, Any] = {"group_by": groups}
+    if first is not None:
+        params["from"] = first
+    if last is not None:
+        params["to"] = last
+    return params
 
 
 def default_name(paths: Paths) -> str:

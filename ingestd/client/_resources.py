@@ -35,6 +35,7 @@ from ingestd.client._models import (
     Webhook,
     WebhookCreated,
 )
+from ingestd.client._operations import JobTimings, RetryResult
 from ingestd.client._options import JobOptions
 from ingestd.client._progress import JobMeter
 from ingestd.client._walk import Selection, select
@@ -184,6 +185,13 @@ class AsyncJobs:
     async def seal(self, job_id: str) -> Job:
         """Tell an upload job that no more files are coming, so it can end."""
         return await self._act(job_id, JobAction.SEAL)
+
+    async def timings(self, job_id: str, *, slowest: int = 10) -> JobTimings:
+        """Where the job's time went: wall and CPU per step, queue wait, its slowest files."""
+        data = await self._http.json(
+            "GET", f"/api/v1/jobs/{job_id}/timings", params={"slowest": slowest}
+        )
+        return JobTimings.model_validate(data)
 
     async def delete(self, job_id: str) -> None:
         """Cancel the job if needed, then remove it with its files and chunks."""
@@ -342,6 +350,29 @@ class AsyncFiles:
         """The file's chunks in order, page by page as you iterate."""
         async for chunk in _pages(self._http, f"/api/v1/files/{file_id}/chunks", Chunk, {}, limit):
             yield chunk
+
+    async def retry_matching(
+        self,
+        *,
+        status: str | FileStatus | None = None,
+        error_code: str | None = None,
+        job_id: str | None = None,
+        mime_type: str | None = None,
+        source_type: str | None = None,
+        dry_run: bool = False,
+    ) -> RetryResult:
+        """Queue again every failed file (or ``status="cancelled"``) that matches; with
+        ``dry_run`` only count them. ``files.retry_matching(error_code="timeout")``."""
+        wanted = {
+            "status": None if status is None else str(status),
+            "error_code": error_code,
+            "job_id": job_id,
+            "mime_type": mime_type,
+            "source_type": source_type,
+        }
+        body = {"filter": {k: v for k, v in wanted.items() if v is not None}, "dry_run": dry_run}
+        data = await self._http.json("POST", "/api/v1/files/actions/retry", json=body)
+        return RetryResult.model_validate(data)
 
     # Documents (issue #15) go here: ``document(file_id, format=…)`` returning ``Document``.
 

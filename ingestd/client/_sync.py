@@ -14,7 +14,7 @@ import httpx
 
 from ingestd.client import _upload
 from ingestd.client._async import AsyncClient, StoreChoice
-from ingestd.client._enums import JobAction, Pipeline, Priority, Role
+from ingestd.client._enums import FileStatus, JobAction, Pipeline, Priority, Role
 from ingestd.client._models import (
     BulkResult,
     Chunk,
@@ -33,6 +33,7 @@ from ingestd.client._models import (
     Webhook,
     WebhookCreated,
 )
+from ingestd.client._operations import ErrorReport, JobTimings, RetryResult, Usage
 from ingestd.client._options import JobOptions
 from ingestd.client._resources import (
     AsyncFiles,
@@ -123,6 +124,9 @@ class Jobs:
     def delete(self, job_id: str) -> None:
         self._run(self._async.delete, job_id)
 
+    def timings(self, job_id: str, *, slowest: int = 10) -> JobTimings:
+        return self._run(self._async.timings, job_id, slowest=slowest)
+
     def bulk(
         self, action: JobAction | str, job_ids: Sequence[str], *, failed_only: bool = True
     ) -> builtins.list[BulkResult]:
@@ -187,6 +191,26 @@ class Files:
 
     def retry(self, file_id: str) -> File:
         return self._run(self._async.retry, file_id)
+
+    def retry_matching(
+        self,
+        *,
+        status: str | FileStatus | None = None,
+        error_code: str | None = None,
+        job_id: str | None = None,
+        mime_type: str | None = None,
+        source_type: str | None = None,
+        dry_run: bool = False,
+    ) -> RetryResult:
+        return self._run(
+            self._async.retry_matching,
+            status=status,
+            error_code=error_code,
+            job_id=job_id,
+            mime_type=mime_type,
+            source_type=source_type,
+            dry_run=dry_run,
+        )
 
     def chunks(self, file_id: str, *, limit: int | None = None) -> Iterator[Chunk]:
         return self._iterate(self._async.chunks(file_id, limit=limit))
@@ -303,6 +327,27 @@ class Client:
 
     def queue(self) -> Queue:
         return self._run(self._async.queue)
+
+    def usage(
+        self,
+        *,
+        from_: str | None = None,
+        to: str | None = None,
+        group_by: str | Sequence[str] = "day",
+    ) -> Usage:
+        return self._run(self._async.usage, from_=from_, to=to, group_by=group_by)
+
+    def usage_csv(
+        self,
+        *,
+        from_: str | None = None,
+        to: str | None = None,
+        group_by: str | Sequence[str] = "day",
+    ) -> str:
+        return self._run(self._async.usage_csv, from_=from_, to=to, group_by=group_by)
+
+    def errors(self, *, since: str | None = None, bucket: str = "1h") -> ErrorReport:
+        return self._run(self._async.errors, since=since, bucket=bucket)
 
     def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> SearchResult:
         return self._run(self._async.search, q, job_id=job_id, k=k)

@@ -49,6 +49,13 @@ class FileOutcome:
     # (``skip_existing``): completing makes that claim ``completed``.
     content_key: str | None = None
     content_held: bool = False
+    # What it cost and yielded, for usage (store/usage.py) and timings (store/timings.py):
+    # pages by text source, vectors made, and per step ``{step: [wall_ms, cpu_ms]}``; the CPU
+    # of the parser process is part of it (``parsing``, ``chunking``, ``embedding``).
+    pages: int = 0
+    ocr_pages: int = 0
+    embeddings: int = 0
+    timings: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import fnmatch
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -17,6 +17,7 @@ from ingestd.domain.chunks import TEXT, ChunkData, with_embedding
 from ingestd.domain.content import content_key
 from ingestd.domain.errors import FileError, Unavailable
 from ingestd.domain.options import JobOptions
+from ingestd.domain.timings import StepTimes
 from ingestd.pipeline.chunk import chunk_elements
 from ingestd.pipeline.detect import detect_mime_type
 from ingestd.pipeline.embedders import canonical_name
@@ -37,7 +38,18 @@ class Inspection:
 class ParsedFile:
     elements: int
     chunks: list[ChunkData]
-    pages: dict[str, int] | None = None  # {"total", "text_layer", "ocr"} (metrics: PAGES)
+    pages: int = 0
+    ocr_pages: int = 0
+    # {step: [wall_ms, cpu_ms]} measured in the parser process: parsing, chunking, embedding.
+    timings: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    name: str
+    dim: int
+    vectors: list[bytes]
+    timings: dict[str, list[float]] = field(default_factory=dict)
 
 
 def inspect_file(
@@ -117,18 +129,29 @@ def parse_and_chunk(
     """Extract the document and cut its body into chunks (speaker notes too with
     ``include_notes``); with ``embedding = (True, name)`` also embed them, saving a second trip
     through the pool. Runs in a pool process."""
-    document = extract_document(Path(local_path), mime_type)
+    clock = StepTimes()  # this process's CPU, per step (usage and timings)
+    with clock.process("parsing"):
+        document = extract_document(Path(local_path), mime_type)
     elements = document.elements
-    chunks: list[ChunkData] = [
-        (c.index, c.text, c.start, c.end, orjson.dumps(c.metadata).decode(), None, None, None)
-        for c in chunk_elements(
-            document.body(include_notes=include_notes), size=chunk_size, overlap=chunk_overlap
-        )
-    ]
+    with clock.process("chunking"):
+        chunks: list[ChunkData] = [
+            (c.index, c.text, c.start, c.end, orjson.dumps(c.metadata).decode(), None, None, None)
+            for c in chunk_elements(
+                document.body(include_notes=include_notes), size=chunk_size, overlap=chunk_overlap
+            )
+        ]
     wanted, embedder_name = embedding
     if wanted and chunks:
-        chunks = embed_chunks(chunks, embedder_name)
-    return ParsedFile(elements=len(elements), chunks=chunks, pages=document.pages_by_source())
+        with clock.process("embedding"):
+            chunks = embed_chunks(chunks, embedder_name)
+    pages = document.pages_by_source()
+    return ParsedFile(
+        elements=len(elements),
+        chunks=chunks,
+        pages=pages["total"],
+        ocr_pages=pages["ocr"],
+        timings=clock.as_dict(),
+    )
 
 
 def embed_chunks(chunks: Sequence[ChunkData], embedder_name: str | None) -> list[ChunkData]:
@@ -146,3 +169,11 @@ def embed_texts(texts: Sequence[str], embedder_name: str | None) -> tuple[str, i
     embedder = get_embedder(embedder_name)
     vectors = embedder.embed(list(texts))
     return embedder.name, embedder.dim, [vector_to_bytes(v) for v in vectors]
+
+
+def embed_texts_timed(texts: Sequence[str], embedder_name: str | None) -> Embedded:
+    """``embed_texts`` with the wall and CPU time it took in its pool process."""
+    clock = StepTimes()
+    with clock.process("embedding"):
+        name, dim, vectors = embed_texts(texts, embedder_name)
+    return Embedded(name=name, dim=dim, vectors=vectors, timings=clock.as_dict())

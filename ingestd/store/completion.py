@@ -24,6 +24,8 @@ from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.store import content as content_store
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
+from ingestd.store import timings as timing_store
+from ingestd.store import usage as usage_store
 from ingestd.store.db import Database
 from ingestd.store.errors import LeaseLost, translated
 from ingestd.store.finish import finish_job_if_done
@@ -212,6 +214,9 @@ async def _write(
             held.append(claimed.id)
         event_rows.append(_event(claimed, outcome, status, now))
     await file_store.insert_chunks(conn, chunk_rows)
+    completed = [(c, o) for c, o, status in finished if status is FileStatus.COMPLETED]
+    await timing_store.record(conn, completed)
+    await usage_store.add_completed(conn, completed, at=now)
     await conn.execute(events.insert(), event_rows)
     await content_store.record_completed(conn, content, now=now)
     await content_store.release_content(conn, held, now=now)  # cancelled ones give theirs up

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.states import FileStatus
+from ingestd.store import usage as usage_store
 from ingestd.store.tables import files, job_sources, jobs
 
 COUNTER = {status: f"n_{status.value}" for status in FileStatus}
@@ -25,6 +26,9 @@ async def insert_job(
     conn: AsyncConnection, job: dict[str, Any], sources: Sequence[dict[str, Any]]
 ) -> None:
     await conn.execute(jobs.insert().values(**job))
+    await usage_store.add_job(
+        conn, tenant=job["tenant"], pipeline=str(job["pipeline"]), at=job["created_at"]
+    )
     if sources:
         await conn.execute(job_sources.insert(), [dict(s, job_id=job["id"]) for s in sources])
 

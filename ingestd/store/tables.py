@@ -379,3 +379,52 @@ storage_probes = sa.Table(
     sa.Column("id", sa.String(40), primary_key=True),
     sa.Column("written_at", Time, nullable=False),
 )
+
+# Usage per tenant, day (UTC, "YYYY-MM-DD") and pipeline, kept as work happens: a job adds one to
+# ``jobs`` when it is created; a completed file adds its bytes, pages, chunks, vectors and the
+# parser CPU it took, in the transaction that completes it (store/usage.py). Never a scan.
+usage_daily = sa.Table(
+    "usage_daily",
+    metadata,
+    sa.Column("tenant", sa.String(100), primary_key=True),
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("pipeline", sa.String(10), primary_key=True),
+    sa.Column("jobs", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("files", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("pages", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("chunks", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("embeddings", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ocr_pages", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cpu_seconds", sa.Float(precision=53), nullable=False, server_default="0"),
+    sa.Index(None, "day"),
+)
+
+# Where a completed file's time went: per step (``detecting``, ``parsing``…) its wall and CPU
+# milliseconds, written with the file's completion (store/timings.py).
+file_timings = sa.Table(
+    "file_timings",
+    metadata,
+    sa.Column(
+        "file_id", sa.String(40), sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("steps", Json, nullable=False),  # {"parsing": [wall_ms, cpu_ms], …}
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Index(None, "job_id", "duration_ms"),  # a job's slowest files
+)
+
+# The same, summed per job and step as files complete: a job's timings are read without
+# visiting its files.
+job_step_timings = sa.Table(
+    "job_step_timings",
+    metadata,
+    sa.Column(
+        "job_id", sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("step", sa.String(20), primary_key=True),
+    sa.Column("files", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("wall_ms", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("cpu_ms", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("max_wall_ms", sa.BigInteger, nullable=False, server_default="0"),
+)

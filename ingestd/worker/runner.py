@@ -24,11 +24,12 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ingestd.domain.chunks import TEXT, with_embedding
 from ingestd.domain.errors import FileError
 from ingestd.domain.states import Pipeline
+from ingestd.domain.timings import StepTimes
 from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.observe import tracing
 from ingestd.observe.metrics import DEDUP_HITS, FILE_SECONDS, PAGES, STEP_SECONDS
@@ -49,8 +50,15 @@ ONE_TRIP_BYTES = 256 * 1024  # files up to this size are parsed and embedded in 
 # long at the latest (the original may be slow; if its worker is lost, the rescuer frees it).
 RECHECK_SECONDS = 60.0
 
-T = TypeVar("T")
 StepReporter = Callable[[ClaimedFile, str, float], None]  # (file, step, progress 0..1)
+
+T = TypeVar("T")
+
+
+def _timed_in_thread(clock: StepTimes, step: str, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """``fn(*args, **kw)``, its wall and thread CPU time added to ``clock`` under ``step``."""
+    with clock.thread(step):
+        return fn(*args, **kw)
 
 
 class FileRunner:
@@ -98,6 +106,7 @@ class FileRunner:
         )
 
     async def _run(self, claimed: ClaimedFile, started: float) -> None:
+        clock = StepTimes()  # where this file's time goes, step by step (domain/timings.py)
         if claimed.ref is None:
             await self.recorder.fail(
                 claimed, FileError("access_error", "the file's bytes are not available")
@@ -105,13 +114,15 @@ class FileRunner:
             return
         source = self.sources.for_ref(claimed.ref)
         if not source.is_remote(claimed.ref):
-            await self._materialised(claimed, source, started)
+            await self._materialised(claimed, source, started, clock)
             return
         async with self._download_slots:
             self.report(claimed, "downloading", 0.0)
-            await self._materialised(claimed, source, started)
+            await self._materialised(claimed, source, started, clock)
 
-    async def _materialised(self, claimed: ClaimedFile, source: Source, started: float) -> None:
+    async def _materialised(
+        self, claimed: ClaimedFile, source: Source, started: float, clock: StepTimes
+    ) -> None:
         assert claimed.ref is not None
         deadline = started + claimed.options.timeout_seconds
 
@@ -123,24 +134,33 @@ class FileRunner:
             seconds_left=deadline - time.monotonic(),
             on_progress=progress,
         )
+        remote = source.is_remote(claimed.ref)
+        fetching = time.perf_counter()
         try:
             async with _fetched(source.materialise(claimed.ref, limits)) as local:
+                if remote:
+                    clock.add(
+                        "downloading", wall_ms=(time.perf_counter() - fetching) * 1000, cpu_ms=0
+                    )
                 if local.name and local.name != claimed.name:  # the server's own name wins
                     async with self.db.write() as conn:
                         await file_store.rename_file(conn, claimed.id, local.name)
                     claimed = dataclasses.replace(claimed, name=local.name)
-                await self._process(claimed, local.path, started, deadline)
+                await self._process(claimed, local.path, started, deadline, clock)
         except FileError as error:
             await self.recorder.fail(claimed, error)
 
     async def _process(
-        self, claimed: ClaimedFile, path: Path, started: float, deadline: float
+        self, claimed: ClaimedFile, path: Path, started: float, deadline: float, clock: StepTimes
     ) -> None:
         options = claimed.options
         self.report(claimed, "detecting", 0.05)
         try:
             async with _step("detect"):
                 inspection = await asyncio.to_thread(
+                    _timed_in_thread,
+                    clock,
+                    "detecting",
                     stages.inspect_file,
                     str(path),
                     claimed.name,
@@ -154,7 +174,9 @@ class FileRunner:
         if self.scanner is not None:  # before anything reads the content beyond its head
             try:
                 async with _step("scan"):
-                    await asyncio.to_thread(self.scanner.scan_file, str(path))
+                    await asyncio.to_thread(
+                        _timed_in_thread, clock, "scanning", self.scanner.scan_file, str(path)
+                    )
             except FileError as error:
                 await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
                 return
@@ -163,13 +185,14 @@ class FileRunner:
         if held and not await self._claim_content(claimed, inspection, key):
             return
         try:
-            outcome = await self._transform(claimed, path, inspection, deadline)
+            outcome = await self._transform(claimed, path, inspection, deadline, clock)
         except FileError as error:
             await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
             self._freed(held)
             return
         outcome.content_key, outcome.content_held = key, held
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
+        outcome.timings = clock.as_dict()
         self.report(claimed, "storing", 0.95)
         async with _step("record"):
             await self.recorder.complete(claimed, outcome)
@@ -202,7 +225,12 @@ class FileRunner:
             self.on_content_freed()
 
     async def _transform(
-        self, claimed: ClaimedFile, path: Path, inspection: stages.Inspection, deadline: float
+        self,
+        claimed: ClaimedFile,
+        path: Path,
+        inspection: stages.Inspection,
+        deadline: float,
+        clock: StepTimes,
     ) -> FileOutcome:
         outcome = FileOutcome(
             mime_type=inspection.mime_type, sha256=inspection.sha256, size=inspection.size
@@ -211,6 +239,9 @@ class FileRunner:
             self.report(claimed, "storing", 0.5)
             async with _step("store"):
                 outcome.blob_key = claimed.blob_key or await asyncio.to_thread(
+                    _timed_in_thread,
+                    clock,
+                    "storing",
                     stages.copy_to_blob,
                     str(path),
                     self.sources.context.blob_store(),
@@ -222,7 +253,7 @@ class FileRunner:
         # Small files go through the pool in one trip; large ones in two, so the step shows.
         in_one_trip = embed and inspection.size <= ONE_TRIP_BYTES
         # "parsing" once a parser process has the file: until then it waits for a free one,
-        # and its step stays what it was.
+        # and its step stays what it was (the wait is timed as "waiting_for_parser").
         async with _step("parse"):  # waiting for a free parser included
             parsed: stages.ParsedFile = await self.pool.run(
                 stages.parse_and_chunk,
@@ -233,27 +264,50 @@ class FileRunner:
                 (True, options.embedder) if in_one_trip else (False, None),
                 options.include_notes,
                 time_limit=_remaining(deadline),
-                on_start=lambda: self.report(claimed, "parsing", 0.2),
+                on_start=self._started(claimed, clock, "parsing", 0.2),
             )
-        for text_source in ("text_layer", "ocr"):
-            if parsed.pages and parsed.pages.get(text_source):
-                PAGES.labels(text_source).inc(parsed.pages[text_source])
+        for text_source, pages in (
+            ("text_layer", parsed.pages - parsed.ocr_pages),
+            ("ocr", parsed.ocr_pages),
+        ):
+            if pages:
+                PAGES.labels(text_source).inc(pages)
         outcome.elements = parsed.elements
         outcome.chunks = parsed.chunks
         outcome.blob_key = claimed.blob_key
+        outcome.pages, outcome.ocr_pages = parsed.pages, parsed.ocr_pages
+        clock.merge(parsed.timings)
         if embed and parsed.chunks and not in_one_trip:
             async with _step("embed"):
-                name, dim, vectors = await self.pool.run(
-                    stages.embed_texts,
+                embedded: stages.Embedded = await self.pool.run(
+                    stages.embed_texts_timed,
                     [c[TEXT] for c in parsed.chunks],
                     options.embedder,
                     time_limit=_remaining(deadline),
-                    on_start=lambda: self.report(claimed, "embedding", 0.7),
+                    on_start=self._started(claimed, clock, "embedding", 0.7),
                 )
+            clock.merge(embedded.timings)
+            name, dim = embedded.name, embedded.dim
             outcome.chunks = [
-                with_embedding(c, name, dim, v) for c, v in zip(parsed.chunks, vectors, strict=True)
+                with_embedding(c, name, dim, v)
+                for c, v in zip(parsed.chunks, embedded.vectors, strict=True)
             ]
+        if embed:
+            outcome.embeddings = len(outcome.chunks)
         return outcome
+
+    def _started(
+        self, claimed: ClaimedFile, clock: StepTimes, step: str, progress: float
+    ) -> Callable[[], None]:
+        """What to do once a parser process takes the file: time the wait for it, show the step."""
+        asked = time.perf_counter()
+
+        def started() -> None:
+            waited = (time.perf_counter() - asked) * 1000
+            clock.add("waiting_for_parser", wall_ms=waited, cpu_ms=0.0)
+            self.report(claimed, step, progress)
+
+        return started
 
 
 @contextlib.asynccontextmanager

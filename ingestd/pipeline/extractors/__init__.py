@@ -16,7 +16,7 @@ from ingestd.domain.errors import FileError
 from ingestd.pipeline import detect
 from ingestd.pipeline.extractors._common import translate_errors
 
-__all__ = ["EXTRACTOR_VERSION", "can_extract", "extract", "extract_document"]
+__all__ = ["EXTRACTOR_VERSION", "can_extract", "extract", "extract_document", "extractor_name"]
 
 # What the extractors (and the chunker) produce, as a number: raise it whenever a change makes
 # the same file yield other elements or chunks. It is part of the key that tells duplicate work
@@ -79,3 +79,8 @@ def _load(mime: str) -> Extractor:
     module = importlib.import_module(f"{__name__}.{_MODULES[mime]}")
     extractor: Extractor = module.extract
     return extractor
+
+
+def extractor_name(mime_type: str) -> str | None:
+    """The extractor that reads ``mime_type`` (``pdf``, ``docx``, ``image``…), None if none does."""
+    return _MODULES.get(_normalise(mime_type))

@@ -1,5 +1,5 @@
 // The dashboard's entry point: sign-in, routing between the views (#/jobs, #/jobs/{id}, #/new,
-// #/queue), and the tenant's event stream while signed in.
+// #/queue, #/stats), and the tenant's event stream while signed in.
 
 import { call, describe, forgetKey, saveKey, savedKey, whenUnauthorized } from "./api.js";
 import { byId, message } from "./dom.js";
@@ -7,9 +7,10 @@ import * as job from "./job.js";
 import * as jobs from "./jobs.js";
 import * as newJob from "./newjob.js";
 import * as queue from "./queue.js";
+import * as stats from "./stats.js";
 import { clearAlert, clearError, connect, disconnect } from "./session.js";
 
-const VIEWS = { jobs, job, new: newJob, queue, file: { init() {}, show: job.showFile, hide: job.hide } };
+const VIEWS = { jobs, job, new: newJob, queue, stats, file: { init() {}, show: job.showFile, hide: job.hide } };
 let current = null;
 
 function route() {
@@ -17,7 +18,7 @@ function route() {
   if (first === "jobs" && second) return ["job", { id: decodeURIComponent(second) }];
   // A file by id (a duplicate's original may be in another job): shown on its job's page.
   if (first === "files" && second) return ["file", { id: decodeURIComponent(second) }];
-  if (first === "new" || first === "queue") return [first, {}];
+  if (first === "new" || first === "queue" || first === "stats") return [first, {}];
   return ["jobs", {}];
 }
 

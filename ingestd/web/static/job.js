@@ -6,6 +6,7 @@ import { bar, batcher, byId, fill, framed, h, message, statusBadge, summary } fr
 import * as fmt from "./format.js";
 import { EventSocket } from "./live.js";
 import { alertError, notice, position } from "./session.js";
+import * as timings from "./timings.js";
 
 const PAGE = 100;
 const TERMINAL_JOB = new Set(["completed", "failed", "cancelled"]);
@@ -62,13 +63,14 @@ export async function show({ id, highlight = null }) {
   fill(byId("files-body"));
   message(byId("upload-result"), null);
   message(byId("job-error"), null);
+  timings.clear();
   // Start the job's stream at the tenant stream's position, before reading the job: whatever
   // happens in between is applied twice, which is harmless; nothing is missed. Without a
   // position the job's stream replays it from its start.
   const after = await position();
   if (state.id !== id) return; // the user moved on meanwhile
   follow(after);
-  await Promise.all([loadJob(), loadFiles()]);
+  await Promise.all([loadJob(), loadFiles(), timings.load(id)]);
 }
 
 /** `#/files/{id}`: the file's job page, with the file's row marked (added if not listed). */
@@ -166,6 +168,7 @@ function addFile(file) {
 }
 
 function setJob(job) {
+  if (state.job && !TERMINAL_JOB.has(state.job.status) && TERMINAL_JOB.has(job.status)) timings.load(job.id);
   state.job = job;
   renderJob();
   const ended = !state.socket || state.socket.stopped;
