@@ -257,14 +257,14 @@ def per_file_cost(loops: int = 20000) -> float:
     started = time.perf_counter()
     for _ in range(loops):
         m.QUEUE_WAIT_SECONDS.labels("normal").observe(0.5)
-        m.FILES_IN_FLIGHT.labels("wrk_x").inc()
+        m.child(m.FILES_IN_FLIGHT, "wrk_x").inc()
         for step in ("fetch", "detect", "parse", "record"):
-            m.STEP_SECONDS.labels(step).observe(0.01)
+            m.child(m.STEP_SECONDS, step).observe(0.01)
         for kind in ("read", "write", "write"):  # claim, complete (batched: fewer in fact)
-            m.DB_SECONDS.labels(kind).observe(0.002)
+            m.child(m.DB_SECONDS, kind).observe(0.002)
         m.FILES_FINISHED.labels("completed", "text/markdown", "").inc()
         m.FILE_SECONDS.labels("completed").observe(0.05)
-        m.FILES_IN_FLIGHT.labels("wrk_x").dec()
+        m.child(m.FILES_IN_FLIGHT, "wrk_x").dec()
         m.PAGES.labels("text_layer").inc(1)
         m.EVENTS_SENT.labels("live").inc(1)
     return (time.perf_counter() - started) / loops * 1e6

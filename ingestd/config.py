@@ -234,6 +234,8 @@ class Settings(BaseSettings):
             port=self.port,
             cors_origins=tuple(self.cors_origins),
             admin_key=self.admin_key,
+            log_format=self.log_format,
+            metrics_port=self.metrics_port,
         )
 
     @property

@@ -25,6 +25,8 @@ class ServerSettings:
     port: int
     cors_origins: tuple[str, ...]
     admin_key: str | None
+    log_format: str = "text"  # text | json (observe/logs.py)
+    metrics_port: int = 0  # `ingestd worker`'s own /metrics (0 = off)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ from ingestd.events.push import EventPublisher
 from ingestd.events.push import choose as choose_push
 from ingestd.events.service import LiveEvents
 from ingestd.lifecycle import BackgroundService, Hooks, Lifecycle
-from ingestd.observe import tracing
+from ingestd.observe import multiproc, tracing
 from ingestd.queue.notify import WorkNotifier
 from ingestd.services.audit import AuditWriter
 from ingestd.services.blob_gc import BlobCollector
@@ -216,6 +216,7 @@ class ChildWorkers(BackgroundService):
 
     async def run(self) -> None:
         if self.child.exitcode is not None:  # run again after a crash: a new child
+            multiproc.process_exited(self.child.pid)  # the dead one's files in flight: none
             self._start_child()
         while not await self.sleep(CHILD_POLL_SECONDS):
             code = self.child.exitcode

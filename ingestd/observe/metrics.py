@@ -18,6 +18,7 @@ mime types, error codes, steps and outcomes — never file, job or tenant ids.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -55,6 +56,7 @@ __all__ = [
     "SUBSCRIBERS_DROPPED",
     "WEBHOOK_DELIVERIES",
     "WEBHOOK_SECONDS",
+    "child",
     "render",
 ]
 
@@ -180,6 +182,20 @@ STORAGE_PROBE_SECONDS = Histogram(
     ["store", "result"],
     buckets=FAST_BUCKETS,
 )
+
+
+M = TypeVar("M", Counter, Gauge, Histogram)
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: M, *values: str) -> M:
+    """``metric.labels(*values)``, kept: for the hottest call sites (every transaction, every
+    step), where ``labels()`` (validation and a lock) costs several times the increment."""
+    key = (id(metric), values)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*values)
+    return found  # type: ignore[no-any-return]
 
 
 class _Fixed(Collector):

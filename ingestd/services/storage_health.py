@@ -16,6 +16,8 @@ probing on each call; the live metrics feed reads it too (``app.state.storage_mo
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -82,6 +84,8 @@ class StorageMonitor(PeriodicService):
         self.blobs = blobs
         self.stores = {name: StoreHealth(name) for name in STORES}
         self._unwritten: list[tuple[EventType, dict[str, Any]]] = []  # events the db refused
+        # Every API process watches with its own connections: its events say which one saw it.
+        self.process = f"{socket.gethostname()}:{os.getpid()}"
 
     def snapshot(self) -> dict[str, Any]:
         """Per store: ``healthy``, ``latency_ms``, ``average_latency_ms`` (last 3),
@@ -151,6 +155,7 @@ class StorageMonitor(PeriodicService):
                         "store": health.name,
                         "latency_ms": health.latency_ms,
                         "degraded_seconds": round(down_for, 3),
+                        "process": self.process,
                     },
                 )
             )
@@ -166,6 +171,7 @@ class StorageMonitor(PeriodicService):
                         "error": health.error,
                         "latency_ms": health.latency_ms,
                         "average_latency_ms": health.average_latency_ms,
+                        "process": self.process,
                     },
                 )
             )

@@ -274,7 +274,7 @@ class Worker:
     # -- files -------------------------------------------------------------------------------
     async def _run_file(self, claimed: ClaimedFile) -> None:
         flight = self._inflight.get(claimed.id)
-        in_flight = metrics.FILES_IN_FLIGHT.labels(self.id)
+        in_flight = metrics.child(metrics.FILES_IN_FLIGHT, self.id)
         in_flight.inc()
         # every log line (and span) about this file names it: observe/logs.py
         context = bound(job_id=claimed.job_id, file_id=claimed.id, tenant=claimed.tenant)

@@ -32,7 +32,7 @@ from ingestd.domain.states import Pipeline
 from ingestd.domain.timings import StepTimes
 from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.observe import tracing
-from ingestd.observe.metrics import DEDUP_HITS, FILE_SECONDS, PAGES, STEP_SECONDS
+from ingestd.observe.metrics import DEDUP_HITS, FILE_SECONDS, PAGES, STEP_SECONDS, child
 from ingestd.pipeline import stages
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.pipeline.scan import ClamdScanner
@@ -318,7 +318,7 @@ async def _step(name: str) -> AsyncIterator[None]:
         with tracing.span(f"step {name}", **{"ingestd.step": name}):
             yield
     finally:
-        STEP_SECONDS.labels(name).observe(time.perf_counter() - started)
+        child(STEP_SECONDS, name).observe(time.perf_counter() - started)
 
 
 @contextlib.asynccontextmanager

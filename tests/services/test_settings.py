@@ -61,6 +61,8 @@ def test_every_field_reaches_a_part(tmp_path: Path) -> None:
         "rate_limit_writes": "writes",
         "rate_limit_upload_mb": "upload_mb",
         "outbound_allow": "allow",
+        "storage_check_seconds": "check_seconds",
+        "storage_slow_ms": "slow_ms",
     }
     prefixes = ("event_", "webhook_")
     for name in Settings.model_fields:
