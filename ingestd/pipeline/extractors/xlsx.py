@@ -4,13 +4,15 @@ Each sheet's name is a level-1 heading. Title rows above the table (one text acr
 merged or not) become the table's caption, never its header; the header is the first row with
 several distinct text labels; blank rows are skipped; merged ranges are one cell with spans
 (their value once); formulas read as the value Excel last computed. Long sheets come out as
-blocks of ~30 rows (each block's ``Table`` carries the header rows).
+blocks of ~30 rows (each block's ``Table`` carries the header rows). A chart's title is a ``caption`` after its
+sheet's table (``meta.chart``); a chartsheet is its name as a heading and its chart's title.
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from ingestd.pipeline.extractors._common import (
     table_blocks,
     translate_errors,
 )
+from ingestd.pipeline.extractors._xlsx_charts import chart_titles
 
 _MERGE_CELL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
 _MAX_TITLE_ROWS = 3
@@ -44,16 +47,37 @@ def extract(path: Path) -> list[Element]:
 
 
 def _workbook_elements(path: Path) -> list[Element]:
+    charts = _chart_titles(path)
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         elements: list[Element] = []
-        for index, sheet in enumerate(workbook.worksheets, start=1):
-            if not hasattr(sheet, "iter_rows"):
-                continue  # chartsheets have no cells
-            elements.extend(_sheet_elements(sheet, index))
+        for index, name in enumerate(workbook.sheetnames, start=1):
+            sheet = workbook[name]
+            # Chartsheets have no cells: only their chart's title.
+            sheet_elements = _sheet_elements(sheet, index) if hasattr(sheet, "iter_rows") else []
+            titles = charts.get(name, [])
+            if titles and not sheet_elements:
+                sheet_elements = [_sheet_heading(name, index)]
+            elements += sheet_elements
+            elements += [
+                Element(kind="caption", text=title, page=index, meta={"sheet": name, "chart": True})
+                for title in titles
+            ]
         return elements
     finally:
         workbook.close()  # read-only mode keeps the zip open until closed
+
+
+def _chart_titles(path: Path) -> dict[str, list[str]]:
+    """Charts are an extra: a workbook whose drawings cannot be read still gives its cells."""
+    try:
+        return chart_titles(path)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return {}
+
+
+def _sheet_heading(name: str, index: int) -> Element:
+    return Element(kind="heading", text=name, page=index, level=1, meta={"sheet": name})
 
 
 def _sheet_elements(sheet: Any, index: int) -> list[Element]:
@@ -71,7 +95,7 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
         return []
     name = str(sheet.title)
     meta = {"sheet": name}
-    heading = Element(kind="heading", text=name, page=index, level=1, meta=meta)
+    heading = _sheet_heading(name, index)
     titles = [_only_text(row) for _n, row in head[:-1]]
     first_number, first = head[-1]
     header: list[tuple[Cell, ...]] = []
