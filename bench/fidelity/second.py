@@ -67,12 +67,12 @@ def make_pdf(path: Path, seed: int) -> Truth:
     truth = Truth(path=path, kind="pdf", two_column=True)
     pdf = canvas.Canvas(str(path), pagesize=(PAGE_W, PAGE_H))
     running = f"Harbour Authority Annual Report {seed}"
-    truth.furniture = [running] + [f"— {n} —" for n in range(1, 4)]
+    truth.furniture = [running] + [f"Harbour Authority page {n}" for n in range(1, 4)]
 
     def furniture(number: int) -> None:
         pdf.setFont(SERIF, 9)
         pdf.drawCentredString(PAGE_W / 2, PAGE_H - 28, running)
-        pdf.drawCentredString(PAGE_W / 2, 24, f"— {number} —")
+        pdf.drawCentredString(PAGE_W / 2, 24, f"Harbour Authority page {number}")
 
     # Page 1: title, paragraphs and a nested list.
     furniture(1)
@@ -92,7 +92,7 @@ def make_pdf(path: Path, seed: int) -> Truth:
         truth.body.append(item)
         for _ in range(2):
             sub = w.sentence(7)
-            pdf.drawString(MARGIN + 24, y, "–")
+            pdf.drawString(MARGIN + 24, y, "\u2013")  # an en dash
             y = _text(
                 pdf, _wrap(sub, SERIF, 11, PAGE_W - 2 * MARGIN - 44), MARGIN + 38, y, SERIF, 11
             )

@@ -102,7 +102,13 @@ def _gutter(boxes: list[tuple[float, float, float, float]]) -> tuple[float, floa
     width = right - left
     if width <= 0:
         return None
-    narrow = sorted((b[0], b[2]) for b in boxes if (b[2] - b[0]) < 0.6 * width)
+    # Lines taller than the body's (headings) do not shape the gutters: one that reaches into a
+    # gutter cuts the page into bands instead, like a full-width line.
+    heights = sorted(b[3] - b[1] for b in boxes)
+    tall = heights[len(heights) // 2] * 1.25
+    narrow = sorted(
+        (b[0], b[2]) for b in boxes if (b[2] - b[0]) < 0.6 * width and (b[3] - b[1]) <= tall
+    )
     if len(narrow) < 2:
         return None
     best: tuple[float, float] | None = None
