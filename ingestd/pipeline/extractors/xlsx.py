@@ -6,6 +6,8 @@ several distinct text labels; blank rows are skipped; merged ranges are one cell
 (their value once); formulas read as the value Excel last computed. Long sheets come out as
 blocks of ~30 rows (each block's ``Table`` carries the header rows). A chart's title is a ``caption`` after its
 sheet's table (``meta.chart``); a chartsheet is its name as a heading and its chart's title.
+Several tables on one sheet, one under another (a blank row, then the next one's title row and
+header), are read as separate tables.
 """
 
 from __future__ import annotations
@@ -84,8 +86,48 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
     # Some writers record a wrong <dimension>; without a reset read-only mode would trust it and
     # cut rows or pad them with thousands of empty cells.
     sheet.reset_dimensions()
-    merges = _merges(sheet)
-    rows = _rows(sheet, merges)
+    rows = _Tables(_rows(sheet, _merges(sheet)))
+    name = str(sheet.title)
+    blocks: list[Element] = []
+    while rows.more():  # one table after another, down the sheet
+        blocks += _table(rows, index, {"sheet": name})
+    return [_sheet_heading(name, index), *blocks] if blocks else []
+
+
+class _Tables:
+    """A sheet's rows, cut where another table starts below the one being read: after a blank
+    row, a row with a single text (the next table's title). Only a table with a header is cut
+    (a column of notes is not)."""
+
+    def __init__(self, rows: Iterator[tuple[int, tuple[Cell, ...]]]) -> None:
+        self._rows = rows
+        self._pending: tuple[int, tuple[Cell, ...]] | None = None
+        self._last = 0
+        self.cutting = False  # set while a table's body is read
+
+    def __iter__(self) -> _Tables:
+        return self
+
+    def __next__(self) -> tuple[int, tuple[Cell, ...]]:
+        row = self._pending if self._pending is not None else next(self._rows)
+        if self.cutting and row[0] > self._last + 1 and _filled(row[1]) == 1:
+            text = _only_text(row[1])
+            if not _is_number(text):
+                self._pending = row
+                raise StopIteration
+        self._pending = None
+        self._last = row[0]
+        return row
+
+    def more(self) -> bool:
+        self.cutting = False
+        if self._pending is None:
+            self._pending = next(self._rows, None)
+        return self._pending is not None
+
+
+def _table(rows: _Tables, index: int, meta: dict[str, Any]) -> list[Element]:
+    """The next table: its title rows (the caption), its header rows and its body."""
     head: list[tuple[int, tuple[Cell, ...]]] = []
     for row in rows:  # the title rows and the header: a few rows at most
         head.append(row)
@@ -93,9 +135,6 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
             break
     if not head:
         return []
-    name = str(sheet.title)
-    meta = {"sheet": name}
-    heading = _sheet_heading(name, index)
     titles = [_only_text(row) for _n, row in head[:-1]]
     first_number, first = head[-1]
     header: list[tuple[Cell, ...]] = []
@@ -104,6 +143,7 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
         titles, body = [], itertools.chain(head, rows)
     elif _is_header(first):
         header, body = [first], rows
+        rows.cutting = True
         if any(cell.colspan > 1 for cell in first):  # "Sales" over "Q1 | Q2"
             below = next(rows, None)
             if below is not None and _is_header(below[1]):
@@ -113,8 +153,7 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
     else:
         body = itertools.chain([(first_number, first)], rows)
     caption = " — ".join(t for t in titles if t) or None
-    blocks = table_blocks(body, header=header, caption=caption, page=index, meta=meta)
-    return [heading, *blocks]
+    return list(table_blocks(body, header=header, caption=caption, page=index, meta=meta))
 
 
 def _merges(sheet: Any) -> dict[tuple[int, int], tuple[int, int] | None]:
