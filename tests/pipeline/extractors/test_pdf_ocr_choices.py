@@ -227,3 +227,12 @@ def test_the_option_is_validated_and_shapes_the_content_key() -> None:
     auto = content_key("ab" * 32, "extract", **key)  # type: ignore[arg-type]
     assert content_key("ab" * 32, "extract", ocr="auto", **key) == auto  # type: ignore[arg-type]
     assert content_key("ab" * 32, "extract", ocr="off", **key) != auto  # type: ignore[arg-type]
+
+
+def test_the_api_takes_the_option_from_the_domain_model() -> None:
+    from ingestd.api.schemas import JobCreate
+
+    job = JobCreate.model_validate({"sources": [{"type": "upload"}], "options": {"ocr": "off"}})
+    assert job.options.ocr == "off"
+    with pytest.raises(ValidationError, match="ocr"):
+        JobCreate.model_validate({"sources": [{"type": "upload"}], "options": {"ocr": "never"}})
