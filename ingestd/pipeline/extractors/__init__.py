@@ -23,7 +23,9 @@ __all__ = ["EXTRACTOR_VERSION", "can_extract", "extract", "extract_document"]
 # the same file yield other elements or chunks. It is part of the key that tells duplicate work
 # apart (domain/content.py), so content ingested before the change is processed again.
 # 2: layout-aware PDFs, the one table model, HTML main content, OCR (issue #14).
-EXTRACTOR_VERSION = 2
+# 3: XLSX chart titles and several tables per sheet, three-column PDF pages, OCR'd PDF pages'
+#    text_source in chunk metadata, pages that needed OCR named (issue #14, second round).
+EXTRACTOR_VERSION = 3
 
 Extractor = Callable[..., "list[Element] | Document"]
 
