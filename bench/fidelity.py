@@ -79,14 +79,22 @@ def main() -> None:
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--peers", help="python of a venv with markitdown/unstructured/docling")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--second", action="store_true", help="the second corpus (bench/fidelity/second.py)"
+    )
     args = parser.parse_args()
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        for kind in args.kinds.split(","):
-            truths = [
-                t for s in range(args.seeds) for t in generate(kind, directory, s, args.count)
-            ]
+        make = generate
+        kinds = args.kinds.split(",")
+        if args.second:
+            from fidelity.second import KINDS as SECOND_KINDS
+            from fidelity.second import generate as make
+
+            kinds = [k for k in kinds if k in SECOND_KINDS]
+        for kind in kinds:
+            truths = [t for s in range(args.seeds) for t in make(kind, directory, s, args.count)]
             texts, rate = ingestd_texts(truths, args.repeat)
             rows = {"ingestd": {**summarise(texts, truths), "files_per_s": rate}}
             if args.peers:

@@ -157,3 +157,16 @@ def score(text: str, truth: Truth) -> dict[str, Any]:
         "table_rows": table_rows(text, truth),
         "order": order(text, truth),
     }
+
+
+def summarise(texts: dict[str, str], truths: list[Truth]) -> dict[str, float | None]:
+    """The mean of each score over ``truths`` (``texts`` by the file's path); ``None`` where no
+    document has that score (no tables, no anchors)."""
+    from statistics import mean
+
+    scores = [score(texts.get(str(t.path), ""), t) for t in truths]
+    out: dict[str, float | None] = {}
+    for key in ("body", "leakage", "table_rows", "order"):
+        values = [s[key] for s in scores if s[key] is not None]
+        out[key] = mean(values) if values else None
+    return out

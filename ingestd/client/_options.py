@@ -3,7 +3,7 @@ than this SDK can be passed as extra keyword arguments."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,6 +22,8 @@ class JobOptions(BaseModel):
     timeout_seconds: int | None = None  # per file
     allowed_types: list[str] | None = None  # MIME patterns, e.g. ["application/pdf", "text/*"]
     max_file_size: int | None = None  # bytes; larger files are refused (and not uploaded)
+    include_notes: bool | None = None  # speaker notes (PPTX) in the chunks too
+    ocr: Literal["auto", "off", "force"] | None = None  # when pages are read by OCR
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

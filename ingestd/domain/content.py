@@ -33,6 +33,7 @@ def content_key(
     chunk_overlap: int,
     embedder: str | None,
     extractor_version: int,
+    ocr: str = "auto",
 ) -> str:
     """A 64-hex-digit key for this content processed this way (see the module docstring).
     ``embedder`` is the embedder's resolved name (``hash-384`` for the default)."""
@@ -41,6 +42,8 @@ def content_key(
         shape.update(
             chunk_size=chunk_size, chunk_overlap=chunk_overlap, extractor=extractor_version
         )
+        if ocr != "auto":  # auto leaves the key of content ingested before the option as it was
+            shape["ocr"] = ocr
     if pipeline == "full":  # only the full pipeline embeds
         shape["embedder"] = embedder
     text = json.dumps(shape, sort_keys=True, separators=(",", ":"))

@@ -227,6 +227,12 @@ class PageInfo:
     """One page (slide, sheet) of a document: its size in points and where its text came from.
 
     ``ocr_confidence`` is the mean word confidence (0..1) of a page read by OCR, else ``None``.
+    ``needs_ocr`` says why a page's text layer was judged unusable (``no_text_layer``,
+    ``thin_text_layer``, ``garbled``, or ``forced`` by ``options.ocr``), and ``ocr_note`` what
+    happened when it was not read by OCR after all: ``ocr_unavailable`` (no OCR engine on the
+    worker), ``ocr_off`` (the job's ``options.ocr``) or ``text_layer_kept`` (OCR read fewer
+    words than the thin text layer had). Both are ``None`` for an ordinary page and are then left
+    out of the JSON.
     """
 
     number: int
@@ -234,15 +240,22 @@ class PageInfo:
     height: float = 0.0
     text_source: TextSource = "text_layer"
     ocr_confidence: float | None = None
+    needs_ocr: str | None = None
+    ocr_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "number": self.number,
             "width": round(self.width, 2),
             "height": round(self.height, 2),
             "text_source": self.text_source,
             "ocr_confidence": self.ocr_confidence,
         }
+        if self.needs_ocr is not None:
+            out["needs_ocr"] = self.needs_ocr
+        if self.ocr_note is not None:
+            out["ocr_note"] = self.ocr_note
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +305,8 @@ class Document:
                     height=p.get("height", 0.0),
                     text_source=p.get("text_source", "text_layer"),
                     ocr_confidence=p.get("ocr_confidence"),
+                    needs_ocr=p.get("needs_ocr"),
+                    ocr_note=p.get("ocr_note"),
                 )
                 for p in data.get("pages") or []
             ],

@@ -13,11 +13,16 @@ written them) and fills in the defaults of fields an older one did not write.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_MAX_FILE_SIZE = 104_857_600  # bytes (100 MiB)
+
+OcrMode = Literal["auto", "off", "force"]
+"""When extraction reads pages by OCR (docs/extraction.md, OCR): ``auto`` when a PDF page's text
+layer is missing, thin or garbled, and every image; ``off`` never (an image then yields no text);
+``force`` every PDF page and image."""
 
 
 class JobOptions(BaseModel):
@@ -50,6 +55,12 @@ class JobOptions(BaseModel):
     include_notes: bool = Field(
         default=False,
         description="put speaker notes (PPTX) in the chunks; they are always in the document",
+    )
+    ocr: OcrMode = Field(
+        default="auto",
+        description="OCR (the `ocr` extra): `auto` reads images and PDF pages whose text layer "
+        "is missing, too thin for the page's ink or garbled; `off` never (text layers only, an "
+        "image yields no text); `force` reads every PDF page by OCR (the extra is then required)",
     )
 
     @model_validator(mode="after")

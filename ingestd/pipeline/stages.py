@@ -16,7 +16,7 @@ from ingestd.blobs.base import BlobStore
 from ingestd.domain.chunks import TEXT, ChunkData, with_embedding
 from ingestd.domain.content import content_key
 from ingestd.domain.errors import FileError, Unavailable
-from ingestd.domain.options import JobOptions
+from ingestd.domain.options import JobOptions, OcrMode
 from ingestd.domain.timings import StepTimes
 from ingestd.pipeline.chunk import chunk_elements
 from ingestd.pipeline.detect import detect_mime_type
@@ -106,6 +106,7 @@ def content_key_of(sha256: str, pipeline: str, options: JobOptions) -> str:
         chunk_overlap=options.chunk_overlap,
         embedder=canonical_name(options.embedder),
         extractor_version=EXTRACTOR_VERSION,
+        ocr=options.ocr,
     )
 
 
@@ -125,13 +126,14 @@ def parse_and_chunk(
     chunk_overlap: int,
     embedding: tuple[bool, str | None] = (False, None),
     include_notes: bool = False,
+    ocr: OcrMode = "auto",
 ) -> ParsedFile:
     """Extract the document and cut its body into chunks (speaker notes too with
     ``include_notes``); with ``embedding = (True, name)`` also embed them, saving a second trip
-    through the pool. Runs in a pool process."""
+    through the pool. ``ocr`` is the job's ``options.ocr``. Runs in a pool process."""
     clock = StepTimes()  # this process's CPU, per step (usage and timings)
     with clock.process("parsing"):
-        document = extract_document(Path(local_path), mime_type)
+        document = extract_document(Path(local_path), mime_type, ocr=ocr)
     elements = document.elements
     with clock.process("chunking"):
         chunks: list[ChunkData] = [

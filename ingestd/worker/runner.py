@@ -263,6 +263,7 @@ class FileRunner:
                 options.chunk_overlap,
                 (True, options.embedder) if in_one_trip else (False, None),
                 options.include_notes,
+                options.ocr,
                 time_limit=_remaining(deadline),
                 on_start=self._started(claimed, clock, "parsing", 0.2),
             )

@@ -43,3 +43,18 @@ def test_fidelity_slice(kind: str, tmp_path: Path) -> None:
         assert result["leakage"] <= leak, (truth.path.name, result)
         assert result["table_rows"] in (None, 1.0), (truth.path.name, result)
         assert result["order"] in (None, 1.0), (truth.path.name, result)
+
+
+@pytest.mark.parametrize("kind", ["html", "pdf", "xlsx"])
+def test_second_corpus_slice(kind: str, tmp_path: Path) -> None:
+    """The second corpus (bench/fidelity/second.py: other fonts, three columns, an unruled
+    left-aligned table, nested lists, a div-only HTML template, two tables on one sheet)."""
+    from fidelity.second import generate as generate_second
+
+    for truth in generate_second(kind, tmp_path, seed=3, count=1):
+        mime = detect_mime_type(truth.path.read_bytes()[:8192], truth.path.name)
+        result = score(extract_document(truth.path, mime).text(), truth)
+        assert result["body"] >= 0.99, (truth.path.name, result)
+        assert result["leakage"] <= 0.0, (truth.path.name, result)
+        assert result["table_rows"] in (None, 1.0), (truth.path.name, result)
+        assert result["order"] in (None, 1.0), (truth.path.name, result)

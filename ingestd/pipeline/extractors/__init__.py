@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ingestd.domain.documents import Document, Element, assemble
 from ingestd.domain.errors import FileError
+from ingestd.domain.options import OcrMode
 from ingestd.pipeline import detect
 from ingestd.pipeline.extractors._common import translate_errors
 
@@ -22,9 +23,11 @@ __all__ = ["EXTRACTOR_VERSION", "can_extract", "extract", "extract_document", "e
 # the same file yield other elements or chunks. It is part of the key that tells duplicate work
 # apart (domain/content.py), so content ingested before the change is processed again.
 # 2: layout-aware PDFs, the one table model, HTML main content, OCR (issue #14).
-EXTRACTOR_VERSION = 2
+# 3: XLSX chart titles and several tables per sheet, three-column PDF pages, OCR'd PDF pages'
+#    text_source in chunk metadata, pages that needed OCR named (issue #14, second round).
+EXTRACTOR_VERSION = 3
 
-Extractor = Callable[[Path], "list[Element] | Document"]
+Extractor = Callable[..., "list[Element] | Document"]
 
 _MODULES: dict[str, str] = {
     detect.TEXT: "text",
@@ -41,6 +44,9 @@ _MODULES: dict[str, str] = {
 }
 
 
+_READ_BY_OCR = frozenset({"pdf", "image"})  # their ``extract`` takes ``ocr=`` (options.ocr)
+
+
 def can_extract(mime_type: str) -> bool:
     return _normalise(mime_type) in _MODULES
 
@@ -50,12 +56,13 @@ def extract(path: Path, mime_type: str) -> list[Element]:
     return extract_document(path, mime_type).elements
 
 
-def extract_document(path: Path, mime_type: str) -> Document:
+def extract_document(path: Path, mime_type: str, *, ocr: OcrMode = "auto") -> Document:
     """The document at ``path``: its elements in reading order (with ids and section paths),
     pages and metadata (``title``, ``furniture``).
 
     Raises ``FileError`` only: ``unsupported_type`` when no extractor handles ``mime_type``,
     ``parse_error`` for corrupt or malicious documents, ``read_error`` when the file can't be read.
+    ``ocr`` is the job's ``options.ocr`` (read by the PDF and image extractors).
     """
     mime = _normalise(mime_type)
     if mime not in _MODULES:
@@ -64,7 +71,7 @@ def extract_document(path: Path, mime_type: str) -> Document:
     # Each module translates its own library errors with a precise message; this is the net for
     # whatever slips through, so no library exception ever reaches the pipeline.
     with translate_errors(f"the {_MODULES[mime].upper()} document"):
-        result = extractor(path)
+        result = extractor(path, ocr=ocr) if _MODULES[mime] in _READ_BY_OCR else extractor(path)
     if isinstance(result, Document):
         return assemble(result.elements, pages=result.pages, metadata=result.metadata)
     return assemble(result)

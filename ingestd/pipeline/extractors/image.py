@@ -15,10 +15,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ingestd.domain.documents import Element
+from ingestd.domain.documents import Document, Element, PageInfo
 from ingestd.domain.errors import FileError
+from ingestd.domain.options import OcrMode
 from ingestd.pipeline.ocr import OcrPage, ocr_elements, ocr_image, require_ocr
 
 if TYPE_CHECKING:
@@ -32,11 +33,25 @@ DEFAULT_DPI = 300  # what a scanner writes when the file does not say
 _MIN_DPI, _MAX_DPI = 70, 2400  # outside this range the file's dpi is a placeholder, not a fact
 
 
-def extract(path: Path) -> list[Element]:
+def extract(path: Path, *, ocr: OcrMode = "auto") -> Document:
+    """The image's text, a page per frame (``text_source: "ocr"`` with its confidence).
+
+    With ``options.ocr: "off"`` nothing is read: the document is empty, and says why.
+    """
+    metadata: dict[str, Any] = {"title": None, "furniture": []}
+    if ocr == "off":
+        metadata["warnings"] = [
+            {"code": "ocr_off", "detail": "an image's text is read by OCR: the job set ocr off"}
+        ]
+        return Document(elements=[], metadata=metadata)
     elements: list[Element] = []
+    pages: list[PageInfo] = []
     for number, page in enumerate(read_pages(path), start=1):
         elements.extend(ocr_elements(page, number))
-    return elements
+        pages.append(
+            PageInfo(number, page.width, page.height, "ocr", round(float(page.confidence), 3))
+        )
+    return Document(elements=elements, pages=pages, metadata=metadata)
 
 
 def read_pages(path: Path) -> list[OcrPage]:

@@ -16,7 +16,7 @@ in worker processes, one document at a time.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import pypdfium2.raw as pdfium_c
 
 from ingestd.domain.documents import Document, Element, ElementKind, PageInfo, TextSource
 from ingestd.domain.errors import FileError
+from ingestd.domain.options import OcrMode
 from ingestd.pipeline.extractors._common import clean, collapse_ws, table_element, translate_errors
 from ingestd.pipeline.layout.blocks import Block, blocks_of, body_size
 from ingestd.pipeline.layout.furniture import mark_furniture
@@ -44,16 +45,25 @@ class _Page:
     rows: list[Line]
     source: TextSource = "text_layer"
     confidence: float | None = None
+    needs_ocr: str | None = None  # why its text layer was judged unusable
+    ocr_note: str | None = None  # why it was not read by OCR after all
 
 
-def extract(path: Path) -> Document:
+def extract(path: Path, *, ocr: OcrMode = "auto") -> Document:
+    reader = _Ocr(ocr)
     with translate_errors("the PDF"):
         pdf = _open(path)
         try:
-            pages = [_read(pdf, index) for index in range(len(pdf))]
+            pages = [_read(pdf, index, reader) for index in range(len(pdf))]
             bookmarks = _sections_by_page(pdf)
         finally:
             pdf.close()
+    metadata: dict[str, Any] = {"title": None, "furniture": []}
+    unavailable = [p.number for p in pages if p.ocr_note == "ocr_unavailable"]
+    if unavailable:
+        if not any(p.text.segments for p in pages):
+            _require_ocr()  # nothing to keep: the file fails, to be retried once OCR is installed
+        metadata["warnings"] = [_ocr_unavailable_warning(unavailable)]
     furniture = mark_furniture([(p.rows, p.text.height) for p in pages])
     body = body_size([row for p in pages for row in p.rows if row.kind != "furniture"])
     elements: list[Element] = []
@@ -62,11 +72,21 @@ def extract(path: Path) -> Document:
     _set_heading_levels(elements)
     if bookmarks and not any(e.kind in ("heading", "title") for e in elements):
         elements = _bookmark_sections(elements, bookmarks)
-    title = next((e.text for e in elements if e.kind == "title"), None)
-    infos = [PageInfo(p.number, p.text.width, p.text.height, p.source, p.confidence) for p in pages]
-    return Document(
-        elements=elements, pages=infos, metadata={"title": title, "furniture": furniture}
-    )
+    metadata["title"] = next((e.text for e in elements if e.kind == "title"), None)
+    metadata["furniture"] = furniture
+    infos = [
+        PageInfo(
+            p.number,
+            p.text.width,
+            p.text.height,
+            p.source,
+            p.confidence,
+            needs_ocr=p.needs_ocr,
+            ocr_note=p.ocr_note,
+        )
+        for p in pages
+    ]
+    return Document(elements=elements, pages=infos, metadata=metadata)
 
 
 def _open(path: Path) -> pdfium.PdfDocument:
@@ -80,7 +100,7 @@ def _open(path: Path) -> pdfium.PdfDocument:
         raise FileError("parse_error", f"the PDF could not be opened: {exc}") from None
 
 
-def _read(pdf: pdfium.PdfDocument, index: int) -> _Page:
+def _read(pdf: pdfium.PdfDocument, index: int, reader: _Ocr) -> _Page:
     page = pdf[index]
     try:
         textpage = page.get_textpage()
@@ -89,7 +109,7 @@ def _read(pdf: pdfium.PdfDocument, index: int) -> _Page:
         finally:
             textpage.close()
         result = _Page(index + 1, text, [])
-        _maybe_ocr(page, result)
+        _maybe_ocr(page, result, reader)
     finally:
         page.close()
     result.rows = rows_of(result.text.segments)
@@ -99,31 +119,88 @@ def _read(pdf: pdfium.PdfDocument, index: int) -> _Page:
 # -- OCR hook -----------------------------------------------------------------------------------
 
 
-def _ocr_module() -> Any | None:
-    """``ingestd.pipeline.ocr`` when it and its engine are installed, else ``None``."""
-    try:
-        module = importlib.import_module("ingestd.pipeline.ocr")
-    except ImportError:
-        return None
-    return module if module.ocr_available() else None
+class _Ocr:
+    """The OCR side of one document: the job's ``options.ocr``, and ``ingestd.pipeline.ocr`` and
+    its engine looked up once (not once per page)."""
+
+    def __init__(self, mode: OcrMode) -> None:
+        self.mode = mode
+        self._module: Any | None = None
+        self._ready: bool | None = None
+
+    def module(self) -> Any:
+        """``ingestd.pipeline.ocr``: its page decision needs no engine."""
+        if self._module is None:
+            self._module = importlib.import_module("ingestd.pipeline.ocr")
+        return self._module
+
+    def ready(self) -> bool:
+        """The engine and its language data are installed on this worker."""
+        if self._ready is None:
+            self._ready = bool(self.module().ocr_available())
+        return self._ready
 
 
-def _maybe_ocr(page: Any, result: _Page) -> None:
-    """Replace the page's text layer by OCR when the layer is missing, thin or garbled."""
-    if result.text.chars >= _DENSE_PAGE_CHARS and result.text.text.isascii():
-        return  # plenty of plain text: a usable layer (and no render needed to know it)
-    ocr = _ocr_module()
-    if ocr is None:
-        return
-    ink = ocr.ink_ratio(page) if result.text.chars < _DENSE_PAGE_CHARS else 0.0
-    reason = ocr.page_needs_ocr(result.text.text, char_boxes=result.text.chars, ink_ratio=ink)
+def _needs_ocr(page: Any, text: PageText, reader: _Ocr) -> str | None:
+    """Why the page's text layer cannot be used as it is (or ``None``)."""
+    if reader.mode == "force":
+        return "forced"
+    if text.chars >= _DENSE_PAGE_CHARS and text.text.isascii():
+        return None  # plenty of plain text: a usable layer (and no render needed to know it)
+    ocr = reader.module()
+    ink = ocr.ink_ratio(page) if text.chars < _DENSE_PAGE_CHARS else 0.0
+    reason: str | None = ocr.page_needs_ocr(text.text, char_boxes=text.chars, ink_ratio=ink)
+    return reason
+
+
+def _maybe_ocr(page: Any, result: _Page, reader: _Ocr) -> None:
+    """Replace the page's text layer by OCR when the layer is missing, thin or garbled (or the
+    job forces OCR). The text layer stays when OCR cannot run here (``ocr_unavailable``), when
+    the job turned OCR off, and when OCR of a thin layer reads fewer words than it had."""
+    reason = _needs_ocr(page, result.text, reader)
     if reason is None:
         return
-    scanned = ocr.ocr_pdf_page(page)
+    result.needs_ocr = reason
+    if reader.mode == "off":
+        result.ocr_note = "ocr_off"
+        return
+    if not reader.ready():
+        if reader.mode == "force":
+            _require_ocr()
+        result.ocr_note = "ocr_unavailable"
+        return
+    scanned = reader.module().ocr_pdf_page(page)
+    if reason == "thin_text_layer" and _word_count(scanned.words) < len(result.text.text.split()):
+        result.ocr_note = "text_layer_kept"  # a thin but real layer beats a poorer reading
+        return
     result.text.segments = segments_from_ocr(scanned.words)
     result.text.rules = []
     result.source = "ocr"
     result.confidence = round(float(scanned.confidence), 3)
+
+
+def _word_count(words: Any) -> int:
+    return sum(len(word.text.split()) for word in words)
+
+
+def _require_ocr() -> None:
+    """Raise ``FileError("ocr_unavailable")`` naming what to install."""
+    from ingestd.pipeline.ocr import require_ocr
+
+    require_ocr()
+
+
+def _ocr_unavailable_warning(pages: list[int]) -> dict[str, Any]:
+    from ingestd.pipeline.ocr import INSTALL_HINT
+
+    shown = ", ".join(map(str, pages[:20])) + (" …" if len(pages) > 20 else "")
+    return {
+        "code": "ocr_unavailable",
+        "pages": pages,
+        "detail": f"page(s) {shown} need OCR but it is not installed on this worker: their "
+        f"text layer was kept as it is; install it with {INSTALL_HINT} and tesseract's "
+        "language data, then retry the file",
+    }
 
 
 def segments_from_ocr(words: Any) -> list[Segment]:
@@ -173,7 +250,11 @@ def _page_elements(page: _Page, body: float) -> list[Element]:
     for table in tables:
         sequence.append((position[id(table)] - 0.5, table))
     sequence.sort(key=lambda pair: pair[0])
-    return _elements([item for _pos, item in sequence], page.number)
+    elements = _elements([item for _pos, item in sequence], page.number)
+    if page.source == "ocr":  # the chunks say where their text came from
+        source = {"text_source": "ocr", "ocr_confidence": page.confidence}
+        elements = [replace(e, meta={**e.meta, **source}) for e in elements]
+    return elements
 
 
 def _box(item: Line | FoundTable) -> tuple[float, float, float, float]:
@@ -190,8 +271,6 @@ def _elements(items: list[Block | FoundTable], number: int) -> list[Element]:
                 out.remove(pending_caption)
             table = item.table
             if caption:
-                from dataclasses import replace
-
                 table = replace(table, caption=caption)
             element = table_element(table, page=number, bbox=(item.x0, item.y0, item.x1, item.y1))
             if element is not None:
@@ -274,8 +353,6 @@ def _sections_by_page(pdf: pdfium.PdfDocument) -> dict[int, str]:
 
 def _bookmark_sections(elements: list[Element], bookmarks: dict[int, str]) -> list[Element]:
     """Sections from the outline, for a document whose text shows no headings."""
-    from dataclasses import replace
-
     out: list[Element] = []
     section: str | None = None
     for element in elements:

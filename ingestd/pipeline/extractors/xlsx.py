@@ -4,13 +4,17 @@ Each sheet's name is a level-1 heading. Title rows above the table (one text acr
 merged or not) become the table's caption, never its header; the header is the first row with
 several distinct text labels; blank rows are skipped; merged ranges are one cell with spans
 (their value once); formulas read as the value Excel last computed. Long sheets come out as
-blocks of ~30 rows (each block's ``Table`` carries the header rows).
+blocks of ~30 rows (each block's ``Table`` carries the header rows). A chart's title is a ``caption`` after its
+sheet's table (``meta.chart``); a chartsheet is its name as a heading and its chart's title.
+Several tables on one sheet, one under another (a blank row, then the next one's title row and
+header), are read as separate tables.
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ from ingestd.pipeline.extractors._common import (
     table_blocks,
     translate_errors,
 )
+from ingestd.pipeline.extractors._xlsx_charts import chart_titles
 
 _MERGE_CELL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
 _MAX_TITLE_ROWS = 3
@@ -44,24 +49,85 @@ def extract(path: Path) -> list[Element]:
 
 
 def _workbook_elements(path: Path) -> list[Element]:
+    charts = _chart_titles(path)
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         elements: list[Element] = []
-        for index, sheet in enumerate(workbook.worksheets, start=1):
-            if not hasattr(sheet, "iter_rows"):
-                continue  # chartsheets have no cells
-            elements.extend(_sheet_elements(sheet, index))
+        for index, name in enumerate(workbook.sheetnames, start=1):
+            sheet = workbook[name]
+            # Chartsheets have no cells: only their chart's title.
+            sheet_elements = _sheet_elements(sheet, index) if hasattr(sheet, "iter_rows") else []
+            titles = charts.get(name, [])
+            if titles and not sheet_elements:
+                sheet_elements = [_sheet_heading(name, index)]
+            elements += sheet_elements
+            elements += [
+                Element(kind="caption", text=title, page=index, meta={"sheet": name, "chart": True})
+                for title in titles
+            ]
         return elements
     finally:
         workbook.close()  # read-only mode keeps the zip open until closed
+
+
+def _chart_titles(path: Path) -> dict[str, list[str]]:
+    """Charts are an extra: a workbook whose drawings cannot be read still gives its cells."""
+    try:
+        return chart_titles(path)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return {}
+
+
+def _sheet_heading(name: str, index: int) -> Element:
+    return Element(kind="heading", text=name, page=index, level=1, meta={"sheet": name})
 
 
 def _sheet_elements(sheet: Any, index: int) -> list[Element]:
     # Some writers record a wrong <dimension>; without a reset read-only mode would trust it and
     # cut rows or pad them with thousands of empty cells.
     sheet.reset_dimensions()
-    merges = _merges(sheet)
-    rows = _rows(sheet, merges)
+    rows = _Tables(_rows(sheet, _merges(sheet)))
+    name = str(sheet.title)
+    blocks: list[Element] = []
+    while rows.more():  # one table after another, down the sheet
+        blocks += _table(rows, index, {"sheet": name})
+    return [_sheet_heading(name, index), *blocks] if blocks else []
+
+
+class _Tables:
+    """A sheet's rows, cut where another table starts below the one being read: after a blank
+    row, a row with a single text (the next table's title). Only a table with a header is cut
+    (a column of notes is not)."""
+
+    def __init__(self, rows: Iterator[tuple[int, tuple[Cell, ...]]]) -> None:
+        self._rows = rows
+        self._pending: tuple[int, tuple[Cell, ...]] | None = None
+        self._last = 0
+        self.cutting = False  # set while a table's body is read
+
+    def __iter__(self) -> _Tables:
+        return self
+
+    def __next__(self) -> tuple[int, tuple[Cell, ...]]:
+        row = self._pending if self._pending is not None else next(self._rows)
+        if self.cutting and row[0] > self._last + 1 and _filled(row[1]) == 1:
+            text = _only_text(row[1])
+            if not _is_number(text):
+                self._pending = row
+                raise StopIteration
+        self._pending = None
+        self._last = row[0]
+        return row
+
+    def more(self) -> bool:
+        self.cutting = False
+        if self._pending is None:
+            self._pending = next(self._rows, None)
+        return self._pending is not None
+
+
+def _table(rows: _Tables, index: int, meta: dict[str, Any]) -> list[Element]:
+    """The next table: its title rows (the caption), its header rows and its body."""
     head: list[tuple[int, tuple[Cell, ...]]] = []
     for row in rows:  # the title rows and the header: a few rows at most
         head.append(row)
@@ -69,9 +135,6 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
             break
     if not head:
         return []
-    name = str(sheet.title)
-    meta = {"sheet": name}
-    heading = Element(kind="heading", text=name, page=index, level=1, meta=meta)
     titles = [_only_text(row) for _n, row in head[:-1]]
     first_number, first = head[-1]
     header: list[tuple[Cell, ...]] = []
@@ -80,6 +143,7 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
         titles, body = [], itertools.chain(head, rows)
     elif _is_header(first):
         header, body = [first], rows
+        rows.cutting = True
         if any(cell.colspan > 1 for cell in first):  # "Sales" over "Q1 | Q2"
             below = next(rows, None)
             if below is not None and _is_header(below[1]):
@@ -89,8 +153,7 @@ def _sheet_elements(sheet: Any, index: int) -> list[Element]:
     else:
         body = itertools.chain([(first_number, first)], rows)
     caption = " — ".join(t for t in titles if t) or None
-    blocks = table_blocks(body, header=header, caption=caption, page=index, meta=meta)
-    return [heading, *blocks]
+    return list(table_blocks(body, header=header, caption=caption, page=index, meta=meta))
 
 
 def _merges(sheet: Any) -> dict[tuple[int, int], tuple[int, int] | None]:

@@ -61,46 +61,54 @@ def reading_order(
     items: Sequence[T], box: Callable[[T], tuple[float, float, float, float]], depth: int = 0
 ) -> list[T]:
     """``items`` in reading order, given each one's box (x0, y0, x1, y1; y down)."""
-    items = sorted(items, key=lambda it: (box(it)[1], box(it)[0]))
+    return [item for _box, item in _ordered([(box(it), it) for it in items], depth)]
+
+
+_Boxed = tuple[tuple[float, float, float, float], T]
+
+
+def _ordered(items: list[_Boxed[T]], depth: int) -> list[_Boxed[T]]:
+    items = sorted(items, key=lambda pair: (pair[0][1], pair[0][0]))
     if len(items) < 2 or depth > _MAX_DEPTH:
-        return list(items)
-    gutter = _gutter(items, box)
+        return items
+    gutter = _gutter([b for b, _it in items])
     if gutter is None:
         return items
     g0, g1 = gutter
-    out: list[T] = []
-    band: list[T] = []
-    for item in items:
-        x0, _y0, x1, _y1 = box(item)
+    out: list[_Boxed[T]] = []
+    band: list[_Boxed[T]] = []
+    for pair in items:
+        x0, _y0, x1, _y1 = pair[0]
         if x0 < g1 and x1 > g0:  # crosses the gutter: ends the band above it
-            out += _band(band, box, g0, depth)
+            out += _band(band, g0, depth)
             band = []
-            out.append(item)
+            out.append(pair)
         else:
-            band.append(item)
-    out += _band(band, box, g0, depth)
+            band.append(pair)
+    out += _band(band, g0, depth)
     return out
 
 
-def _band(
-    band: list[T], box: Callable[[T], tuple[float, float, float, float]], g0: float, depth: int
-) -> list[T]:
-    left = [it for it in band if box(it)[2] <= g0]
-    right = [it for it in band if box(it)[2] > g0]
-    return reading_order(left, box, depth + 1) + reading_order(right, box, depth + 1)
+def _band(band: list[_Boxed[T]], g0: float, depth: int) -> list[_Boxed[T]]:
+    left = [pair for pair in band if pair[0][2] <= g0]
+    right = [pair for pair in band if pair[0][2] > g0]
+    return _ordered(left, depth + 1) + _ordered(right, depth + 1)
 
 
-def _gutter(
-    items: list[T], box: Callable[[T], tuple[float, float, float, float]]
-) -> tuple[float, float] | None:
+def _gutter(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float] | None:
     """The widest vertical strip that narrow boxes leave free, with boxes on both sides."""
-    boxes = [box(it) for it in items]
     left = min(b[0] for b in boxes)
     right = max(b[2] for b in boxes)
     width = right - left
     if width <= 0:
         return None
-    narrow = sorted((b[0], b[2]) for b in boxes if (b[2] - b[0]) < 0.6 * width)
+    # Lines taller than the body's (headings) do not shape the gutters: one that reaches into a
+    # gutter cuts the page into bands instead, like a full-width line.
+    heights = sorted(b[3] - b[1] for b in boxes)
+    tall = heights[len(heights) // 2] * 1.25
+    narrow = sorted(
+        (b[0], b[2]) for b in boxes if (b[2] - b[0]) < 0.6 * width and (b[3] - b[1]) <= tall
+    )
     if len(narrow) < 2:
         return None
     best: tuple[float, float] | None = None

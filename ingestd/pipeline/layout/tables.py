@@ -72,7 +72,7 @@ def aligned_tables(lines: list[Line]) -> list[FoundTable]:
         ):
             run.append(line)
             continue
-        if len(run) >= _MIN_ROWS:
+        if len(run) >= _MIN_ROWS and not _prose_columns(run):
             table = _aligned(run)
             if table is not None:
                 found.append(table)
@@ -84,6 +84,15 @@ def _cells_like(line: Line) -> bool:
     """Segments short enough to be cells: lines of two text columns side by side are not."""
     words = sorted(len(s.text.split()) for s in line.segments)
     return words[len(words) // 2] <= 5
+
+
+def _prose_columns(run: list[Line]) -> bool:
+    """Narrow columns of running text side by side (three columns of 5-word lines), not a table:
+    cells of several words, few of them with a digit."""
+    cells = [s.text for line in run for s in line.segments]
+    words = sum(len(text.split()) for text in cells) / len(cells)
+    digits = sum(1 for text in cells if any(ch.isdigit() for ch in text)) / len(cells)
+    return words >= 3.5 and digits < 0.3
 
 
 def _fits(run: list[Line], line: Line) -> bool:

@@ -75,7 +75,7 @@ def page_needs_ocr(text: str, *, char_boxes: int, ink_ratio: float) -> str | Non
     >>> page_needs_ocr("Quarterly report", char_boxes=16, ink_ratio=0.004) is None
     True
     """
-    visible = sum(1 for ch in text if not ch.isspace())
+    visible = _visible(text)
     if visible == 0:
         if ink_ratio < MIN_INK:
             return None
@@ -90,21 +90,36 @@ def page_needs_ocr(text: str, *, char_boxes: int, ink_ratio: float) -> str | Non
 
 def garbled_share(text: str) -> float:
     """Share (0..1) of ``text``'s non-space characters that are not text (see the module doc)."""
-    visible = sum(1 for ch in text if not ch.isspace())
+    visible = _visible(text)
     if visible < MIN_TEXT_FOR_RATIOS:
         # Too little to judge by ratio, but a (cid:…) run or a private-use glyph is never text.
         return 1.0 if _CID.search(text) or any(_is_junk(ch) for ch in text) else 0.0
     junk = sum(len(match.group()) for match in _CID.finditer(text))
-    rest = _CID.sub("", text)
+    rest = _CID.sub("", text) if junk else text
     junk += 2 * len(_MOJIBAKE.findall(rest))
-    junk += sum(1 for ch in rest if _is_junk(ch))
-    wordlike = sum(1 for ch in rest if _is_wordlike(ch))
-    non_word = max(0, sum(1 for ch in rest if not ch.isspace()) - wordlike)
+    # Each distinct character is classified once (a page has a few dozen); only the few that are
+    # not letters or digits are counted, in C.
+    non_space = _visible(rest)
+    non_word = 0
+    for ch in set(rest):
+        if ch.isalnum() or ch.isspace():
+            continue  # letters and digits are word-like and never junk
+        count = rest.count(ch)
+        if _is_junk(ch):
+            junk += count
+        if not _is_wordlike(ch):
+            non_word += count
+    wordlike = non_space - non_word
     share = junk / visible
     if wordlike < MIN_WORD_SHARE * visible:
         # Mostly symbols: a broken ToUnicode map turns glyphs into punctuation soup.
         share = max(share, non_word / visible)
     return min(1.0, share)
+
+
+def _visible(text: str) -> int:
+    """Non-space characters, counted in C."""
+    return len("".join(text.split()))
 
 
 def _is_junk(ch: str) -> bool:
