@@ -83,7 +83,7 @@ Source = Annotated[
     Discriminator(
         _source_tag,
         custom_error_type="invalid_source_type",
-        custom_error_message="unknown source type: use upload, directory, zip, url, s3, or the "
+        custom_error_message="unknown source type: use 'upload', 'directory', 'zip', 'url', 's3', or the "
         "type of a connector installed with this server (docs/sources.md)",
     ),
 ]

@@ -10,12 +10,14 @@ import * as queue from "./queue.js";
 import * as stats from "./stats.js";
 import { clearAlert, clearError, connect, disconnect } from "./session.js";
 
-const VIEWS = { jobs, job, new: newJob, queue, stats };
+const VIEWS = { jobs, job, new: newJob, queue, stats, file: { init() {}, show: job.showFile, hide: job.hide } };
 let current = null;
 
 function route() {
   const [first, second] = location.hash.replace(/^#\/?/, "").split("/");
   if (first === "jobs" && second) return ["job", { id: decodeURIComponent(second) }];
+  // A file by id (a duplicate's original may be in another job): shown on its job's page.
+  if (first === "files" && second) return ["file", { id: decodeURIComponent(second) }];
   if (first === "new" || first === "queue" || first === "stats") return [first, {}];
   return ["jobs", {}];
 }
@@ -34,9 +36,9 @@ function render({ focus = false } = {}) {
     return;
   }
   const [name, params] = route();
-  showOnly(`view-${name}`);
+  showOnly(`view-${name === "file" ? "job" : name}`);
   for (const link of byId("nav").querySelectorAll("a")) {
-    const here = link.dataset.nav === name || (name === "job" && link.dataset.nav === "jobs");
+    const here = link.dataset.nav === name || ((name === "job" || name === "file") && link.dataset.nav === "jobs");
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
