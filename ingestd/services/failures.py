@@ -28,14 +28,16 @@ from ingestd.store.failures import FileFilter
 DEFAULT_SINCE_SECONDS = 24 * 3600
 MAX_BUCKETS = 2000  # per group: a week in 5-minute buckets
 JOBS_PER_GROUP = 10
+MAX_BUCKET_SECONDS = 31 * 86400  # a month
+MAX_SINCE_SECONDS = 3660 * 86400  # about ten years back
 RETRYABLE_STATUSES = (FileStatus.FAILED, FileStatus.CANCELLED)
 _DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_duration(value: str, name: str) -> int:
-    """``30s``, ``5m``, ``1h``, ``1d`` (or plain seconds) as seconds, at least one."""
-    text = value.strip().lower()
+def parse_duration(value: str, name: str, *, maximum: int = MAX_SINCE_SECONDS) -> int:
+    """``30s``, ``5m``, ``1h``, ``1d`` (or plain seconds) as seconds, from one to ``maximum``."""
+    text = value.strip().lower()[:40]
     if text.isdigit():
         seconds = int(text)
     elif match := _DURATION.match(text):
@@ -44,6 +46,8 @@ def parse_duration(value: str, name: str) -> int:
         raise ValidationFailed(f"{name}: {value!r} is not a duration such as 30s, 5m, 1h or 1d")
     if seconds < 1:
         raise ValidationFailed(f"{name}: must be at least one second")
+    if seconds > maximum:
+        raise ValidationFailed(f"{name}: {value!r} is longer than {maximum // 86400} days")
     return seconds
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 
 from ingestd.config_parts import QueueSettings
+from ingestd.domain.errors import Unavailable
 from ingestd.domain.health import StorageHealthSource, UnknownStorageHealth
 from ingestd.domain.times import rfc3339
 from ingestd.lifecycle import BackgroundService
@@ -37,6 +38,7 @@ EVERY = 1.0  # seconds between updates
 WINDOWS = {"10s": 10, "1m": 60}  # throughput windows, in seconds
 KEPT = max(WINDOWS.values())
 REREAD = 3  # seconds read again each tick: a file's event may commit after its ``at``
+FIRST_WAIT = 10.0  # seconds a new subscriber waits for the first reading before a 503
 
 Scope = str | None  # a tenant, or None for every tenant (admins)
 
@@ -113,7 +115,13 @@ class Subscription:
     async def snapshot(self) -> str:
         """The first message: everything known, storage history included."""
         if self.channel.body is None:
-            await self.channel.next_update()
+            try:
+                async with asyncio.timeout(FIRST_WAIT):
+                    await self.channel.next_update()
+            except TimeoutError:
+                raise Unavailable(
+                    "the live metrics could not be read in time (is the database reachable?)"
+                ) from None
         body = self.channel.body
         assert body is not None
         storage = self._feed.health.snapshot()

@@ -200,3 +200,23 @@ async def test_timings_say_where_a_jobs_time_went(app: App, docs: Path) -> None:
     other = {"Authorization": f"Bearer {await app.key('member', tenant='acme')}"}
     hidden = await app.client.get(f"/api/v1/jobs/{job_id}/timings", headers=other)
     assert hidden.status_code == 404
+
+
+async def test_hostile_values_are_client_errors(app: App) -> None:
+    """A NUL byte (PostgreSQL refuses it in text), absurd ranges and sizes: never a 500."""
+    requests = [
+        ("GET", "/api/v1/jobs/job_%00x/timings", None),
+        ("GET", "/api/v1/usage?from=2026-13-45", None),
+        ("GET", "/api/v1/usage?from=%00", None),
+        ("GET", "/api/v1/usage?from=0001-01-01&to=9999-12-31", None),
+        ("GET", "/api/v1/errors?since=%00", None),
+        ("GET", "/api/v1/errors?bucket=99999999999999999999999d", None),
+        ("GET", "/api/v1/errors?since=0001-01-01T00:00:00Z&bucket=1s", None),
+        ("POST", "/api/v1/files/actions/retry", {"filter": {"error_code": "a\u0000b"}}),
+        ("POST", "/api/v1/files/actions/retry", {"filter": {"job_id": "\u0000"}, "dry_run": True}),
+    ]
+    for method, url, body in requests:
+        response = await app.client.request(method, url, json=body)
+        assert response.status_code < 500, (url, body, response.status_code, response.text)
+        if response.status_code >= 400:
+            assert response.headers["content-type"] == "application/problem+json", url

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -164,3 +165,28 @@ def test_throughput_keeps_a_minute_and_rereads_late_seconds() -> None:
     window.replace(again, [("a", 999, 5, 50)], later)
     assert 950 not in window.seconds and window.seconds[999] == {"a": (5, 50)}
     assert window.seconds[995] == {"a": (10, 1000)}
+
+
+class Unreachable:
+    """A database that never answers a read (a failover that takes its time)."""
+
+    def read(self) -> Any:
+        raise ConnectionRefusedError("the database is down")
+
+
+async def test_a_feed_that_cannot_read_answers_503_not_forever(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingestd.domain.errors import Unavailable
+    from ingestd.services import live_metrics
+
+    monkeypatch.setattr(live_metrics, "FIRST_WAIT", 0.2)
+    feed = LiveMetrics(Unreachable(), app.settings.queue)  # type: ignore[arg-type]
+    await feed.start()
+    subscription = feed.subscribe(None)
+    try:
+        with pytest.raises(Unavailable):
+            await subscription.snapshot()
+    finally:
+        subscription.close()
+        await feed.stop()

@@ -32,5 +32,5 @@ async def errors(
     bucket: Annotated[str, Query(description="bucket length: 30s, 5m, 1h, 1d")] = "1h",
 ) -> Any:
     start = failures.parse_since(since, now=time.time())
-    seconds = failures.parse_duration(bucket, "bucket")
+    seconds = failures.parse_duration(bucket, "bucket", maximum=failures.MAX_BUCKET_SECONDS)
     return await failures.error_report(db, caller, since=start, bucket_seconds=seconds)

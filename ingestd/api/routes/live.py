@@ -1,6 +1,7 @@
 """The live metrics feed, over WebSocket and Server-Sent Events (services/live_metrics.py).
 
-WebSocket close codes: 4401 no or a bad key; 1001 when the server stops.
+WebSocket close codes: 4401 no or a bad key, 4429 over the key's rate limit; 1001 when the
+server stops. Authentication is the API's one way in (``api/deps.authenticate``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 from starlette.routing import WebSocketRoute
 
+from ingestd.api.deps import authenticate
 from ingestd.api.schemas import ERRORS
-from ingestd.domain.auth import Principal
 from ingestd.domain.errors import IngestdError, Unavailable
-from ingestd.services.keys import KeyAuthenticator
 from ingestd.services.live_metrics import LiveMetrics, Subscription
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["operations"], responses=ERRORS)
@@ -65,22 +65,13 @@ def _feed(conn: Request | WebSocket) -> LiveMetrics:
     return feed
 
 
-async def _principal(conn: Request | WebSocket, token: str | None) -> Principal:
-    auth: KeyAuthenticator = conn.app.state.auth
-    plain = token or conn.headers.get("x-api-key")
-    bearer = conn.headers.get("authorization", "")
-    if not plain and bearer.lower().startswith("bearer "):
-        plain = bearer[7:].strip()
-    return await auth.authenticate(plain)
-
-
 # -- WebSocket ---------------------------------------------------------------------------------
 async def _socket(websocket: WebSocket) -> None:
     """A plain Starlette endpoint (as the event sockets are): an open connection holds no
     dependency-injection state."""
     await websocket.accept()
     try:
-        principal = await _principal(websocket, websocket.query_params.get("token"))
+        principal = await authenticate(websocket, websocket.query_params.get("token"))
         subscription = _feed(websocket).subscribe(principal.scope)
     except IngestdError as exc:
         await websocket.close(code=4000 + exc.status, reason=exc.detail[:120])
@@ -129,7 +120,7 @@ async def live(
     request: Request,
     token: Annotated[str | None, Query(description="the API key, for browsers")] = None,
 ) -> Response:
-    principal = await _principal(request, token)
+    principal = await authenticate(request, token)
     subscription = _feed(request).subscribe(principal.scope)
     if SSE not in request.headers.get("accept", ""):
         try:
