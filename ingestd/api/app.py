@@ -25,8 +25,10 @@ from ingestd.api.routes import (
     insight,
     jobs,
     keys,
+    mapping,
     search,
     service,
+    templates,
     uploads,
     webhooks,
 )
@@ -161,6 +163,8 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)
+    app.include_router(templates.router)  # templates (docs/templates.md)
+    app.include_router(mapping.router)
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
     install_docs(app)  # /docs and /redoc, offline

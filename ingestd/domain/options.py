@@ -52,6 +52,13 @@ class JobOptions(BaseModel):
         description="put speaker notes (PPTX) in the chunks; they are always in the document",
     )
 
+    templates: bool = Field(
+        default=False,
+        description="match each table against the tenant's templates, store typed records for "
+        "approved ones; a table of an unknown layout ends its file `needs_mapping` "
+        "(docs/templates.md)",
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> JobOptions:
         if self.chunk_overlap >= self.chunk_size:

@@ -49,6 +49,9 @@ class FileOutcome:
     # (``skip_existing``): completing makes that claim ``completed``.
     content_key: str | None = None
     content_held: bool = False
+    # Tables that wait for a template mapping (docs/templates.md): ``{"table", "template_id",
+    # "version"}`` each; any makes the file end ``needs_mapping``.
+    needs_mapping: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

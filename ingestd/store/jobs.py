@@ -18,6 +18,7 @@ FINAL_FOR_BYTES = (
     FileStatus.FAILED,
     FileStatus.SKIPPED,
     FileStatus.CANCELLED,
+    FileStatus.NEEDS_MAPPING,
 )
 
 

@@ -37,6 +37,7 @@ from ingestd.sources.registry import Sources
 from ingestd.store import files as file_store
 from ingestd.store.db import Database
 from ingestd.worker.outcomes import OutcomeRecorder
+from ingestd.worker.templates import TemplateStep
 
 log = logging.getLogger("ingestd.worker")
 
@@ -71,6 +72,7 @@ class FileRunner:
         self.report = report
         self.on_content_freed = on_content_freed
         self._download_slots = asyncio.Semaphore(max(1, download_slots))
+        self.templates = TemplateStep(db, pool)
 
     async def check_scanner(self) -> None:
         """Say at start whether clamd answers; files fail retryably while it does not."""
@@ -231,6 +233,11 @@ class FileRunner:
             outcome.chunks = [
                 with_embedding(c, name, dim, v) for c, v in zip(parsed.chunks, vectors, strict=True)
             ]
+        if options.templates:  # docs/templates.md
+            self.report(claimed, "storing", 0.8)
+            outcome.needs_mapping = await self.templates.run(
+                claimed, path, inspection.mime_type, lambda: _remaining(deadline)
+            )
         return outcome
 
 
