@@ -91,12 +91,34 @@ def _csv_tables(path: Path) -> Iterator[SourceTable]:
         with open_text(path, newline="") as handle:
             sample = handle.read(16 * 1024)
             handle.seek(0)
-            reader = csv.reader(_bounded_lines(handle), _sniff(sample))
+            reader = csv.reader(_bounded_lines(handle), _dialect(sample))
             table = _split_head(0, "rows", (row for row in reader if any(row)))
             if table is not None:
                 yield table
     except csv.Error as exc:
         raise FileError("parse_error", f"the CSV file is malformed: {exc}") from None
+
+
+def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """The delimiter most lines agree on (the mode of its per-line count, over the sample):
+    a title row with fewer separators than the table below does not mislead it, as it does
+    ``csv.Sniffer``; the sniffer decides only when no delimiter is consistent."""
+    lines = [line for line in sample.splitlines()[:200] if line.strip()]
+    best, best_score = "", 0
+    for delimiter in ",;\t|":
+        counts = Counter(line.count(delimiter) for line in lines)
+        mode, agree = max(
+            ((c, n) for c, n in counts.items() if c), key=lambda x: (x[1], x[0]), default=(0, 0)
+        )
+        if mode and agree > best_score:
+            best, best_score = delimiter, agree
+    if not best or best_score < max(2, len(lines) // 2):
+        return _sniff(sample)
+
+    class Dialect(csv.excel):
+        delimiter = best
+
+    return Dialect
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:

@@ -343,6 +343,7 @@ async def file_records(
             conn, [file_id], after=_cursor(after), limit=limit + 1
         )
         errors = await record_store.list_errors(conn, file_id) if not after else []
+        order = await _field_order(conn, [file_id])
     applied = [t for t in tables if t["status"] == tpl_store.APPLIED]
     total = sum(t["rows"] for t in applied)
     valid = sum(t["valid_rows"] for t in applied)
@@ -350,7 +351,7 @@ async def file_records(
     return {
         "file_id": file_id,
         "status": file["status"],
-        "items": [_record(r) for r in page],
+        "items": [_record(r, order) for r in page],
         "next": _next(page) if len(rows) > limit else None,
         "errors": errors,
         "quality": round(valid / total, 4) if total else None,
@@ -372,13 +373,37 @@ async def file_records(
     }
 
 
-def _record(r: dict[str, Any]) -> dict[str, Any]:
+FieldOrder = dict[tuple[str, int], list[str]]
+
+
+async def _field_order(conn: Any, file_ids: Sequence[str]) -> FieldOrder:
+    """Each applied table's fields in its target schema's order (JSONB keeps no key order)."""
+    order: FieldOrder = {}
+    versions: dict[tuple[str, int], list[str]] = {}
+    for file_id in file_ids:
+        for t in await tpl_store.tables_of_file(conn, file_id):
+            if t["status"] != tpl_store.APPLIED or t["template_id"] is None:
+                continue
+            key = (t["template_id"], t["version"])
+            if key not in versions:
+                row = await tpl_store.get_version(conn, *key)
+                fields = ((row or {}).get("target_schema") or {}).get("fields") or []
+                versions[key] = [f["name"] for f in fields]
+            order[(file_id, t["table_index"])] = versions[key]
+    return order
+
+
+def _record(r: dict[str, Any], order: FieldOrder | None = None) -> dict[str, Any]:
+    data = r["data"]
+    fields = (order or {}).get((r["file_id"], r["table_index"]))
+    if fields:
+        data = {f: data.get(f) for f in fields}
     return {
         "file_id": r["file_id"],
         "table": r["table_index"],
         "row": r["row"],
         "valid": r["valid"],
-        "data": r["data"],
+        "data": data,
     }
 
 
@@ -401,12 +426,13 @@ async def iter_records(
             if await job_store.get_job(conn, job_id, principal.scope) is None:
                 raise NotFound(f"no job {job_id}")
             ids = await tpl_store.applied_files_of_job(conn, job_id)
+        order = await _field_order(conn, ids)
     cursor: tuple[str, int, int] | None = None
     while ids:
         async with db.read() as conn:
             rows = await record_store.list_records(conn, ids, after=cursor, limit=RECORDS_PAGE_MAX)
         for r in rows:
-            yield _record(r)
+            yield _record(r, order)
         if len(rows) < RECORDS_PAGE_MAX:
             return
         cursor = (rows[-1]["file_id"], rows[-1]["table_index"], rows[-1]["row"])
@@ -425,10 +451,11 @@ async def job_records(
             if ids
             else []
         )
+        order = await _field_order(conn, sorted({r["file_id"] for r in rows}))
     page = rows[:limit]
     return {
         "job_id": job_id,
-        "items": [_record(r) for r in page],
+        "items": [_record(r, order) for r in page],
         "next": _next(page) if len(rows) > limit else None,
         "quality": quality["quality"],
         "rows": quality["rows"],

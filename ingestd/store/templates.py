@@ -282,7 +282,8 @@ async def mapping_queue(
 async def files_waiting_on(conn: AsyncConnection, template_id: str) -> list[str]:
     ft = file_tables.c
     rows = await conn.execute(
-        sa.select(sa.distinct(ft.file_id))
+        sa.select(ft.file_id)
+        .distinct()
         .join(files, files.c.id == ft.file_id)
         .where(
             ft.template_id == template_id,
@@ -385,7 +386,8 @@ async def history(conn: AsyncConnection, tenant: str) -> dict[str, dict[str, int
 
 async def applied_files_of_job(conn: AsyncConnection, job_id: str) -> list[str]:
     rows = await conn.execute(
-        sa.select(sa.distinct(file_tables.c.file_id))
+        sa.select(file_tables.c.file_id)
+        .distinct()
         .where(file_tables.c.job_id == job_id, file_tables.c.status == APPLIED)
         .order_by(file_tables.c.file_id)
     )
