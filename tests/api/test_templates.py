@@ -52,15 +52,17 @@ async def _job(app: App, folder: str) -> dict[str, Any]:
     return await app.wait_job(response.json()["id"])
 
 
-async def _events(app: App, job_id: str | None = None) -> list[dict[str, Any]]:
-    path = f"/api/v1/jobs/{job_id}/events" if job_id else "/api/v1/events"
-    # SSE replays the log from the start and, without a live tail, a plain GET lists it
-    response = await app.client.get("/api/v1/audit", params={"limit": 1})
-    assert response.status_code == 200
+async def _events(app: App) -> list[dict[str, Any]]:
+    """The event log, as every channel (WebSocket, SSE, webhooks) reads it."""
     from ingestd.store import events as event_store
 
     async with app.runtime.db.read() as conn:
-        return await event_store.list_events(conn, tenant=None, job_id=job_id, limit=1000)
+        return await event_store.list_events(conn, tenant=None, limit=5000)
+
+
+async def _audited(app: App) -> list[str]:
+    items = (await app.client.get("/api/v1/audit", params={"limit": 500})).json()["items"]
+    return [f"{a['action']} {sorted(a['target'].values())} {a['status']}" for a in items]
 
 
 async def test_discover_map_approve_rerun_and_records(app: App, source_root: Path) -> None:
@@ -157,6 +159,9 @@ async def test_discover_map_approve_rerun_and_records(app: App, source_root: Pat
         "records.stored",
     ):
         assert wanted in types, wanted
+
+    audited = " | ".join(await _audited(app))
+    assert "mapping" in audited and "approve" in audited, audited
 
     # The same layout again: applied at once.
     (source_root / "in2").mkdir()
