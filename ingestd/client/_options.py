@@ -22,6 +22,7 @@ class JobOptions(BaseModel):
     timeout_seconds: int | None = None  # per file
     allowed_types: list[str] | None = None  # MIME patterns, e.g. ["application/pdf", "text/*"]
     max_file_size: int | None = None  # bytes; larger files are refused (and not uploaded)
+    templates: bool | None = None  # match tables against templates, store records (templates.md)
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
