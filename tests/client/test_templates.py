@@ -10,6 +10,7 @@ import orjson
 
 from ingestd.client import AsyncClient, Client, ConflictError, JobOptions, sources
 from tests.conftest import ADMIN_KEY
+from tests.eventually import eventually
 
 CSV = "Name;Email;Joined\n" + "".join(
     f"P{i};p{i}@example.org;0{1 + i % 9}.01.2024\n" for i in range(12)
@@ -44,11 +45,10 @@ async def test_async_client_covers_the_whole_workflow(
     approved = await client.templates.approve(template.id, ref.version, comment="fine")
     assert approved.status == "approved"
 
-    async def records_ready() -> None:
-        while (await client.files.get(file.id)).status != "completed":
-            await asyncio.sleep(0.05)
+    async def status() -> str:
+        return str((await client.files.get(file.id)).status)
 
-    await asyncio.wait_for(records_ready(), 60)
+    await eventually(status, until=lambda s: s == "completed", seconds=60, what="the re-run")
     page = await client.records.file(file.id)
     assert page.quality == 1.0 and page.items[0].data == {
         "name": "P0",
