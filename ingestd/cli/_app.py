@@ -48,6 +48,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "search",
         "Chunks ranked for a query: score, file, page and a snippet, best first.",
     ),
+    "templates": (
+        "ingestd.cli.templates",
+        "app",
+        "List, show, export and import templates for tabular files.",
+    ),
+    "mapping": ("ingestd.cli.templates", "mapping", "The files waiting for a template mapping."),
     "gc": (
         "ingestd.cli.blob_gc",
         "gc",
