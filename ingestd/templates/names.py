@@ -84,6 +84,55 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 
+# Business words of other languages (German, French, Spanish, Dutch) to the English word, so
+# "Rechnungsdatum" and "Date facture" meet "invoice_date".
+SYNONYMS: dict[str, str] = {
+    # German
+    "rechnung": "invoice", "rechnungs": "invoice", "datum": "date", "nummer": "number",
+    "kunde": "customer", "kunden": "customer", "betrag": "amount", "netto": "net",
+    "brutto": "total", "mwst": "tax", "ust": "tax", "steuer": "tax", "wahrung": "currency",
+    "waehrung": "currency", "fallig": "due", "faellig": "due", "am": "", "buchungstag": "booking date",
+    "buchung": "booking", "buchungs": "booking", "valuta": "value date", "verwendungszweck": "description",
+    "saldo": "balance", "empfanger": "counterparty", "empfaenger": "counterparty", "referenz": "reference",
+    "artikel": "product", "artikelnummer": "sku", "bezeichnung": "product name", "menge": "quantity",
+    "anzahl": "quantity", "einzelpreis": "unit price", "stuckpreis": "unit price", "preis": "price",
+    "lager": "warehouse", "mindestbestand": "reorder level", "bestand": "stock", "lieferant": "supplier",
+    "personalnummer": "employee id", "mitarbeiter": "employee name", "abteilung": "department",
+    "eintrittsdatum": "hire date", "eintritt": "hire", "gehalt": "salary", "aktiv": "active",
+    "bestellung": "order", "bestell": "order", "rabatt": "discount", "land": "country",
+    "liefer": "shipping", "lieferland": "shipping country", "vorname": "first name",
+    "nachname": "last name", "firma": "company", "telefon": "phone", "ort": "city", "stadt": "city",
+    "strasse": "street", "plz": "postcode", "name": "name", "beschreibung": "description",
+    # French
+    "facture": "invoice", "client": "customer", "montant": "amount", "ht": "net", "ttc": "total",
+    "tva": "tax", "devise": "currency", "echeance": "due", "prenom": "first name", "nom": "last name",
+    "societe": "company", "pays": "country", "quantite": "quantity", "prix": "price",
+    "fournisseur": "supplier", "commande": "order", "remise": "discount", "solde": "balance",
+    "libelle": "description", "entrepot": "warehouse", "salaire": "salary", "embauche": "hire",
+    # Spanish
+    "fecha": "date", "factura": "invoice", "cliente": "customer", "importe": "amount",
+    "cantidad": "quantity", "precio": "price", "proveedor": "supplier", "pedido": "order",
+    "descuento": "discount", "pais": "country", "empresa": "company", "correo": "email",
+    # Dutch
+    "bedrag": "amount", "klant": "customer", "factuur": "invoice",
+    # English words that name the same thing
+    "vendor": "supplier", "payee": "counterparty", "memo": "description", "vat": "tax",
+    "surname": "last name", "given": "first", "homepage": "website", "site": "website",
+    "buyer": "customer", "qty": "quantity", "pay": "salary",
+        "dept": "department", "division": "department", "mobile": "phone", "cell": "phone",
+    "item": "product", "desc": "description", 
+}  # fmt: skip
+# Word endings of compounds worth splitting off ("Rechnungsdatum" = rechnungs + datum).
+_COMPOUND_TAILS = ("datum", "nummer", "name", "preis", "betrag", "land", "tag", "menge", "bestand")
+
+
+def _split_compound(word: str) -> list[str]:
+    for tail in _COMPOUND_TAILS:
+        if len(word) > len(tail) + 3 and word.endswith(tail):
+            return [word[: -len(tail)], tail]
+    return [word]
+
+
 def _ascii(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -102,8 +151,15 @@ def tokens(name: str) -> tuple[str, ...]:
     key = normalise(name)
     out: list[str] = []
     for word in key.split("_"):
-        if word:
-            out.append(ABBREVIATIONS.get(word, word))
+        if not word:
+            continue
+        parts = [word] if word in SYNONYMS else _split_compound(word)
+        for part in parts:
+            english = SYNONYMS.get(part)
+            if english is not None:
+                out.extend(w for w in english.split() if w)
+            else:
+                out.append(ABBREVIATIONS.get(part, part))
     return tuple(out)
 
 

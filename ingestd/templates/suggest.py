@@ -38,9 +38,11 @@ def type_fit(column_type: str, field_type: str) -> float:
     if natural == field_type:
         return 1.0
     as_column = _AS_COLUMN_TYPE.get(field_type, field_type)
-    if field_type == "string":
-        return 0.6  # anything can be a string
-    return 0.6 if compatible(column_type, as_column) and column_type != "text" else 0.0
+    if field_type in ("string", "categorical"):
+        return 0.8 if column_type in ("text", "categorical") else 0.5  # anything can be a string
+    if column_type in ("text", "categorical"):
+        return 0.0  # text where the field wants a typed value: its cells would fail
+    return 0.6 if compatible(column_type, as_column) else 0.0
 
 
 def _column_text(column: Mapping[str, Any]) -> str:
