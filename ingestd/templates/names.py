@@ -119,8 +119,8 @@ SYNONYMS: dict[str, str] = {
     "vendor": "supplier", "payee": "counterparty", "memo": "description", "vat": "tax",
     "surname": "last name", "given": "first", "homepage": "website", "site": "website",
     "buyer": "customer", "qty": "quantity", "pay": "salary",
-        "dept": "department", "division": "department", "mobile": "phone", "cell": "phone",
-    "item": "product", "desc": "description", 
+    "dept": "department", "division": "department", "mobile": "phone", "cell": "phone",
+    "item": "product", "desc": "description",
 }  # fmt: skip
 # Word endings of compounds worth splitting off ("Rechnungsdatum" = rechnungs + datum).
 _COMPOUND_TAILS = ("datum", "nummer", "name", "preis", "betrag", "land", "tag", "menge", "bestand")
