@@ -83,7 +83,7 @@ def _split_head(index: int, location: str, rows: Iterator[list[str]]) -> SourceT
     at = locate_header(head)
     header = header_names(head[at])
     rest = itertools.chain(head[at + 1 :], rows)
-    return SourceTable(index, location, header, at, (r for r in rest if any(c.strip() for c in r)))
+    return SourceTable(index, location, header, at, (r for r in rest if any(r)))
 
 
 def _csv_tables(path: Path) -> Iterator[SourceTable]:

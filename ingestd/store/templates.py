@@ -199,6 +199,19 @@ async def index_rows(
     ]
 
 
+async def index_stamp(conn: AsyncConnection, tenant: str) -> tuple[int, float]:
+    """Changes whenever the tenant's templates do (a cached match index is still good while it
+    holds): how many there are and when the last changed."""
+    count, last = (
+        await conn.execute(
+            sa.select(
+                sa.func.count(), sa.func.coalesce(sa.func.max(templates.c.updated_at), 0.0)
+            ).where(templates.c.tenant == tenant)
+        )
+    ).one()
+    return int(count), float(last)
+
+
 async def version_by_fingerprint(
     conn: AsyncConnection, tenant: str, fingerprint: str
 ) -> dict[str, Any] | None:

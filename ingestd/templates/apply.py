@@ -51,7 +51,7 @@ def converter(kind: str, *, fmt: str | None = None, mark: str = ".") -> Converte
     if kind == "boolean":
         return _boolean
     if kind == "date":
-        return (lambda s: _date_fmt(s, fmt)) if fmt else _date
+        return _memo((lambda s: _date_fmt(s, fmt)) if fmt else _date)
     if kind == "datetime":
         return (lambda s: _datetime_fmt(s, fmt)) if fmt else _datetime
     if kind == "email":
@@ -59,6 +59,29 @@ def converter(kind: str, *, fmt: str | None = None, mark: str = ".") -> Converte
     if kind == "url":
         return lambda s: s if _URL.match(s) else _fail("not a URL")
     raise ValueError(f"unknown field type {kind}")
+
+
+MEMO_MAX = 100_000  # distinct values a date converter remembers
+
+
+def _memo(convert: Converter) -> Converter:
+    """Dates repeat (a year has 366 of them): remember each text's answer, or its error."""
+    seen: dict[str, tuple[bool, Any]] = {}
+
+    def memoised(s: str) -> Any:
+        hit = seen.get(s)
+        if hit is None:
+            try:
+                hit = (True, convert(s))
+            except CellError as exc:
+                hit = (False, str(exc))
+            if len(seen) < MEMO_MAX:
+                seen[s] = hit
+        if hit[0]:
+            return hit[1]
+        raise CellError(hit[1])
+
+    return memoised
 
 
 def _fail(reason: str) -> Any:
@@ -78,12 +101,17 @@ def _integer(s: str, mark: str) -> int:
     return int(number)
 
 
+_COMMA_NUMBER = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+
+
 def _decimal(s: str, mark: str) -> float:
     if mark == ".":
         try:
             return float(s)
         except ValueError:
             pass
+    elif _COMMA_NUMBER.fullmatch(s):  # 1.234,50: the common case of a decimal-comma export
+        return float(s.replace(".", "").replace(",", "."))
     number = v.parse_number(s, mark)
     if number is None:
         raise CellError("not a number")
@@ -136,6 +164,9 @@ def _datetime_fmt(s: str, fmt: str) -> str:
         raise CellError(f"not a date and time in the format {fmt}") from None
 
 
+_NO_DEFAULT: Any = object()
+
+
 @dataclass(frozen=True, slots=True)
 class FieldPlan:
     field: str
@@ -144,6 +175,10 @@ class FieldPlan:
     convert: Converter
     required: bool
     index: int  # the source column's position, -1 when it is not a column
+    simple: bool = False  # at most a trim and one value_map or default: the fast path
+    premap: dict[str, Any] | None = None  # a value_map (keys lower case) on the fast path
+    strict: bool = False  # a strict value_map: an unknown value is an error
+    default: Any = _NO_DEFAULT
 
     def source_cell(self, row: Sequence[str | None]) -> str | None:
         return row[self.index] if 0 <= self.index < len(row) else None
@@ -165,7 +200,12 @@ def _getter(columns: dict[str, int], source: str, transforms: list[dict[str, Any
 def _step(get: Getter, t: dict[str, Any], columns: dict[str, int]) -> Getter:
     kind = t["type"]
     if kind == "trim":
-        return lambda row: get(row).strip() if isinstance(get(row), str) else get(row)
+
+        def trim(row: Sequence[str | None]) -> Any:
+            value = get(row)
+            return value.strip() if isinstance(value, str) else value
+
+        return trim
     if kind == "constant":
         value = t["value"]
         return lambda row: value
@@ -210,11 +250,22 @@ def _step(get: Getter, t: dict[str, Any], columns: dict[str, int]) -> Getter:
         return mapped
     if kind == "date_format":
         fmt = t["format"]
-        return lambda row: _as_is(_date_fmt(get(row), fmt)) if get(row) else get(row)
+        parse = _memo(lambda s: _date_fmt(s, fmt))
+        return _converted(get, parse)
     if kind == "cast":
         cast = converter(t["to"], mark=t.get("decimal_mark", "."), fmt=t.get("format"))
-        return lambda row: _as_is(cast(get(row))) if get(row) else get(row)
+        return _converted(get, cast)
     raise ValueError(f"unknown transform {kind}")  # normalise_mapping refused it already
+
+
+def _converted(get: Getter, convert: Converter) -> Getter:
+    def step(row: Sequence[str | None]) -> Any:
+        value = get(row)
+        if isinstance(value, str) and not _null(value):
+            return _AsIs(convert(value))
+        return value
+
+    return step
 
 
 class _AsIs:
@@ -228,6 +279,25 @@ class _AsIs:
 
 def _as_is(value: Any) -> _AsIs:
     return _AsIs(value)
+
+
+def _fast_path(transforms: list[dict[str, Any]], index: int) -> dict[str, Any]:
+    """The fast-path settings of a column whose transforms are at most a trim and one
+    ``value_map`` or ``default`` (cells are trimmed anyway); ``{}`` for anything else."""
+    rest = [t for t in transforms if t["type"] != "trim"]
+    if index < 0 or len(rest) > 1:
+        return {}
+    if not rest:
+        return {"simple": True}
+    t = rest[0]
+    if t["type"] == "value_map":
+        table = {str(k).strip().lower(): val for k, val in t["map"].items()}
+        if "" in table:
+            return {}
+        return {"simple": True, "premap": table, "strict": bool(t.get("strict", False))}
+    if t["type"] == "default":
+        return {"simple": True, "default": t["value"]}
+    return {}
 
 
 class Compiled:
@@ -260,6 +330,7 @@ class Compiled:
                     convert=converter(f["type"], fmt=f.get("format"), mark=marks.get(source, ".")),
                     required=f["required"],
                     index=index.get(source, -1),
+                    **_fast_path(target["transform"], index.get(source, -1)),
                 )
             )
         self.unmapped_required = [
@@ -273,10 +344,43 @@ class Compiled:
         plans = self.plans
         missing = self.unmapped_required
         fields = self.fields
+        nulls = v.NULLS
+        simple = [
+            (p, p.index, p.field, p.convert, p.required, p.premap, p.default)
+            for p in plans
+            if p.simple
+        ]
+        other = [p for p in plans if not p.simple]
+        none = _NO_DEFAULT
         for n, row in enumerate(rows, first_row):
             record = dict.fromkeys(fields)
             errors: list[dict[str, Any]] = []
-            for p in plans:
+            width = len(row)
+            for p, i, field, convert, required, premap, default in simple:
+                cell = row[i] if i < width else None
+                if cell:
+                    cell = cell.strip()
+                if not cell or (len(cell) <= 4 and cell.lower() in nulls):
+                    if default is not none:
+                        record[field] = default
+                    elif required:
+                        errors.append(_error(n, p, cell or "", "required value is empty"))
+                    continue
+                try:
+                    if premap is not None:
+                        mapped = premap.get(cell.lower(), none)
+                        if mapped is none:
+                            if p.strict:
+                                raise CellError(f"{cell!r} is not in the value map")
+                        elif isinstance(mapped, str):
+                            cell = mapped
+                        else:
+                            record[field] = mapped
+                            continue
+                    record[field] = convert(cell)
+                except CellError as exc:
+                    errors.append(_error(n, p, cell, str(exc)))
+            for p in other:
                 raw: Any = None
                 try:
                     raw = p.get(row)
@@ -284,7 +388,7 @@ class Compiled:
                         record[p.field] = raw.value
                         continue
                     if isinstance(raw, str):
-                        if not raw or raw.lower() in v.NULLS:
+                        if not raw or raw.lower() in nulls:
                             if p.required:
                                 errors.append(_error(n, p, raw, "required value is empty"))
                             continue

@@ -12,9 +12,11 @@ columns in another order. ``EXACT`` (1.0) means the same keys in the same order.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ingestd.templates.names import name_similarity, normalise
 from ingestd.templates.signature import Signature
@@ -23,8 +25,8 @@ from ingestd.templates.values import NUMERIC_TYPES, TEMPORAL_TYPES
 MATCH_THRESHOLD = 0.85  # at or above: the table is this template's layout (a version if not exact)
 SAME_FAMILY = 0.5  # at or above (and below the threshold): a new version of the closest template
 PAIR_SIMILARITY = 0.75  # columns whose names are at least this alike can pair
-MAX_CANDIDATES = 50
-FALLBACK_CANDIDATES = 20
+FUZZY_CANDIDATES = 8  # templates sharing the most column keys that get the fuzzy pairing
+FALLBACK_CANDIDATES = 10  # when none shares a key: the closest in width
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +35,11 @@ class IndexedTemplate:
     version: int
     status: str
     columns: tuple[tuple[str, str, str], ...]  # (name, key, type)
+    keys: tuple[str, ...] = ()
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(k for _n, k, _t in self.columns)
+    def __post_init__(self) -> None:
+        if not self.keys:
+            object.__setattr__(self, "keys", tuple(k for _n, k, _t in self.columns))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ def compatible(a: str, b: str) -> bool:
 class TemplateIndex:
     def __init__(self, templates: Iterable[IndexedTemplate]) -> None:
         self.templates = list(templates)
+        self._widths = [len(t.columns) for t in self.templates]
         self._by_key: dict[str, list[int]] = defaultdict(list)
         for i, template in enumerate(self.templates):
             for key in set(template.keys):
@@ -70,6 +74,7 @@ class TemplateIndex:
     def add(self, template: IndexedTemplate) -> None:
         """A template made while matching (a new layout): later tables can match it."""
         self.templates.append(template)
+        self._widths.append(len(template.columns))
         for key in set(template.keys):
             self._by_key[key].append(len(self.templates) - 1)
 
@@ -91,19 +96,27 @@ class TemplateIndex:
         )
 
     def ranked(self, signature: Signature, *, limit: int = 5) -> list[Match]:
-        """The closest templates, best first."""
+        """The closest templates, best first.
+
+        Two stages: every template sharing a column key is scored by its shared keys alone
+        (cheap), and only the best ``FUZZY_CANDIDATES`` of them (or, when none shares a key,
+        the ``FALLBACK_CANDIDATES`` closest in width) get the fuzzy pairing of names."""
+        keys = set(signature.keys)
         hits: dict[int, int] = defaultdict(int)
-        for key in set(signature.keys):
+        for key in keys:
             for i in self._by_key.get(key, ()):
                 hits[i] += 1
-        candidates = sorted(hits, key=lambda i: -hits[i])[:MAX_CANDIDATES]
-        if len(candidates) < FALLBACK_CANDIDATES:
-            width = len(signature.columns)
-            others = sorted(
-                (i for i in range(len(self.templates)) if i not in hits),
-                key=lambda i: abs(len(self.templates[i].columns) - width),
+        width = len(signature.columns)
+        if hits:
+            sizes = self._widths
+            candidates = heapq.nlargest(
+                FUZZY_CANDIDATES, hits, key=lambda i: hits[i] / (width + sizes[i])
             )
-            candidates += others[: FALLBACK_CANDIDATES - len(candidates)]
+        else:
+            candidates = sorted(
+                range(len(self.templates)),
+                key=lambda i: abs(len(self.templates[i].columns) - width),
+            )[:FALLBACK_CANDIDATES]
         cols = [(c.name, c.key, c.type) for c in signature.columns]
         matches = [self._score(self.templates[i], cols) for i in candidates]
         matches.sort(key=lambda m: (-m.score, m.template_id))
@@ -123,6 +136,21 @@ class TemplateIndex:
         score = column_similarity(template.columns, cols)
         same = set(template.keys) == {k for _n, k, _t in cols} and len(template.keys) == len(cols)
         return Match(template.id, template.version, template.status, score, False, same)
+
+
+def _may_pair(a: str, b: str) -> bool:
+    """A cheap bound: names with no letter trigram in common and lengths far apart never pair
+    (abbreviations still do: their tokens expand in ``name_similarity``)."""
+    if not a or not b:
+        return False
+    if a[0] == b[0] or a[:2] in b or b[:2] in a:
+        return True
+    return bool(_grams(a) & _grams(b))
+
+
+@lru_cache(maxsize=65_536)
+def _grams(key: str) -> frozenset[str]:
+    return frozenset(key[i : i + 3] for i in range(max(1, len(key) - 2)))
 
 
 def column_similarity(
@@ -149,7 +177,7 @@ def column_similarity(
         for j, (name_b, _key_b, kind_b) in enumerate(b):
             if j in used or not compatible(a[i][2], kind_b):
                 continue
-            sim = name_similarity(a[i][0], name_b)
+            sim = name_similarity(a[i][0], name_b) if _may_pair(a[i][1], _key_b) else 0.0
             if sim >= best:
                 best_j, best = j, sim
         if best_j >= 0:
