@@ -8,14 +8,25 @@ import * as jobs from "./jobs.js";
 import * as newJob from "./newjob.js";
 import * as queue from "./queue.js";
 import { clearAlert, clearError, connect, disconnect } from "./session.js";
+import * as templates from "./templates.js";
 
-const VIEWS = { jobs, job, new: newJob, queue };
+const VIEWS = {
+  jobs,
+  job,
+  new: newJob,
+  queue,
+  templates: templates.list,
+  template: templates.detail,
+  mapping: templates.queue,
+};
 let current = null;
 
 function route() {
   const [first, second] = location.hash.replace(/^#\/?/, "").split("/");
   if (first === "jobs" && second) return ["job", { id: decodeURIComponent(second) }];
   if (first === "new" || first === "queue") return [first, {}];
+  if (first === "templates" && second) return ["template", { id: decodeURIComponent(second) }];
+  if (first === "templates" || first === "mapping") return [first, {}];
   return ["jobs", {}];
 }
 
@@ -35,7 +46,10 @@ function render({ focus = false } = {}) {
   const [name, params] = route();
   showOnly(`view-${name}`);
   for (const link of byId("nav").querySelectorAll("a")) {
-    const here = link.dataset.nav === name || (name === "job" && link.dataset.nav === "jobs");
+    const here =
+      link.dataset.nav === name ||
+      (name === "job" && link.dataset.nav === "jobs") ||
+      (name === "template" && link.dataset.nav === "templates");
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
