@@ -92,7 +92,7 @@ def _csv_tables(path: Path) -> Iterator[SourceTable]:
             sample = handle.read(16 * 1024)
             handle.seek(0)
             reader = csv.reader(_bounded_lines(handle), _dialect(sample))
-            table = _split_head(0, "rows", (row for row in reader if any(row)))
+            table = _split_head(0, "rows", iter(reader))  # blank lines count: the header's line
             if table is not None:
                 yield table
     except csv.Error as exc:

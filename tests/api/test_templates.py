@@ -85,7 +85,7 @@ async def test_discover_map_approve_rerun_and_records(app: App, source_root: Pat
         "Customer": "categorical",
         "Amount": "decimal",
     }
-    assert template["signature"]["header_row"] == 1  # the title row; blank rows are skipped
+    assert template["signature"]["header_row"] == 2  # below the title row and a blank row
     assert template["waiting_files"] == 1
 
     queue = (await app.client.get("/api/v1/mapping/queue")).json()["items"]

@@ -57,7 +57,9 @@ class Page:
     async def text_of(self, selector: str, *, contains: str) -> str:
         async def probe() -> str:
             return str(
-                await self.eval(f"document.querySelector({json.dumps(selector)})?.textContent || ''")
+                await self.eval(
+                    f"document.querySelector({json.dumps(selector)})?.textContent || ''"
+                )
             )
 
         return await eventually(
