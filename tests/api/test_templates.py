@@ -290,3 +290,20 @@ async def test_hand_made_template_reject_and_no_approval_mode(
             f"/api/v1/templates/{tid}/versions/2/actions/reject", json={"comment": "no"}
         )
         assert pending.status_code == 409  # approved already: nothing to decide
+
+
+async def test_webhooks_can_subscribe_to_template_events(app: App) -> None:
+    events = [
+        "template.discovered",
+        "template.versioned",
+        "mapping.needed",
+        "mapping.submitted",
+        "mapping.approved",
+        "mapping.rejected",
+        "records.stored",
+    ]
+    response = await app.client.post(
+        "/api/v1/webhooks", json={"url": "https://hooks.example.org/ingestd", "events": events}
+    )
+    assert response.status_code == 201, response.text
+    assert sorted(response.json()["events"]) == sorted(events)
