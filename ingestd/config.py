@@ -188,6 +188,13 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=32, ge=1, le=1000)
     webhook_retention_seconds: float = Field(default=7 * 86400.0, gt=0)
 
+    # Templates (docs/templates.md): a submitted mapping waits for an admin's approval while
+    # true; when false a member's mapping is approved at once.
+    templates_require_approval: bool = True
+    # The embedder whose similarity of column and field names (and sample values) counts in
+    # mapping suggestions; None = the built-in hash-384, "minilm" with the embeddings extra.
+    templates_embedder: str | None = None
+
     # Outbound requests (URL sources, webhooks; docs/sources.md): loopback, private, link-local
     # and metadata addresses are refused unless allowed here: comma-separated CIDRs or addresses
     # (127.0.0.1, 10.0.0.0/8) and host names (files.corp, *.corp). Checked after DNS, per hop.

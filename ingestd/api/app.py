@@ -29,9 +29,11 @@ from ingestd.api.routes import (
     jobs,
     keys,
     live,
+    mapping,
     search,
     service,
     storage_health,
+    templates,
     timings,
     uploads,
     usage,
@@ -174,6 +176,8 @@ def create_app(
     app.include_router(storage_health.router)  # issue 18: GET /api/v1/metrics/storage
     for module in operations_routes:  # usage, errors, bulk retry, timings, live metrics
         app.include_router(module.router)
+    app.include_router(templates.router)  # templates (docs/templates.md)
+    app.include_router(mapping.router)
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
     install_docs(app)  # /docs and /redoc, offline

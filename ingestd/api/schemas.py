@@ -134,9 +134,14 @@ class FilesProgress(BaseModel):
     failed: int
     skipped: int
     cancelled: int = Field(description="counted in total, never as done")
+    needs_mapping: int = Field(
+        default=0,
+        description="processed, a table waiting for a template mapping (docs/templates.md): "
+        "done for the bar; an approved mapping runs them again",
+    )
     percent: float = Field(
-        description="files done (completed, failed or skipped) of total: a cancelled file is "
-        "not done, so a job cancelled half-way shows about 50"
+        description="files done (completed, failed, skipped or needs_mapping) of total: a "
+        "cancelled file is not done, so a job cancelled half-way shows about 50"
     )
 
 

@@ -68,6 +68,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "usage",
         "Usage per day, tenant or pipeline: jobs, files, bytes, pages, chunks, CPU seconds.",
     ),
+    "templates": (
+        "ingestd.cli.templates",
+        "app",
+        "List, show, export and import templates for tabular files.",
+    ),
+    "mapping": ("ingestd.cli.templates", "mapping", "The files waiting for a template mapping."),
     "gc": (
         "ingestd.cli.blob_gc",
         "gc",

@@ -78,6 +78,21 @@ from ingestd.client._options import JobOptions
 from ingestd.client._retry import RetryPolicy
 from ingestd.client._simple import SimpleClient
 from ingestd.client._sync import Client
+from ingestd.client._template_models import (
+    CellError,
+    ColumnSuggestions,
+    ImportResult,
+    MappingQueueItem,
+    Record,
+    RecordsPage,
+    Suggestion,
+    Template,
+    TemplateAnalytics,
+    TemplateDetail,
+    TemplateDiff,
+    TemplateVersion,
+    VersionRef,
+)
 from ingestd.client._tus import UploadStore
 
 __all__ = [
@@ -87,8 +102,10 @@ __all__ = [
     "BadRequestError",
     "BulkResult",
     "ByteCounts",
+    "CellError",
     "Chunk",
     "Client",
+    "ColumnSuggestions",
     "ConflictError",
     "ConnectError",
     "Delivery",
@@ -103,6 +120,7 @@ __all__ = [
     "FileStatus",
     "FileStep",
     "Health",
+    "ImportResult",
     "IngestdClientError",
     "Job",
     "JobAction",
@@ -112,6 +130,7 @@ __all__ = [
     "JobTimings",
     "Key",
     "KeyCreated",
+    "MappingQueueItem",
     "Model",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -121,6 +140,8 @@ __all__ = [
     "Progress",
     "Queue",
     "RateLimitError",
+    "Record",
+    "RecordsPage",
     "Rejected",
     "RequestTimeout",
     "RetryPolicy",
@@ -133,6 +154,12 @@ __all__ = [
     "SourceProgress",
     "Stats",
     "StepTiming",
+    "Suggestion",
+    "Template",
+    "TemplateAnalytics",
+    "TemplateDetail",
+    "TemplateDiff",
+    "TemplateVersion",
     "UnavailableError",
     "UploadError",
     "UploadProgress",
@@ -141,6 +168,7 @@ __all__ = [
     "UploadSummary",
     "Usage",
     "UsageRow",
+    "VersionRef",
     "WaitTimeout",
     "Webhook",
     "WebhookCreated",

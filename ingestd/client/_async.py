@@ -36,6 +36,7 @@ from ingestd.client._resources import (
     Paths,
 )
 from ingestd.client._retry import RetryPolicy
+from ingestd.client._templates import AsyncMapping, AsyncRecords, AsyncTemplates
 from ingestd.client._tus import DEFAULT_CHUNK, UploadStore
 from ingestd.client._walk import select
 from ingestd.client._watch import Detail, follow
@@ -96,6 +97,9 @@ class AsyncClient:
         self.files = AsyncFiles(self._http)
         self.webhooks = AsyncWebhooks(self._http)
         self.keys = AsyncKeys(self._http)
+        self.templates = AsyncTemplates(self._http)  # docs/templates.md
+        self.mapping = AsyncMapping(self._http)
+        self.records = AsyncRecords(self._http)
 
     @property
     def base_url(self) -> str:

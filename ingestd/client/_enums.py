@@ -104,6 +104,13 @@ class EventType(_OpenEnum):
     WEBHOOK_DISABLED = "webhook.disabled"
     STORAGE_DEGRADED = "storage.degraded"
     STORAGE_RECOVERED = "storage.recovered"
+    TEMPLATE_DISCOVERED = "template.discovered"  # docs/templates.md
+    TEMPLATE_VERSIONED = "template.versioned"
+    MAPPING_NEEDED = "mapping.needed"  # a file ends needs_mapping
+    MAPPING_SUBMITTED = "mapping.submitted"
+    MAPPING_APPROVED = "mapping.approved"
+    MAPPING_REJECTED = "mapping.rejected"
+    RECORDS_STORED = "records.stored"
 
     @property
     def ends_job(self) -> bool:
@@ -126,6 +133,7 @@ _FILE_ENDS = frozenset(
         EventType.FILE_SKIPPED,
         EventType.FILE_RETRYING,
         EventType.FILE_CANCELLED,
+        EventType.MAPPING_NEEDED,
     }
 )
 

@@ -24,6 +24,7 @@ class JobOptions(BaseModel):
     max_file_size: int | None = None  # bytes; larger files are refused (and not uploaded)
     include_notes: bool | None = None  # speaker notes (PPTX) in the chunks too
     ocr: Literal["auto", "off", "force"] | None = None  # when pages are read by OCR
+    templates: bool | None = None  # match tables against templates, store records (templates.md)
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -48,6 +48,8 @@ from ingestd.client._resources import (
 )
 from ingestd.client._retry import RetryPolicy
 from ingestd.client._runner import Runner
+from ingestd.client._sync_templates import Mapping as MappingResource
+from ingestd.client._sync_templates import Records, Templates
 from ingestd.client._tus import DEFAULT_CHUNK
 from ingestd.client._watch import Detail
 from ingestd.client.sources import Source
@@ -298,6 +300,9 @@ class Client:
         self.files = Files(self._async.files, self._runner)
         self.webhooks = Webhooks(self._async.webhooks, self._runner)
         self.keys = Keys(self._async.keys, self._runner)
+        self.templates = Templates(self._async.templates, self._runner)  # docs/templates.md
+        self.mapping = MappingResource(self._async.mapping, self._runner)
+        self.records = Records(self._async.records, self._runner)
 
     @property
     def base_url(self) -> str:

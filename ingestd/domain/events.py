@@ -31,6 +31,15 @@ class EventType(StrEnum):
     WEBHOOK_DISABLED = "webhook.disabled"
     STORAGE_DEGRADED = "storage.degraded"  # ``store``, ``reason``, ``latency_ms``, ``error``
     STORAGE_RECOVERED = "storage.recovered"  # ``store``, ``latency_ms``, ``degraded_seconds``
+    # Templates (docs/templates.md): a new layout, a new version of a known one, a file waiting
+    # for a mapping, a mapping submitted, an admin's decision, records stored for a file.
+    TEMPLATE_DISCOVERED = "template.discovered"
+    TEMPLATE_VERSIONED = "template.versioned"
+    MAPPING_NEEDED = "mapping.needed"
+    MAPPING_SUBMITTED = "mapping.submitted"
+    MAPPING_APPROVED = "mapping.approved"
+    MAPPING_REJECTED = "mapping.rejected"
+    RECORDS_STORED = "records.stored"
 
     @classmethod
     def job_ended(cls, status: str) -> EventType:
@@ -58,11 +67,17 @@ FILE_END_EVENTS = frozenset(
         EventType.FILE_FAILED,
         EventType.FILE_SKIPPED,
         EventType.FILE_CANCELLED,
+        EventType.MAPPING_NEEDED,  # processed; a table waits for a mapping (docs/templates.md)
     }
 )
 
 # Files that finished (for rates: cancelled files were not worked through).
-FILE_FINISHED_EVENTS = (EventType.FILE_COMPLETED, EventType.FILE_FAILED, EventType.FILE_SKIPPED)
+FILE_FINISHED_EVENTS = (
+    EventType.FILE_COMPLETED,
+    EventType.FILE_FAILED,
+    EventType.FILE_SKIPPED,
+    EventType.MAPPING_NEEDED,
+)
 
 # What a ``detail=summary`` subscription gets: every job event (its state changes, and its
 # progress as ``job.updated`` with ``progress``, coalesced to a few a second per job) and every

@@ -63,6 +63,13 @@ class JobOptions(BaseModel):
         "image yields no text); `force` reads every PDF page by OCR (the extra is then required)",
     )
 
+    templates: bool = Field(
+        default=False,
+        description="match each table against the tenant's templates, store typed records for "
+        "approved ones; a table of an unknown layout ends its file `needs_mapping` "
+        "(docs/templates.md)",
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> JobOptions:
         if self.chunk_overlap >= self.chunk_size:

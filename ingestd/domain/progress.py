@@ -2,7 +2,8 @@
 
 What the numbers mean (the API documents the same on ``Progress``):
 
-- A file's work is **done** once it has an outcome: ``completed``, ``failed`` or ``skipped``.
+- A file's work is **done** once it has an outcome: ``completed``, ``failed``, ``skipped`` or
+  ``needs_mapping`` (processed; a table waits for a template mapping: docs/templates.md).
   A ``cancelled`` file has none: it is counted in ``total`` and shown as ``cancelled``, never as
   done. So a job cancelled half-way shows about 50 %, not a full bar, and running it again
   (retry with ``failed_only: false``) moves on from there.
@@ -23,8 +24,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-FILE_STATES = ("queued", "running", "completed", "failed", "skipped", "cancelled")
-DONE = ("completed", "failed", "skipped")  # files whose work has an outcome
+FILE_STATES = (
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "skipped",
+    "cancelled",
+    "needs_mapping",
+)
+# Files whose work has an outcome; ``needs_mapping`` was processed and waits for a person
+# (docs/templates.md): its bytes are done, and an approved mapping re-runs it.
+DONE = ("completed", "failed", "skipped", "needs_mapping")
 ENDED = (*DONE, "cancelled")  # files that will not run again unless retried
 
 MIN_FILES_FOR_ETA = 3

@@ -33,6 +33,10 @@ class FileStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
+    # A table of the file waits for a template mapping (docs/templates.md): not completed, not
+    # failed; it has ended for its job (which can end around it) until an approved mapping
+    # re-runs it.
+    NEEDS_MAPPING = "needs_mapping"
 
     @property
     def is_final(self) -> bool:
@@ -40,7 +44,13 @@ class FileStatus(StrEnum):
 
 
 FINAL_FILE_STATUSES = frozenset(
-    {FileStatus.COMPLETED, FileStatus.FAILED, FileStatus.SKIPPED, FileStatus.CANCELLED}
+    {
+        FileStatus.COMPLETED,
+        FileStatus.FAILED,
+        FileStatus.SKIPPED,
+        FileStatus.CANCELLED,
+        FileStatus.NEEDS_MAPPING,
+    }
 )
 
 

@@ -56,6 +56,9 @@ class FileOutcome:
     ocr_pages: int = 0
     embeddings: int = 0
     timings: dict[str, list[float]] = field(default_factory=dict)
+    # Tables that wait for a template mapping (docs/templates.md): ``{"table", "template_id",
+    # "version"}`` each; any makes the file end ``needs_mapping``.
+    needs_mapping: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

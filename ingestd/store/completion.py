@@ -32,6 +32,9 @@ from ingestd.store.finish import finish_job_if_done
 from ingestd.store.tables import events, files
 
 Done = tuple[ClaimedFile, FileOutcome]
+# Processed to the end: chunks stored, content recorded (a needs_mapping file waits only for a
+# template mapping: docs/templates.md).
+_PROCESSED = (FileStatus.COMPLETED, FileStatus.NEEDS_MAPPING)
 
 
 @translated
@@ -45,11 +48,7 @@ async def complete_files(
         statuses = await job_store.lock_job_statuses(conn, [c.job_id for c, _ in done])
         cancelled_jobs = {j for j, status in statuses.items() if status == JobStatus.CANCELLED}
         wanted = [
-            (
-                claimed,
-                outcome,
-                FileStatus.CANCELLED if claimed.job_id in cancelled_jobs else FileStatus.COMPLETED,
-            )
+            (claimed, outcome, _final_status(claimed, outcome, cancelled_jobs))
             for claimed, outcome in done
         ]
         held = await _finish(conn, wanted, now)
@@ -61,6 +60,14 @@ async def complete_files(
                 for job_id in await job_store.idle_jobs(conn, maybe_idle):
                     await finish_job_if_done(conn, job_id, now)
     return [status if c.id in held else LeaseLost(c.id) for c, _, status in wanted]
+
+
+def _final_status(
+    claimed: ClaimedFile, outcome: FileOutcome, cancelled_jobs: set[str]
+) -> FileStatus:
+    if claimed.job_id in cancelled_jobs:
+        return FileStatus.CANCELLED
+    return FileStatus.NEEDS_MAPPING if outcome.needs_mapping else FileStatus.COMPLETED
 
 
 async def complete_file(
@@ -139,7 +146,7 @@ _FINISH_SQLITE = (
 
 
 def _outcome_row(claimed: ClaimedFile, outcome: FileOutcome, status: FileStatus) -> tuple[Any, ...]:
-    completed = status is FileStatus.COMPLETED
+    completed = status in _PROCESSED
     return (
         claimed.id,
         claimed.lease_token,
@@ -206,7 +213,7 @@ async def _write(
         counter[0] += 1
         counter[1] += outcome.size
         counter[2] += outcome.size - claimed.size  # the file may have changed since listing
-        if status is FileStatus.COMPLETED:
+        if status in _PROCESSED:
             chunk_rows.extend(_chunk_rows(claimed, outcome))
             if outcome.content_key is not None:
                 content.append((claimed.tenant, outcome.content_key, claimed.id))
@@ -243,16 +250,20 @@ def _chunk_rows(claimed: ClaimedFile, outcome: FileOutcome) -> list[file_store.C
 def _event(
     claimed: ClaimedFile, outcome: FileOutcome, status: FileStatus, now: float
 ) -> dict[str, Any]:
-    completed = status is FileStatus.COMPLETED
+    completed = status in _PROCESSED
     data: dict[str, Any] = {"name": claimed.name, "size": outcome.size}
     if completed:
         data.update(
             elements=outcome.elements, chunks=len(outcome.chunks), duration_ms=outcome.duration_ms
         )
+    kind = EventType.FILE_COMPLETED if completed else EventType.FILE_CANCELLED
+    if status is FileStatus.NEEDS_MAPPING:
+        kind = EventType.MAPPING_NEEDED
+        data.update(status=status.value, tables=outcome.needs_mapping)
     return {
         "id": new_id("evt"),
         "tenant": claimed.tenant,
-        "type": EventType.FILE_COMPLETED if completed else EventType.FILE_CANCELLED,
+        "type": kind,
         "job_id": claimed.job_id,
         "file_id": claimed.id,
         "at": now,

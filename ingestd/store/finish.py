@@ -40,12 +40,18 @@ async def finish_job_if_done(conn: AsyncConnection, job_id: str, now: float) -> 
     await job_store.update_job(
         conn, job_id, status=status.value, completed_at=now, updated_at=now, error=error
     )
+    data: dict[str, Any] = {"status": status.value, "error": error}
+    # Files waiting for a template mapping do not hold their job open (docs/templates.md): the
+    # job ends and says how many wait; an approved mapping re-runs them and reopens it.
+    waiting = sum(s.get("n_needs_mapping", 0) for s in sources)
+    if waiting:
+        data["needs_mapping"] = waiting
     await append_event(
         conn,
         tenant=job["tenant"],
         type=EventType.job_ended(status.value),
         job_id=job_id,
-        data={"status": status.value, "error": error},
+        data=data,
         at=now,
     )
     return status

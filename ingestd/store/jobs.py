@@ -19,6 +19,7 @@ FINAL_FOR_BYTES = (
     FileStatus.FAILED,
     FileStatus.SKIPPED,
     FileStatus.CANCELLED,
+    FileStatus.NEEDS_MAPPING,
 )
 
 

@@ -428,3 +428,128 @@ job_step_timings = sa.Table(
     sa.Column("cpu_ms", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("max_wall_ms", sa.BigInteger, nullable=False, server_default="0"),
 )
+
+
+# -- templates (issue #17; docs/templates.md) -------------------------------------------------
+
+# Files waiting for a template mapping (status ``needs_mapping``), counted per source like the
+# other file states (store/jobs.py COUNTER).
+job_sources.append_column(
+    sa.Column("n_needs_mapping", sa.Integer, nullable=False, server_default="0")
+)
+
+# A tenant's templates: one recurring table layout each. ``current_version`` is the newest
+# version; ``status`` is the template's (discovered, pending_approval, approved, rejected,
+# retired), ``approved_version`` the version whose mapping turns tables into records.
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("current_version", sa.Integer, nullable=False),
+    sa.Column("approved_version", sa.Integer),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+    sa.Index(None, "tenant", "id"),
+)
+
+# Every version of a template: its columns (the signature), target schema and mapping, what
+# changed from the version before (``diff``), who or which file made it, and its decision.
+template_versions = sa.Table(
+    "template_versions",
+    metadata,
+    sa.Column(
+        "template_id",
+        sa.String(40),
+        sa.ForeignKey("templates.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("fingerprint", sa.String(32), nullable=False),
+    sa.Column("signature", Json, nullable=False),
+    sa.Column("target_schema", Json, nullable=False),
+    sa.Column("mapping", Json, nullable=False),
+    sa.Column("diff", Json),
+    sa.Column("source_file_id", sa.String(40)),
+    sa.Column("created_by", sa.String(40)),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Column("submitted_by", sa.String(40)),
+    sa.Column("decided_by", sa.String(40)),
+    sa.Column("decided_at", Time),
+    sa.Column("comment", sa.Text),
+    sa.Index(None, "tenant", "fingerprint"),
+)
+
+# One row per table of a file a templates job read: its signature and first rows, the template
+# (and version) it matched or waits on, and, once applied, its counts and quality.
+file_tables = sa.Table(
+    "file_tables",
+    metadata,
+    sa.Column(
+        "file_id", sa.String(40), sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("table_index", sa.Integer, primary_key=True),
+    sa.Column("tenant", sa.String(100), nullable=False),
+    sa.Column("job_id", sa.String(40), nullable=False),
+    sa.Column("location", sa.String(300), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # needs_mapping | applied
+    sa.Column("signature", Json, nullable=False),
+    sa.Column("samples", Json, nullable=False),
+    sa.Column("template_id", sa.String(40)),
+    sa.Column("version", sa.Integer),
+    sa.Column("score", sa.Float),
+    sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("valid_rows", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duration_ms", sa.Integer),
+    sa.Column("error_counts", Json),
+    sa.Column("created_at", Time, nullable=False),
+    sa.Index(None, "tenant", "status"),
+    sa.Index(None, "template_id", "version"),
+    sa.Index(None, "job_id"),
+)
+
+# Typed records of applied tables, one per data row.
+template_records = sa.Table(
+    "template_records",
+    metadata,
+    sa.Column(
+        "file_id", sa.String(40), sa.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("table_index", sa.Integer, primary_key=True),
+    sa.Column("row", sa.Integer, primary_key=True),
+    sa.Column("valid", sa.Boolean, nullable=False),
+    sa.Column("data", Json, nullable=False),
+)
+
+# Invalid cells of applied tables (the first MAX_ERRORS per table; all are counted in
+# file_tables.error_counts).
+template_record_errors = sa.Table(
+    "template_record_errors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "file_id", sa.String(40), sa.ForeignKey("files.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("table_index", sa.Integer, nullable=False),
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Column("column", sa.String(300)),
+    sa.Column("field", sa.String(300)),
+    sa.Column("value", sa.Text),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Index(None, "file_id", "table_index", "row"),
+)
+
+# What the tenant's users mapped each column (by normalised name) to: the suggestions' memory.
+mapping_history = sa.Table(
+    "mapping_history",
+    metadata,
+    sa.Column("tenant", sa.String(100), primary_key=True),
+    sa.Column("source_key", sa.String(300), primary_key=True),
+    sa.Column("field", sa.String(300), primary_key=True),
+    sa.Column("times", sa.Integer, nullable=False),
+    sa.Column("updated_at", Time, nullable=False),
+)

@@ -42,6 +42,7 @@ from ingestd.sources.registry import Sources
 from ingestd.store import files as file_store
 from ingestd.store.db import Database
 from ingestd.worker.outcomes import OutcomeRecorder
+from ingestd.worker.templates import TemplateStep
 
 log = logging.getLogger("ingestd.worker")
 
@@ -84,6 +85,7 @@ class FileRunner:
         self.report = report
         self.on_content_freed = on_content_freed
         self._download_slots = asyncio.Semaphore(max(1, download_slots))
+        self.templates = TemplateStep(db, pool)
 
     async def check_scanner(self) -> None:
         """Say at start whether clamd answers; files fail retryably while it does not."""
@@ -295,6 +297,11 @@ class FileRunner:
             ]
         if embed:
             outcome.embeddings = len(outcome.chunks)
+        if options.templates:  # docs/templates.md
+            self.report(claimed, "storing", 0.8)
+            outcome.needs_mapping = await self.templates.run(
+                claimed, path, inspection.mime_type, lambda: _remaining(deadline)
+            )
         return outcome
 
     def _started(

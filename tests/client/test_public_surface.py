@@ -13,7 +13,7 @@ import pytest
 import ingestd
 import ingestd.client as sdk
 from ingestd.api.routes.webhooks import EVENT_TYPES
-from ingestd.client import _resources, _sync
+from ingestd.client import _resources, _sync, _sync_templates, _templates
 from ingestd.domain import auth, states
 
 PAIRS = [
@@ -22,6 +22,9 @@ PAIRS = [
     (_resources.AsyncFiles, _sync.Files),
     (_resources.AsyncWebhooks, _sync.Webhooks),
     (_resources.AsyncKeys, _sync.Keys),
+    (_templates.AsyncTemplates, _sync_templates.Templates),
+    (_templates.AsyncMapping, _sync_templates.Mapping),
+    (_templates.AsyncRecords, _sync_templates.Records),
 ]
 ONLY_ASYNC = {"aclose"}
 ONLY_SYNC = {"close"}

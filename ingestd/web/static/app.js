@@ -9,8 +9,19 @@ import * as newJob from "./newjob.js";
 import * as queue from "./queue.js";
 import * as stats from "./stats.js";
 import { clearAlert, clearError, connect, disconnect } from "./session.js";
+import * as templates from "./templates.js";
 
-const VIEWS = { jobs, job, new: newJob, queue, stats, file: { init() {}, show: job.showFile, hide: job.hide } };
+const VIEWS = {
+  jobs,
+  job,
+  new: newJob,
+  queue,
+  stats,
+  file: { init() {}, show: job.showFile, hide: job.hide },
+  templates: templates.list,
+  template: templates.detail,
+  mapping: templates.queue,
+};
 let current = null;
 
 function route() {
@@ -19,6 +30,8 @@ function route() {
   // A file by id (a duplicate's original may be in another job): shown on its job's page.
   if (first === "files" && second) return ["file", { id: decodeURIComponent(second) }];
   if (first === "new" || first === "queue" || first === "stats") return [first, {}];
+  if (first === "templates" && second) return ["template", { id: decodeURIComponent(second) }];
+  if (first === "templates" || first === "mapping") return [first, {}];
   return ["jobs", {}];
 }
 
@@ -38,7 +51,10 @@ function render({ focus = false } = {}) {
   const [name, params] = route();
   showOnly(`view-${name === "file" ? "job" : name}`);
   for (const link of byId("nav").querySelectorAll("a")) {
-    const here = link.dataset.nav === name || ((name === "job" || name === "file") && link.dataset.nav === "jobs");
+    const here =
+      link.dataset.nav === name ||
+      ((name === "job" || name === "file") && link.dataset.nav === "jobs") ||
+      (name === "template" && link.dataset.nav === "templates");
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
