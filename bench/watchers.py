@@ -168,9 +168,22 @@ class _Slot:
             # watcher is 20 s behind): resume after the last event seen, as the SDK does.
             self.reconnects += 1
             resume = watcher.resume_after
-            if resume is None and self.seqs:
+            if self.seqs and (resume is None or self.seqs[-1] > resume):
                 resume = self.seqs[-1]
-            await (await self.open(resume)).opened
+            await self._reopen(resume)
+
+    async def _reopen(self, resume: int | None) -> None:
+        """Open again, with backoff while the server refuses or drops the handshake (a
+        thousand subscribers resuming at once queue for the database's readers)."""
+        delay = 0.5
+        for _ in range(12):
+            try:
+                await (await self.open(resume)).opened
+                return
+            except (ConnectionError, OSError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+        raise ConnectionError("could not resume the stream")
 
 
 async def _watch(port: int, path: str, n: int, control: Any, results: Any) -> None:
