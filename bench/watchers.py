@@ -17,8 +17,9 @@ counted). Reported per scenario: p50/p99 over every (event, subscriber), events
 delivered per second (all deliveries / from the job's start to the last subscriber's close),
 the server's CPU seconds, and **missed**: state changes in the log (every event but
 ``file.progress`` and ``job.updated`` progress reports; for ``summary``, those of them that
-summary carries) that a subscriber did not get. A subscriber told it ``lagged`` (close 1013)
-resumes with ``after=`` as the SDK and the dashboard do; ``lagged_reconnects`` counts them.
+summary carries) that a subscriber did not get. A subscriber whose stream closes before the job's end (``lagged``,
+close 1013, or dropped by the server's ping timeout when it is far behind) resumes with
+``after=`` as the SDK and the dashboard do; ``lagged_reconnects`` counts them.
 ``full`` is the baseline of the same run.
 
     .venv/bin/python bench/watchers.py [--files 3000] [--subscribers 1,100,1000]
@@ -160,13 +161,29 @@ class _Slot:
             assert watcher is not None
             await watcher.done
             self.last_at = max(self.last_at, watcher.last_at)
-            if watcher.close_code != 1013:
-                return
+            code = watcher.close_code
+            if code == 1000 or (code is not None and 4000 <= code < 5000):
+                return  # the job ended (or the stream was refused)
+            # Lagged (1013), or dropped without a close frame (uvicorn's ping timeout when a
+            # watcher is 20 s behind): resume after the last event seen, as the SDK does.
             self.reconnects += 1
             resume = watcher.resume_after
-            if resume is None and self.seqs:
+            if self.seqs and (resume is None or self.seqs[-1] > resume):
                 resume = self.seqs[-1]
-            await (await self.open(resume)).opened
+            await self._reopen(resume)
+
+    async def _reopen(self, resume: int | None) -> None:
+        """Open again, with backoff while the server refuses or drops the handshake (a
+        thousand subscribers resuming at once queue for the database's readers)."""
+        delay = 0.5
+        for _ in range(12):
+            try:
+                await (await self.open(resume)).opened
+                return
+            except (ConnectionError, OSError):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+        raise ConnectionError("could not resume the stream")
 
 
 async def _watch(port: int, path: str, n: int, control: Any, results: Any) -> None:

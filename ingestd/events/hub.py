@@ -56,6 +56,7 @@ class Sink(Protocol):
 
 FULL = "full"
 SUMMARY = "summary"
+BACKLOG_READERS = 2
 
 
 class Subscription:
@@ -280,6 +281,10 @@ class Hub:
         self._later: tuple[list[LiveEvent], list[LiveEvent]] = ([], [])
         self._later_timer: asyncio.TimerHandle | None = None
         self._batching: set[Subscription] = set()
+        # Streams reading their backlog from the log at once, at most: the rest wait their turn
+        # here, not in the database's pool, so a thousand subscribers resuming together never
+        # take every reader from the tail that feeds everyone (SQLite has four).
+        self.backlog_reads = asyncio.Semaphore(BACKLOG_READERS)
         self._by_job: dict[str, set[Subscription]] = {}
         self._by_tenant: dict[str | None, set[Subscription]] = {}
         self._taps: set[Subscription] = set()  # in-process consumers (webhooks), not clients

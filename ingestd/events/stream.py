@@ -198,7 +198,7 @@ class EventStream:
         return True
 
     async def _load(self) -> None:
-        async with self.db.read() as conn:
+        async with self._hub.backlog_reads, self.db.read() as conn:
             rows = await event_store.events_between(
                 conn,
                 after_seq=self.last,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -126,6 +127,8 @@ def is_unavailable(exc: BaseException) -> bool:
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, OSError | TimeoutError):
+            return True
+        if isinstance(current, PoolTimeout):  # every connection busy for pool_timeout: retry
             return True
         sqlstate = getattr(current, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):

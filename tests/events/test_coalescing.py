@@ -191,3 +191,50 @@ def test_batching_subscribers_get_a_window_in_one_frame_the_others_at_once() -> 
         hub.close_all()
 
     asyncio.run(run())
+
+
+def test_many_streams_resuming_at_once_read_their_backlogs_two_at_a_time(
+    monkeypatch: Any,
+) -> None:
+    """A thousand subscribers resuming together must leave the tail a reader (SQLite has four):
+    backlog reads wait their turn in the hub, not in the database's pool."""
+    from contextlib import asynccontextmanager
+
+    from ingestd.events import stream as stream_module
+
+    class Feed:
+        high_water = 100
+
+    class Db:
+        @asynccontextmanager
+        async def read(self) -> Any:
+            yield None
+
+    async def run() -> None:
+        hub = Hub(queue_size=100)
+        in_flight, peak = 0, 0
+        release = asyncio.Event()
+
+        async def events_between(conn: Any, **kwargs: Any) -> list[dict[str, Any]]:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            await release.wait()
+            in_flight -= 1
+            return []
+
+        monkeypatch.setattr(stream_module.event_store, "events_between", events_between)
+        streams = [
+            EventStream(Db(), hub, Feed(), tenant="default", job_id=None, after=0)  # type: ignore[arg-type]
+            for _ in range(20)
+        ]
+        tasks = [asyncio.create_task(s.next(0.01)) for s in streams]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert peak == 2
+        release.set()
+        await asyncio.gather(*tasks)
+        assert peak == 2
+        hub.close_all()
+
+    asyncio.run(run())

@@ -172,3 +172,27 @@ async def test_event_streams_over_the_rate_limit_are_refused_like_rest(
             with pytest.raises(ConnectionClosed):
                 await receive(ws)
             assert ws.close_code == 4429
+
+
+async def test_a_stream_whose_backlog_cannot_be_read_now_is_told_to_resume(
+    served: Served, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thousand subscribers resuming at once can wait out SQLite's readers (pool timeout):
+    each is closed with 1013 (try again later) instead of an unhandled error and a dead socket."""
+    import sqlalchemy.exc
+
+    from ingestd.events.stream import EventStream
+
+    job_id = await _job(served, docs, 3)
+    await served.app.wait_job(job_id)
+
+    async def busy(self: EventStream) -> None:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit of size 4 overflow 0 reached")
+
+    monkeypatch.setattr(EventStream, "_load", busy)
+    async with served.connect(f"/api/v1/jobs/{job_id}/events?after=0") as ws:
+        assert (await receive(ws))["type"] == "connected"
+        with pytest.raises(ConnectionClosed):
+            await receive(ws)
+        assert ws.close_code == 1013
+        assert "resume" in (ws.close_reason or "")

@@ -39,13 +39,14 @@ from ingestd.events.uvicorn_ws import frame_writer
 from ingestd.observe.metrics import LIVE_CONNECTIONS
 from ingestd.services import jobs as job_service
 from ingestd.store import events as event_store
-from ingestd.store.db import Database
+from ingestd.store.db import Database, is_unavailable
 
 log = logging.getLogger("ingestd.api.events")
 
 router = APIRouter(prefix="/api/v1", tags=["events"], responses=ERRORS)
 
 LAGGED_CODE = 1013
+BUSY_CODE = 1013  # try again later: the client resumes with after=<last seq>
 SSE = "text/event-stream"
 PAGE = 500
 
@@ -251,6 +252,13 @@ async def _session(websocket: WebSocket, stream: EventStream, job_id: str | None
         code, reason = await _pump(websocket, stream)
     except (WebSocketDisconnect, RuntimeError, OSError):
         return  # the client went away mid-send
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # The log could not be read now (the database is down, or every reader is busy: a
+        # thousand subscribers resuming at once): "try again later", resume with after.
+        log.warning("event stream closed: the event log is unavailable (%s)", exc)
+        code, reason = BUSY_CODE, "the event log is busy: resume with after"
     finally:
         reading.cancel()
         await asyncio.gather(reading, return_exceptions=True)
