@@ -37,6 +37,8 @@ class Inspection:
 class ParsedFile:
     elements: int
     chunks: list[ChunkData]
+    # The document as stored and served: ``ingestd.document/1`` JSON (docs/documents.md).
+    document: bytes = b""
 
 
 def inspect_file(
@@ -105,6 +107,15 @@ def copy_to_blob(local_path: str, blobs: BlobStore, sha256: str) -> str:
         raise FileError("blob_unavailable", exc.detail, retryable=True) from None
 
 
+def store_document(document: bytes, blobs: BlobStore) -> str:
+    """Keep the extracted document in the content-addressed store: the same document (a
+    duplicate, a re-run) is one blob. Returns its key. Runs in a thread."""
+    try:
+        return blobs.write_chunks([document]).key
+    except Unavailable as exc:  # the object store is down: this file tries again later
+        raise FileError("blob_unavailable", exc.detail, retryable=True) from None
+
+
 def parse_and_chunk(
     local_path: str,
     mime_type: str,
@@ -127,7 +138,9 @@ def parse_and_chunk(
     wanted, embedder_name = embedding
     if wanted and chunks:
         chunks = embed_chunks(chunks, embedder_name)
-    return ParsedFile(elements=len(elements), chunks=chunks)
+    return ParsedFile(
+        elements=len(elements), chunks=chunks, document=orjson.dumps(document.to_dict())
+    )
 
 
 def embed_chunks(chunks: Sequence[ChunkData], embedder_name: str | None) -> list[ChunkData]:

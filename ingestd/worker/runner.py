@@ -220,6 +220,10 @@ class FileRunner:
         outcome.elements = parsed.elements
         outcome.chunks = parsed.chunks
         outcome.blob_key = claimed.blob_key
+        if parsed.document:
+            outcome.document_key = await asyncio.to_thread(
+                stages.store_document, parsed.document, self.sources.context.blob_store()
+            )
         if embed and parsed.chunks and not in_one_trip:
             name, dim, vectors = await self.pool.run(
                 stages.embed_texts,
