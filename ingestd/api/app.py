@@ -20,6 +20,7 @@ from ingestd.api.problems import RequestIdMiddleware, install_error_handlers
 from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
     audit,
+    convert,
     documents,
     events,
     files,
@@ -160,7 +161,19 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(RequestIdMiddleware)
-    for module in (service, jobs, files, insight, search, keys, events, audit, webhooks, documents):
+    for module in (
+        service,
+        jobs,
+        files,
+        insight,
+        search,
+        keys,
+        events,
+        audit,
+        webhooks,
+        documents,
+        convert,
+    ):
         app.include_router(module.router)
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
