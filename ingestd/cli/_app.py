@@ -48,6 +48,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "search",
         "Chunks ranked for a query: score, file, page and a snippet, best first.",
     ),
+    "convert": (
+        "ingestd.cli.documents",
+        "convert",
+        "Convert files or URLs to Markdown, JSON or text, printed or written to --out.",
+    ),
+    "export": (
+        "ingestd.cli.documents",
+        "export",
+        "Export a job: its chunks as JSON lines, or its documents as a zip of Markdown files.",
+    ),
     "gc": (
         "ingestd.cli.blob_gc",
         "gc",
