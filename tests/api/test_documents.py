@@ -208,3 +208,33 @@ async def test_export_of_a_full_job_carries_vectors(app: App) -> None:
         for line in (await app.client.get(f"/api/v1/jobs/{job['id']}/export")).content.splitlines()
     ]
     assert lines and all(len(line["vector"]) > 10 and line["embedder"] for line in lines)
+
+
+async def test_structure_chunks_in_tokens_through_a_job(app: App) -> None:
+    job = await upload_job(
+        app,
+        {"report.md": REPORT.encode()},
+        options={"chunking": "structure", "chunk_unit": "tokens", "chunk_size": 60,
+                 "chunk_overlap": 0},
+    )  # fmt: skip
+    assert job["options"]["chunking"] == "structure" and job["options"]["chunk_unit"] == "tokens"
+    [file] = await app.files(job["id"])
+    chunks = (await app.client.get(f"/api/v1/files/{file['id']}/chunks")).json()["items"]
+    paths = [c["metadata"]["section_path"] for c in chunks]
+    assert paths == ["Results", "Results > Regions"], [c["text"] for c in chunks]
+    assert chunks[1]["text"].startswith(
+        "Regions\n\nNorth\n\nSouth"
+    )  # the heading stays with its list
+    # the same content chunked another way is processed again, not skipped as a duplicate
+    again = await upload_job(app, {"copy.md": REPORT.encode()})
+    [copy] = await app.files(again["id"])
+    assert copy["status"] == "completed" and copy["duplicate_of"] is None
+
+
+async def test_unknown_chunking_is_422(app: App) -> None:
+    response = await app.client.post(
+        "/api/v1/jobs",
+        json={"sources": [{"type": "upload"}], "options": {"chunking": "paragraphs"}},
+    )
+    assert response.status_code == 422
+    assert "options.chunking" in response.json()["detail"]
