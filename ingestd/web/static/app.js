@@ -1,20 +1,22 @@
 // The dashboard's entry point: sign-in, routing between the views (#/jobs, #/jobs/{id}, #/new,
-// #/queue), and the tenant's event stream while signed in.
+// #/files/{id}, #/queue), and the tenant's event stream while signed in.
 
 import { call, describe, forgetKey, saveKey, savedKey, whenUnauthorized } from "./api.js";
 import { byId, message } from "./dom.js";
+import * as file from "./file.js";
 import * as job from "./job.js";
 import * as jobs from "./jobs.js";
 import * as newJob from "./newjob.js";
 import * as queue from "./queue.js";
 import { clearAlert, clearError, connect, disconnect } from "./session.js";
 
-const VIEWS = { jobs, job, new: newJob, queue };
+const VIEWS = { jobs, job, file, new: newJob, queue };
 let current = null;
 
 function route() {
   const [first, second] = location.hash.replace(/^#\/?/, "").split("/");
   if (first === "jobs" && second) return ["job", { id: decodeURIComponent(second) }];
+  if (first === "files" && second) return ["file", { id: decodeURIComponent(second) }];
   if (first === "new" || first === "queue") return [first, {}];
   return ["jobs", {}];
 }
@@ -35,7 +37,8 @@ function render({ focus = false } = {}) {
   const [name, params] = route();
   showOnly(`view-${name}`);
   for (const link of byId("nav").querySelectorAll("a")) {
-    const here = link.dataset.nav === name || (name === "job" && link.dataset.nav === "jobs");
+    const here =
+      link.dataset.nav === name || (["job", "file"].includes(name) && link.dataset.nav === "jobs");
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }

@@ -379,7 +379,7 @@ function renderFile(file) {
     h(
       "td",
       { title: file.id },
-      h("span", {}, file.name),
+      h("a", { href: `#/files/${encodeURIComponent(file.id)}` }, file.name),
       file.path !== file.name ? h("div", { className: "sub mono" }, file.path) : null,
     ),
     h("td", {}, statusBadge(file.status)),
