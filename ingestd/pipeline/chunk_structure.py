@@ -163,17 +163,17 @@ def chunk_by_units(
 
     ranges: list[tuple[int, int]] = []
     first = 0
+    has_body = not pieces[0].glue  # the range [first, k) holds more than glue
     for k in range(1, len(pieces)):
         piece = pieces[k]
-        only_glue = all(p.glue for p in pieces[first:k])
-        if only_glue:
-            continue
-        if piece.breaks or cost(first, k) > size:
+        if has_body and (piece.breaks or cost(first, k) > size):
             last = k - 1
             while last > first and pieces[last].glue:  # a heading never ends a chunk
                 last -= 1
             ranges.append((first, last))
             first = _carry(pieces, last + 1, k, first, overlap, cost, size, same=not piece.breaks)
+            has_body = any(not p.glue for p in pieces[first:k])  # the carried pieces: a few
+        has_body = has_body or not piece.glue
     ranges.append((first, len(pieces) - 1))
     return _chunks(elements, text, starts, pieces, ranges)
 
