@@ -53,10 +53,11 @@ class JobOptions(BaseModel):
     )
 
     chunking: Literal["size", "structure"] = Field(
-        default="size",
-        description="`size`: cut by size, preferring section, element, line and sentence "
-        "boundaries; `structure`: a chunk never mixes sections, a heading stays with what "
-        "follows it, a table row or list item is never split (docs/documents.md)",
+        default="structure",
+        description="`structure` (the default): a chunk never mixes sections, a heading stays "
+        "with what follows it, a table row or list item is never split; `size`: cut by size, "
+        "preferring section, element, line and sentence boundaries (docs/documents.md; "
+        "bench/chunking.py compares them)",
     )
     chunk_unit: Literal["chars", "tokens"] = Field(
         default="chars",
