@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Limits on what a single request or source may bring in.
     max_upload_size: int = Field(default=1024**3, gt=0)  # bytes per uploaded file
     max_files_per_request: int = Field(default=1000, gt=0)
+    # POST /api/v1/convert (docs/documents.md): files and URLs per request, their bytes in all.
+    convert_max_files: int = Field(default=20, gt=0)
+    convert_max_bytes: int = Field(default=100 * 1024**2, gt=0)
 
     # Live events (issue #4): the event log is tailed and fanned out to WebSocket/SSE clients.
     event_poll_seconds: float = Field(default=0.025, gt=0)  # tail poll; in-process appends wake it
@@ -305,6 +308,8 @@ class Settings(BaseSettings):
         return UploadSettings(
             max_upload_size=self.max_upload_size,
             max_files_per_request=self.max_files_per_request,
+            convert_max_files=self.convert_max_files,
+            convert_max_bytes=self.convert_max_bytes,
             tus_expiry_seconds=self.tus_expiry_seconds,
             tus_cleanup_seconds=self.tus_cleanup_seconds,
             tus_progress_seconds=self.tus_progress_seconds,

@@ -93,6 +93,8 @@ class UploadSettings:
     tus_expiry_seconds: float
     tus_cleanup_seconds: float
     tus_progress_seconds: float
+    convert_max_files: int = 20  # files and URLs per POST /api/v1/convert
+    convert_max_bytes: int = 100 * 1024**2  # the uploaded files' bytes, all together
 
 
 @dataclass(frozen=True, slots=True)

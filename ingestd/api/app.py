@@ -22,6 +22,8 @@ from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
     audit,
     bulk,
+    convert,
+    documents,
     errors,
     events,
     files,
@@ -171,7 +173,19 @@ def create_app(
         )
     app.add_middleware(ObserveMiddleware)  # metrics, access log, log context, spans (#18)
     app.add_middleware(RequestIdMiddleware)
-    for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
+    for module in (
+        service,
+        jobs,
+        files,
+        insight,
+        search,
+        keys,
+        events,
+        audit,
+        webhooks,
+        documents,
+        convert,
+    ):
         app.include_router(module.router)
     app.include_router(storage_health.router)  # issue 18: GET /api/v1/metrics/storage
     for module in operations_routes:  # usage, errors, bulk retry, timings, live metrics

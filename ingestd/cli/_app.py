@@ -74,6 +74,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "List, show, export and import templates for tabular files.",
     ),
     "mapping": ("ingestd.cli.templates", "mapping", "The files waiting for a template mapping."),
+    "convert": (
+        "ingestd.cli.documents",
+        "convert",
+        "Convert files or URLs to Markdown, JSON or text, printed or written to --out.",
+    ),
+    "export": (
+        "ingestd.cli.documents",
+        "export",
+        "Export a job: its chunks as JSON lines, or its documents as a zip of Markdown files.",
+    ),
     "gc": (
         "ingestd.cli.blob_gc",
         "gc",

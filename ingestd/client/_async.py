@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Self
 
@@ -12,8 +14,9 @@ import httpx
 from ingestd.client import _upload
 from ingestd.client._enums import FileStatus, Pipeline, Priority
 from ingestd.client._errors import UploadError
-from ingestd.client._http import Http
+from ingestd.client._http import DEFAULT_TIMEOUT, Http
 from ingestd.client._models import (
+    Conversion,
     Event,
     FailedFile,
     Health,
@@ -31,6 +34,7 @@ from ingestd.client._resources import (
     AsyncJobs,
     AsyncKeys,
     AsyncWebhooks,
+    DocumentFormat,
     OnProgress,
     OnUpload,
     Paths,
@@ -173,6 +177,50 @@ class AsyncClient:
         return SearchResult.model_validate(
             await self._http.json("GET", "/api/v1/search", params=params)
         )
+
+    async def convert(
+        self,
+        paths: Paths = (),
+        *,
+        urls: Sequence[str] = (),
+        format: DocumentFormat = "json",
+        chunks: bool = False,
+        wait_seconds: float = 60,
+        options: JobOptions | Mapping[str, Any] | None = None,
+    ) -> Conversion:
+        """Files (paths) and/or URLs to documents in one call: ``items`` holds each file's
+        ``document`` (a ``Document`` for ``format="json"``, else Markdown or text), its
+        ``chunks`` with ``chunks=True``, or its ``error``. The server runs it as an urgent job
+        and waits up to ``wait_seconds``; past that ``pending`` is true and ``job_id``/``files``
+        say where to read the documents later."""
+        given = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        files = [Path(p) for p in given]
+        data: dict[str, Any] = {
+            "format": format,
+            "chunks": "true" if chunks else "false",
+            "wait_seconds": str(wait_seconds),
+        }
+        if urls:
+            data["urls"] = json.dumps(list(urls))
+        if options:
+            data["options"] = json.dumps(_options(options))
+        with ExitStack() as stack:
+            parts = [
+                ("file", (f.name, stack.enter_context(f.open("rb")), "application/octet-stream"))
+                for f in files
+            ]
+            response = await self._http.request(
+                "POST",
+                "/api/v1/convert",
+                data=data,
+                files=parts or None,
+                timeout=httpx.Timeout(DEFAULT_TIMEOUT, read=wait_seconds + DEFAULT_TIMEOUT),
+                retry=False,
+            )
+        body = response.json()
+        if response.status_code == 202:
+            return Conversion.model_validate({**body, "pending": True})
+        return Conversion.model_validate(body)
 
     async def watch(
         self,

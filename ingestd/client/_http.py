@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -92,6 +93,23 @@ class Http:
                 await response.aread()
                 raise _problem(response)
             return response
+
+    @asynccontextmanager
+    async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+        """A response whose body is read as it arrives (an export, a file's bytes); a 4xx/5xx
+        answer raises ``APIError`` as ``request`` does. Not retried once it has started."""
+        request = self._client.build_request(method, url, **kwargs)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                raise _problem(response)
+            yield response
+        finally:
+            await response.aclose()
 
     async def json(self, method: str, url: str, **kwargs: Any) -> Any:
         """The answer's JSON body (``None`` for an empty one)."""

@@ -211,10 +211,6 @@ class Chunk(Model):
     embedder: str | None = None
 
 
-# Document (issue #15) belongs here: the extracted document of a file, returned by
-# ``client.files.document(file_id)``, with its elements, pages and tables.
-
-
 class BulkResult(Model):
     """One job's answer to an action applied to many (``jobs.bulk``)."""
 
@@ -461,3 +457,95 @@ class UploadSummary(Model):
     def ok(self) -> bool:
         """Every file was sent and the job completed."""
         return self.status is JobStatus.COMPLETED and not self.rejected and not self.failed
+
+
+# -- documents (docs/documents.md) --------------------------------------------------------------
+class DocumentPage(Model):
+    """One page (slide, sheet): its size in points and where its text came from."""
+
+    number: int
+    width: float = 0.0
+    height: float = 0.0
+    text_source: str = "text_layer"  # "text_layer" | "ocr"
+    ocr_confidence: float | None = None
+
+
+class DocumentCell(Model):
+    text: str = ""
+    colspan: int = 1
+    rowspan: int = 1
+
+
+class DocumentTable(Model):
+    """Rows of cells as drawn (a merged cell is one cell with spans); the first
+    ``header_rows`` rows are headers."""
+
+    header_rows: int = 0
+    rows: list[list[DocumentCell]] = Field(default_factory=list)
+
+
+class DocumentElement(Model):
+    """One element in reading order: ``title``, ``heading`` (``level``), ``paragraph``,
+    ``list_item`` (``level``), ``table``, ``caption``, ``footnote``, ``code``, ``notes``, ``image``."""
+
+    id: str
+    kind: str
+    text: str = ""
+    level: int | None = None
+    page: int | None = None
+    bbox: list[float] | None = None  # [x0, y0, x1, y1] in points, y down
+    section: list[str] = Field(default_factory=list)  # the heading texts above it
+    caption: str | None = None
+    table: DocumentTable | None = None
+    meta: dict[str, Any] | None = None
+
+
+class Document(Model):
+    """A file's extracted document (schema ``ingestd.document/1``)."""
+
+    schema_: str = Field(default="ingestd.document/1", alias="schema")
+    file_id: str
+    name: str = ""
+    mime_type: str | None = None
+    pages: list[DocumentPage] = Field(default_factory=list)
+    elements: list[DocumentElement] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def title(self) -> str | None:
+        title = self.metadata.get("title")
+        return str(title) if title else None
+
+    def text(self) -> str:
+        """The elements' texts in reading order, separated by blank lines."""
+        return "\n\n".join(e.text for e in self.elements if e.text)
+
+
+class ConvertedFile(Model):
+    """One file of a convert: its document (a ``Document`` for ``format="json"``, else the
+    Markdown or text), or its error."""
+
+    file_id: str
+    name: str = ""
+    status: FileStatus | str = FileStatus.COMPLETED
+    document: Document | str | None = None
+    error: ErrorInfo | None = None
+    chunks: list[Chunk] | None = None
+
+
+class PendingFile(Model):
+    file_id: str
+    name: str = ""
+    status: FileStatus | str = FileStatus.QUEUED
+    url: str = ""
+
+
+class Conversion(Model):
+    """What ``convert()`` returns: ``items`` once every file ended; when the server did not
+    finish within ``wait_seconds``, ``pending`` is true and ``job_id``/``files`` say where to
+    read the documents later (``files.document(file_id)``)."""
+
+    items: list[ConvertedFile] = Field(default_factory=list)
+    pending: bool = False
+    job_id: str | None = None
+    files: list[PendingFile] = Field(default_factory=list)

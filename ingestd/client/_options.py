@@ -25,6 +25,10 @@ class JobOptions(BaseModel):
     include_notes: bool | None = None  # speaker notes (PPTX) in the chunks too
     ocr: Literal["auto", "off", "force"] | None = None  # when pages are read by OCR
     templates: bool | None = None  # match tables against templates, store records (templates.md)
+    # "size": cut by size at the best boundary; "structure": one section per chunk, headings
+    # kept with what follows, table rows and list items never split (docs/documents.md)
+    chunking: Literal["size", "structure"] | None = None
+    chunk_unit: Literal["chars", "tokens"] | None = None  # what chunk_size counts
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

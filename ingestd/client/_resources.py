@@ -14,7 +14,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from datetime import datetime
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Literal, TypeVar, overload
+from urllib.parse import unquote
 
 from ingestd.client import _upload
 from ingestd.client._enums import FileStatus, JobAction, JobStatus, Pipeline, Priority, Role
@@ -24,6 +26,7 @@ from ingestd.client._models import (
     BulkResult,
     Chunk,
     Delivery,
+    Document,
     Event,
     File,
     Job,
@@ -48,6 +51,8 @@ POLL_SECONDS = 1.0  # wait() without an event stream: between polls
 OnProgress = Callable[[Progress], object]  # may return an awaitable: it is awaited
 OnEvent = Callable[[Event], object]
 OnUpload = _upload.OnUpload  # called as bytes go out: a plain function
+DocumentFormat = Literal["json", "markdown", "text"]
+ExportFormat = Literal["jsonl", "markdown"]
 StatusFilter = str | JobStatus | FileStatus | Sequence[str | JobStatus | FileStatus] | None
 Paths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
@@ -258,6 +263,19 @@ class AsyncJobs:
             on_upload=on_upload,
         )
 
+    async def export(
+        self, job_id: str, path: str | os.PathLike[str], *, format: ExportFormat = "jsonl"
+    ) -> Path:
+        """Stream the job's export to ``path``: ``jsonl`` (one chunk a line: ``file_id``,
+        ``path``, ``sha256``, ``index``, ``text``, ``metadata``, ``element_ids``, ``vector`` when
+        made) or ``markdown`` (a zip, one ``.md`` per file, paths kept). Memory stays flat."""
+        target = Path(path)
+        async with self._http.stream(
+            "GET", f"/api/v1/jobs/{job_id}/export", params={"format": format}
+        ) as response:
+            await _save(response, target)
+        return target
+
     async def wait(
         self,
         job_id: str,
@@ -332,8 +350,32 @@ class AsyncJobs:
         return final
 
 
+async def _save(response: Any, target: Path) -> None:
+    """Write a streamed body to ``target`` (through a temporary name: never half a file)."""
+    partial = target.with_name(target.name + ".part")
+    with partial.open("wb") as out:
+        async for block in response.aiter_bytes():
+            out.write(block)
+    partial.replace(target)
+
+
+def _attachment_name(response: Any, fallback: str) -> str:
+    """The file name of a ``Content-Disposition: attachment`` (RFC 6266/5987), made safe."""
+    header = response.headers.get("content-disposition", "")
+    name = ""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename*" and "''" in value:
+            name = unquote(value.split("''", 1)[1])
+            break
+        if key.lower() == "filename":
+            name = value.strip('"')
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].lstrip(".")
+    return name or fallback
+
+
 class AsyncFiles:
-    """``client.files``: one file, its chunks, a retry."""
+    """``client.files``: one file, its chunks, its document and original bytes, a retry."""
 
     def __init__(self, http: Http) -> None:
         self._http = http
@@ -374,7 +416,40 @@ class AsyncFiles:
         data = await self._http.json("POST", "/api/v1/files/actions/retry", json=body)
         return RetryResult.model_validate(data)
 
-    # Documents (issue #15) go here: ``document(file_id, format=…)`` returning ``Document``.
+    @overload
+    async def document(self, file_id: str, *, format: Literal["json"] = "json") -> Document: ...
+    @overload
+    async def document(self, file_id: str, *, format: Literal["markdown", "text"]) -> str: ...
+    async def document(self, file_id: str, *, format: DocumentFormat = "json") -> Document | str:
+        """The file's extracted document: a typed ``Document`` (``format="json"``), or its
+        Markdown or plain text. Raises ``ConflictError`` while the file has not completed and
+        ``NotFoundError`` (``code`` ``no_document``) when it has none."""
+        response = await self._http.request(
+            "GET", f"/api/v1/files/{file_id}/document", params={"format": format}
+        )
+        if format == "json":
+            return Document.model_validate(response.json())
+        return response.text
+
+    async def content(self, file_id: str, *, byte_range: tuple[int, int] | None = None) -> bytes:
+        """The file's original bytes (``byte_range=(first, last)``, inclusive, for a part).
+        ``NotFoundError`` with ``code == "no_content"`` when its pipeline kept none. For a
+        large file, ``download`` streams to disk instead."""
+        headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
+        response = await self._http.request(
+            "GET", f"/api/v1/files/{file_id}/content", headers=headers
+        )
+        return response.content
+
+    async def download(self, file_id: str, path: str | os.PathLike[str]) -> Path:
+        """Stream the file's original bytes to ``path`` (a folder: the file's own name in it);
+        returns where they went."""
+        target = Path(path)
+        async with self._http.stream("GET", f"/api/v1/files/{file_id}/content") as response:
+            if await asyncio.to_thread(target.is_dir):
+                target = target / _attachment_name(response, file_id)
+            await _save(response, target)
+        return target
 
 
 class AsyncWebhooks:

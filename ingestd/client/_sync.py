@@ -6,9 +6,11 @@ checks that both have the same public methods with the same parameters.
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Self
+from pathlib import Path
+from typing import Any, Literal, Self, overload
 
 import httpx
 
@@ -18,7 +20,9 @@ from ingestd.client._enums import FileStatus, JobAction, Pipeline, Priority, Rol
 from ingestd.client._models import (
     BulkResult,
     Chunk,
+    Conversion,
     Delivery,
+    Document,
     Event,
     File,
     Health,
@@ -40,6 +44,8 @@ from ingestd.client._resources import (
     AsyncJobs,
     AsyncKeys,
     AsyncWebhooks,
+    DocumentFormat,
+    ExportFormat,
     OnEvent,
     OnProgress,
     OnUpload,
@@ -161,6 +167,11 @@ class Jobs:
             on_upload=on_upload,
         )
 
+    def export(
+        self, job_id: str, path: str | os.PathLike[str], *, format: ExportFormat = "jsonl"
+    ) -> Path:
+        return self._run(self._async.export, job_id, path, format=format)
+
     def wait(
         self,
         job_id: str,
@@ -216,6 +227,19 @@ class Files:
 
     def chunks(self, file_id: str, *, limit: int | None = None) -> Iterator[Chunk]:
         return self._iterate(self._async.chunks(file_id, limit=limit))
+
+    @overload
+    def document(self, file_id: str, *, format: Literal["json"] = "json") -> Document: ...
+    @overload
+    def document(self, file_id: str, *, format: Literal["markdown", "text"]) -> str: ...
+    def document(self, file_id: str, *, format: DocumentFormat = "json") -> Document | str:
+        return self._run(self._async.document, file_id, format=format)  # type: ignore[no-any-return]
+
+    def content(self, file_id: str, *, byte_range: tuple[int, int] | None = None) -> bytes:
+        return self._run(self._async.content, file_id, byte_range=byte_range)
+
+    def download(self, file_id: str, path: str | os.PathLike[str]) -> Path:
+        return self._run(self._async.download, file_id, path)
 
 
 class Webhooks:
@@ -356,6 +380,26 @@ class Client:
 
     def search(self, q: str, *, job_id: str | None = None, k: int = 10) -> SearchResult:
         return self._run(self._async.search, q, job_id=job_id, k=k)
+
+    def convert(
+        self,
+        paths: Paths = (),
+        *,
+        urls: Sequence[str] = (),
+        format: DocumentFormat = "json",
+        chunks: bool = False,
+        wait_seconds: float = 60,
+        options: JobOptions | Mapping[str, Any] | None = None,
+    ) -> Conversion:
+        return self._run(
+            self._async.convert,
+            paths,
+            urls=urls,
+            format=format,
+            chunks=chunks,
+            wait_seconds=wait_seconds,
+            options=options,
+        )
 
     def watch(
         self,

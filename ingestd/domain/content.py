@@ -34,6 +34,8 @@ def content_key(
     embedder: str | None,
     extractor_version: int,
     ocr: str = "auto",
+    chunking: str = "size",
+    chunk_unit: str = "chars",
 ) -> str:
     """A 64-hex-digit key for this content processed this way (see the module docstring).
     ``embedder`` is the embedder's resolved name (``hash-384`` for the default)."""
@@ -44,6 +46,12 @@ def content_key(
         )
         if ocr != "auto":  # auto leaves the key of content ingested before the option as it was
             shape["ocr"] = ocr
+        # Named only when not the defaults, so the keys of content processed before these
+        # options existed stay the same.
+        if chunking != "size":
+            shape["chunking"] = chunking
+        if chunk_unit != "chars":
+            shape["chunk_unit"] = chunk_unit
     if pipeline == "full":  # only the full pipeline embeds
         shape["embedder"] = embedder
     text = json.dumps(shape, sort_keys=True, separators=(",", ":"))

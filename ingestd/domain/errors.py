@@ -6,6 +6,8 @@
     ├── AuthenticationFailed           (401 authentication_error)
     ├── PermissionDenied               (403 permission_denied)
     ├── NotFound                       (404 not_found)
+    │   ├── NoContent                  (404 no_content: the pipeline kept no bytes)
+    │   └── NoDocument                 (404 no_document: no extracted document to serve)
     ├── Conflict                       (409 conflict)
     │   └── InvalidTransition          (409 conflict, names the current status)
     ├── PayloadTooLarge                (413 payload_too_large)
@@ -62,6 +64,16 @@ class NotFound(IngestdError):
     code = "not_found"
     status = 404
     title = "Not found"
+
+
+class NoContent(NotFound):
+    code = "no_content"
+    title = "No content kept"
+
+
+class NoDocument(NotFound):
+    code = "no_document"
+    title = "No document"
 
 
 class Conflict(IngestdError):

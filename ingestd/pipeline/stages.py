@@ -15,10 +15,12 @@ import orjson
 from ingestd.blobs.base import BlobStore
 from ingestd.domain.chunks import TEXT, ChunkData, with_embedding
 from ingestd.domain.content import content_key
+from ingestd.domain.documents import Chunk, Element
 from ingestd.domain.errors import FileError, Unavailable
 from ingestd.domain.options import JobOptions, OcrMode
 from ingestd.domain.timings import StepTimes
 from ingestd.pipeline.chunk import chunk_elements
+from ingestd.pipeline.chunk_structure import chunk_by_units
 from ingestd.pipeline.detect import detect_mime_type
 from ingestd.pipeline.embedders import canonical_name
 from ingestd.pipeline.extractors import EXTRACTOR_VERSION, can_extract, extract_document
@@ -42,6 +44,8 @@ class ParsedFile:
     ocr_pages: int = 0
     # {step: [wall_ms, cpu_ms]} measured in the parser process: parsing, chunking, embedding.
     timings: dict[str, list[float]] = field(default_factory=dict)
+    # The document as stored and served: ``ingestd.document/1`` JSON (docs/documents.md).
+    document: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,8 @@ def content_key_of(sha256: str, pipeline: str, options: JobOptions) -> str:
         embedder=canonical_name(options.embedder),
         extractor_version=EXTRACTOR_VERSION,
         ocr=options.ocr,
+        chunking=options.chunking,
+        chunk_unit=options.chunk_unit,
     )
 
 
@@ -119,6 +125,15 @@ def copy_to_blob(local_path: str, blobs: BlobStore, sha256: str) -> str:
         raise FileError("blob_unavailable", exc.detail, retryable=True) from None
 
 
+def store_document(document: bytes, blobs: BlobStore) -> str:
+    """Keep the extracted document in the content-addressed store: the same document (a
+    duplicate, a re-run) is one blob. Returns its key. Runs in a thread."""
+    try:
+        return blobs.write_chunks([document]).key
+    except Unavailable as exc:  # the object store is down: this file tries again later
+        raise FileError("blob_unavailable", exc.detail, retryable=True) from None
+
+
 def parse_and_chunk(
     local_path: str,
     mime_type: str,
@@ -127,6 +142,8 @@ def parse_and_chunk(
     embedding: tuple[bool, str | None] = (False, None),
     include_notes: bool = False,
     ocr: OcrMode = "auto",
+    chunking: str = "size",
+    chunk_unit: str = "chars",
 ) -> ParsedFile:
     """Extract the document and cut its body into chunks (speaker notes too with
     ``include_notes``); with ``embedding = (True, name)`` also embed them, saving a second trip
@@ -138,8 +155,12 @@ def parse_and_chunk(
     with clock.process("chunking"):
         chunks: list[ChunkData] = [
             (c.index, c.text, c.start, c.end, orjson.dumps(c.metadata).decode(), None, None, None)
-            for c in chunk_elements(
-                document.body(include_notes=include_notes), size=chunk_size, overlap=chunk_overlap
+            for c in cut(
+                document.body(include_notes=include_notes),
+                size=chunk_size,
+                overlap=chunk_overlap,
+                chunking=chunking,
+                unit=chunk_unit,
             )
         ]
     wanted, embedder_name = embedding
@@ -153,7 +174,26 @@ def parse_and_chunk(
         pages=pages["total"],
         ocr_pages=pages["ocr"],
         timings=clock.as_dict(),
+        document=orjson.dumps(document.to_dict()),
     )
+
+
+def cut(
+    elements: Sequence[Element], *, size: int, overlap: int, chunking: str, unit: str
+) -> list[Chunk]:
+    """The chunks of a document's body, by the job's ``chunking`` and ``chunk_unit``."""
+    if chunking == "size" and unit == "chars":
+        return chunk_elements(elements, size=size, overlap=overlap)
+    try:
+        return chunk_by_units(
+            elements,
+            size=size,
+            overlap=overlap,
+            unit="tokens" if unit == "tokens" else "chars",
+            structure=chunking == "structure",
+        )
+    except ImportError as exc:  # a server without the tokens extra
+        raise FileError("missing_extra", str(exc)) from None
 
 
 def embed_chunks(chunks: Sequence[ChunkData], embedder_name: str | None) -> list[ChunkData]:

@@ -19,6 +19,8 @@ from ingestd.domain.events import EventType
 from ingestd.domain.ids import new_id
 from ingestd.domain.states import FileStatus, JobAction, JobStatus, Priority, next_status
 from ingestd.pipeline.embedders.minilm import is_installed as minilm_installed
+from ingestd.pipeline.tokens import TOKENS_EXTRA
+from ingestd.pipeline.tokens import is_installed as tokens_installed
 from ingestd.preflight import EMBEDDINGS
 from ingestd.sources.port import SourceContext
 from ingestd.sources.registry import Sources
@@ -67,6 +69,7 @@ async def create_job(
     if body.get("webhook_url"):  # refused now, not at every delivery attempt
         refuse_unsafe_url(body["webhook_url"], settings.webhooks, field="webhook_url")
     _refuse_missing_embedder(body.get("options") or {})
+    _refuse_missing_tokenizer(body.get("options") or {})
     sources = resolve_sources(settings, body["sources"])
     now = time.time()
     has_upload = any(s["type"] == "upload" for s in sources)
@@ -123,6 +126,16 @@ def _refuse_missing_embedder(options: dict[str, Any]) -> None:
         raise ValidationFailed(
             f"options.embedder: {message}",
             errors=[{"loc": ["body", "options", "embedder"], "msg": message, "type": "extra"}],
+        )
+
+
+def _refuse_missing_tokenizer(options: dict[str, Any]) -> None:
+    """``chunk_unit: "tokens"`` needs the tokens extra on the server: a 422 naming it."""
+    if options.get("chunk_unit") == "tokens" and not tokens_installed():
+        message = f"counting tokens needs `{TOKENS_EXTRA}` on the server"
+        raise ValidationFailed(
+            f"options.chunk_unit: {message}",
+            errors=[{"loc": ["body", "options", "chunk_unit"], "msg": message, "type": "extra"}],
         )
 
 

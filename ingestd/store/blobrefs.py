@@ -15,15 +15,19 @@ UPLOAD_OPEN = "open"
 
 
 async def referenced_blob_keys(conn: AsyncConnection, keys: Collection[str]) -> set[str]:
-    """Those of ``keys`` that a file row (any job, any tenant, any status) or an open upload
-    names. One indexed lookup per key (``ix_files_blob_key``); pass a few hundred at a time."""
+    """Those of ``keys`` that a file row (any job, any tenant, any status) names as its bytes
+    or its extracted document, or an open upload names. One indexed lookup per key
+    (``ix_files_blob_key``, ``ix_files_document_key``); pass a few hundred at a time."""
     if not keys:
         return set()
     named_by_files = sa.select(files.c.blob_key.label("key")).where(files.c.blob_key.in_(keys))
+    named_as_documents = sa.select(files.c.document_key.label("key")).where(
+        files.c.document_key.in_(keys)
+    )
     named_by_uploads = sa.select(uploads.c.sha256.label("key")).where(
         uploads.c.sha256.in_(keys), uploads.c.status == UPLOAD_OPEN
     )
-    result = await conn.execute(sa.union(named_by_files, named_by_uploads))
+    result = await conn.execute(sa.union(named_by_files, named_as_documents, named_by_uploads))
     return {row.key for row in result}
 
 

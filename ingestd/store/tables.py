@@ -122,12 +122,15 @@ files = sa.Table(
     sa.Column("completed_at", Time),
     # The file whose output this one shares (skipped), or waits for (queued): see content_claims.
     sa.Column("duplicate_of", sa.String(40)),
+    # The extracted document (JSON, ``ingestd.document/1``) in the blob store: its sha256 key.
+    sa.Column("document_key", sa.String(64)),
     sa.UniqueConstraint("job_id", "source_index", "path"),
     sa.Index(None, "status", "lease_expires_at"),  # the rescuer; counts by status
     sa.Index(None, "tenant", "sha256"),
     sa.Index(None, "job_id", "completed_at"),
     sa.Index(None, "blob_key"),  # the blob collector: is this blob still named?
     sa.Index(None, "duplicate_of"),  # the files waiting for an original, woken when it ends
+    sa.Index(None, "document_key"),  # the blob collector: is this document still named?
 )
 
 # A claim reads each chosen job's queued files in this order and stops at its limit: no sort.

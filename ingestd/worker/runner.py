@@ -266,6 +266,8 @@ class FileRunner:
                 (True, options.embedder) if in_one_trip else (False, None),
                 options.include_notes,
                 options.ocr,
+                options.chunking,
+                options.chunk_unit,
                 time_limit=_remaining(deadline),
                 on_start=self._started(claimed, clock, "parsing", 0.2),
             )
@@ -280,6 +282,15 @@ class FileRunner:
         outcome.blob_key = claimed.blob_key
         outcome.pages, outcome.ocr_pages = parsed.pages, parsed.ocr_pages
         clock.merge(parsed.timings)
+        if parsed.document:
+            outcome.document_key = await asyncio.to_thread(
+                _timed_in_thread,
+                clock,
+                "storing",
+                stages.store_document,
+                parsed.document,
+                self.sources.context.blob_store(),
+            )
         if embed and parsed.chunks and not in_one_trip:
             async with _step("embed"):
                 embedded: stages.Embedded = await self.pool.run(

@@ -135,8 +135,6 @@ async def test_a_skipped_duplicate_links_to_its_original(dashboard: Any) -> None
     link = page.locator(f"#files-body tr[data-id='{duplicate['id']}'] a.duplicate-of")
     await link.wait_for()
     assert await link.inner_text() == original["id"]
-    await link.click()
-    marked = page.locator(f"#files-body tr.highlight[data-id='{original['id']}']")
-    await marked.wait_for()
-    assert page.url.endswith(f"#/files/{original['id']}")
-    assert await page.locator("#job-title").inner_text() != second
+    await link.click()  # the original's own page (web/static/file.js)
+    await page.wait_for_url(f"**#/files/{original['id']}")
+    await page.locator("#view-file", has_text="a.txt").wait_for()

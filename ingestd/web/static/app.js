@@ -1,8 +1,10 @@
 // The dashboard's entry point: sign-in, routing between the views (#/jobs, #/jobs/{id}, #/new,
-// #/queue, #/stats), and the tenant's event stream while signed in.
+// #/files/{id}, #/queue, #/stats, #/templates, #/mapping), and the tenant's event stream while
+// signed in.
 
 import { call, describe, forgetKey, saveKey, savedKey, whenUnauthorized } from "./api.js";
 import { byId, message } from "./dom.js";
+import * as file from "./file.js";
 import * as job from "./job.js";
 import * as jobs from "./jobs.js";
 import * as newJob from "./newjob.js";
@@ -14,10 +16,10 @@ import * as templates from "./templates.js";
 const VIEWS = {
   jobs,
   job,
+  file,
   new: newJob,
   queue,
   stats,
-  file: { init() {}, show: job.showFile, hide: job.hide },
   templates: templates.list,
   template: templates.detail,
   mapping: templates.queue,
@@ -27,7 +29,6 @@ let current = null;
 function route() {
   const [first, second] = location.hash.replace(/^#\/?/, "").split("/");
   if (first === "jobs" && second) return ["job", { id: decodeURIComponent(second) }];
-  // A file by id (a duplicate's original may be in another job): shown on its job's page.
   if (first === "files" && second) return ["file", { id: decodeURIComponent(second) }];
   if (first === "new" || first === "queue" || first === "stats") return [first, {}];
   if (first === "templates" && second) return ["template", { id: decodeURIComponent(second) }];
@@ -49,11 +50,11 @@ function render({ focus = false } = {}) {
     return;
   }
   const [name, params] = route();
-  showOnly(`view-${name === "file" ? "job" : name}`);
+  showOnly(`view-${name}`);
   for (const link of byId("nav").querySelectorAll("a")) {
     const here =
       link.dataset.nav === name ||
-      ((name === "job" || name === "file") && link.dataset.nav === "jobs") ||
+      (["job", "file"].includes(name) && link.dataset.nav === "jobs") ||
       (name === "template" && link.dataset.nav === "templates");
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

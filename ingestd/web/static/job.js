@@ -36,7 +36,6 @@ const state = {
   next: null,
   socket: null,
   loading: 0,
-  highlight: null, // a file id to mark on the list (from #/files/{id})
 };
 
 export function init() {
@@ -49,10 +48,9 @@ export function init() {
   byId("upload-form").addEventListener("submit", upload);
 }
 
-export async function show({ id, highlight = null }) {
+export async function show({ id }) {
   hide();
   state.id = id;
-  state.highlight = highlight;
   state.job = null;
   byId("files-status").value = "";
   byId("job-title").textContent = id;
@@ -71,28 +69,6 @@ export async function show({ id, highlight = null }) {
   if (state.id !== id) return; // the user moved on meanwhile
   follow(after);
   await Promise.all([loadJob(), loadFiles(), timings.load(id)]);
-}
-
-/** `#/files/{id}`: the file's job page, with the file's row marked (added if not listed). */
-export async function showFile({ id }) {
-  let file;
-  try {
-    file = await get(`/api/v1/files/${encodeURIComponent(id)}`);
-  } catch (error) {
-    alertError(error);
-    return;
-  }
-  await show({ id: file.job_id, highlight: file.id });
-  if (state.id !== file.job_id) return;
-  if (!state.files.has(file.id)) addFile(file);
-  markHighlight();
-}
-
-function markHighlight() {
-  const row = state.highlight ? state.rows.get(state.highlight) : null;
-  if (!row) return;
-  row.classList.add("highlight");
-  row.scrollIntoView({ block: "center" });
 }
 
 /** Open the job's event stream from `after`. The server closes it after the job's final event;
@@ -161,7 +137,6 @@ async function loadFiles(after = null) {
 function addFile(file) {
   state.files.set(file.id, file);
   const row = renderFile(file);
-  if (file.id === state.highlight) row.classList.add("highlight");
   state.rows.set(file.id, row);
   byId("files-body").append(row);
   byId("files-empty").hidden = true;
@@ -432,7 +407,7 @@ function renderFile(file) {
     h(
       "td",
       { title: file.id },
-      h("span", {}, file.name),
+      h("a", { href: `#/files/${encodeURIComponent(file.id)}` }, file.name),
       file.path !== file.name ? h("div", { className: "sub mono" }, file.path) : null,
     ),
     h("td", {}, statusBadge(file.status)),
