@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,6 +101,45 @@ async def claim_next_files(
             raise
         result.contended = True
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class HandOff:
+    """Who takes the successors a completion claims (``claim_successors``), and how many at
+    most: ``limit`` is what the worker may take on (0: none)."""
+
+    worker_id: str
+    lease_seconds: float
+    limit: int
+
+
+async def claim_successors(
+    conn: AsyncConnection, freed: Counter[str], hand_off: HandOff, *, now: float
+) -> list[ClaimedFile]:
+    """In a completion's transaction, after its counters moved: the next files of the jobs
+    whose ``max_workers`` held queued files back while these ``freed`` files (per job) ran.
+
+    A slot a capped job frees goes straight back to it, under the same locks as any claim (its
+    job and source rows, then its files), so ``max_workers`` holds across machines as it does
+    for claims: a job gets at most as many files as it just freed, and never more than
+    ``max_workers`` minus what it has running now. Jobs that were below their cap are not
+    served here: the claim loop, which shares slots fairly between tenants, takes their files.
+    """
+    if hand_off.limit <= 0 or not freed:
+        return []
+    claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
+    loads = await job_store.lock_claim_loads(conn, list(freed), now=now, statuses=claimable)
+    slots: list[str] = []
+    for load in sorted(_loads(loads), key=lambda j: j.id):
+        held_back = load.running + freed[load.id] >= load.max_workers  # at its cap until now
+        if held_back:
+            slots += [load.id] * min(freed[load.id], load.room)
+    slots = slots[: hand_off.limit]
+    if not slots:
+        return []
+    chosen = {row["id"]: row for row in loads if row["id"] in set(slots)}
+    expires = now + hand_off.lease_seconds
+    return await _take(conn, slots, chosen, hand_off.worker_id, expires, now)
 
 
 async def _allot(
