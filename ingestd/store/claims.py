@@ -113,11 +113,25 @@ class HandOff:
     limit: int
 
 
+async def lock_for_successors(
+    conn: AsyncConnection, job_ids: Sequence[str], *, now: float
+) -> list[dict[str, Any]]:
+    """For a completion that may claim successors: lock its jobs and their sources (the order
+    every writer follows) and read their loads, in the one statement that locks them."""
+    return await job_store.lock_claim_loads(conn, job_ids, now=now, statuses=None)
+
+
 async def claim_successors(
-    conn: AsyncConnection, freed: Counter[str], hand_off: HandOff, *, now: float
+    conn: AsyncConnection,
+    freed: Counter[str],
+    loads: list[dict[str, Any]],
+    hand_off: HandOff,
+    *,
+    now: float,
 ) -> list[ClaimedFile]:
-    """In a completion's transaction, after its counters moved: the next files of the jobs
-    whose ``max_workers`` held queued files back while these ``freed`` files (per job) ran.
+    """In a completion's transaction: the next files of the jobs whose ``max_workers`` held
+    queued files back while these ``freed`` files (per job) ran. ``loads`` are the jobs' loads
+    as ``lock_for_successors`` read them, before the completion moved their counters.
 
     A slot a capped job frees goes straight back to it, under the same locks as any claim (its
     job and source rows, then its files), so ``max_workers`` holds across machines as it does
@@ -127,17 +141,23 @@ async def claim_successors(
     """
     if hand_off.limit <= 0 or not freed:
         return []
-    claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
-    loads = await job_store.lock_claim_loads(conn, list(freed), now=now, statuses=claimable)
+    claimable = {s.value for s in CLAIMABLE_JOB_STATUSES}
+    current = [
+        {**row, "running": row["running"] - freed[row["id"]]}
+        for row in loads
+        if row["id"] in freed
+        and row["status"] in claimable
+        and (row["run_at"] is None or row["run_at"] <= now)
+    ]
     slots: list[str] = []
-    for load in sorted(_loads(loads), key=lambda j: j.id):
+    for load in sorted(_loads(current), key=lambda j: j.id):
         held_back = load.running + freed[load.id] >= load.max_workers  # at its cap until now
         if held_back:
             slots += [load.id] * min(freed[load.id], load.room)
     slots = slots[: hand_off.limit]
     if not slots:
         return []
-    chosen = {row["id"]: row for row in loads if row["id"] in set(slots)}
+    chosen = {row["id"]: row for row in current if row["id"] in set(slots)}
     expires = now + hand_off.lease_seconds
     return await _take(conn, slots, chosen, hand_off.worker_id, expires, now)
 

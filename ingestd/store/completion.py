@@ -24,7 +24,7 @@ from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.store import content as content_store
 from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
-from ingestd.store.claims import HandOff, claim_successors
+from ingestd.store.claims import HandOff, claim_successors, lock_for_successors
 from ingestd.store.db import Database
 from ingestd.store.errors import LeaseLost, translated
 from ingestd.store.finish import finish_job_if_done
@@ -56,8 +56,20 @@ async def complete_files(
     if not done:
         return Completed()
     successors: list[ClaimedFile] = []
+    job_ids = [c.job_id for c, _ in done]
+    # Capped jobs (the only ones that may get successors): their loads are read as they are
+    # locked, instead of their statuses alone, so handing on costs no statement of its own.
+    may_hand_off = hand_off is not None and hand_off.limit > 0
+    capped = (
+        {c.job_id for c, _ in done if c.options.max_workers is not None} if may_hand_off else ()
+    )
+    loads: list[dict[str, Any]] = []
     async with db.write() as conn:
-        statuses = await job_store.lock_job_statuses(conn, [c.job_id for c, _ in done])
+        if capped:
+            loads = await lock_for_successors(conn, job_ids, now=now)
+            statuses = {str(row["id"]): str(row["status"]) for row in loads}
+        else:
+            statuses = await job_store.lock_job_statuses(conn, job_ids)
         cancelled_jobs = {j for j, status in statuses.items() if status == JobStatus.CANCELLED}
         wanted = [
             (
@@ -71,9 +83,13 @@ async def complete_files(
         finished = [item for item in wanted if item[0].id in held]
         if finished:
             busy = await _write(conn, finished, now)
-            if hand_off is not None:
-                freed = Counter(c.job_id for c, _, status in finished if status is COMPLETED)
-                successors = await claim_successors(conn, freed, hand_off, now=now)
+            if capped and hand_off is not None:
+                freed = Counter(
+                    c.job_id
+                    for c, _, status in finished
+                    if status is COMPLETED and c.job_id in capped
+                )
+                successors = await claim_successors(conn, freed, loads, hand_off, now=now)
                 busy |= {c.job_id for c in successors}
             maybe_idle = [c.job_id for c, _, _ in finished if c.job_id not in busy]
             if maybe_idle:
