@@ -76,6 +76,7 @@ async def claim_next_files(
     now: float,
     lease_seconds: float,
     look_ahead: bool = True,
+    prefetch: bool = False,
 ) -> Claimed:
     """Claim up to ``limit`` queued files, shared fairly between tenants (see ``fairness``).
     With ``look_ahead``, a claim that comes back short also says when the next job starts
@@ -84,13 +85,21 @@ async def claim_next_files(
     PostgreSQL: the chosen jobs are locked first (in id order, like every writer of their files),
     then their counters are read again, so per-job ``max_workers`` holds across processes.
     SQLite serialises writers (``BEGIN IMMEDIATE``): what it reads is already current.
+
+    With ``prefetch``, a job at its ``max_workers`` whose running files are all this worker's
+    (checked under the job's lock: no one else holds any, and no one else can claim any while
+    it is at its cap) may be claimed beyond the cap, as far as the window goes, like an
+    uncapped job: the worker then runs at most ``max_workers`` of them at once and keeps the
+    rest prefetched (``worker/gate.py``). So ``max_workers`` still bounds the files of a job
+    being processed at once, on every machine together, while the claims stay batched.
     """
     result = Claimed()
     if limit <= 0:
         return result
     try:
         async with db.write() as conn:
-            slots, loads, result.held_back = await _allot(conn, limit, now)
+            mine = worker_id if prefetch else None
+            slots, loads, result.held_back = await _allot(conn, limit, now, mine)
             if slots:
                 expires = now + lease_seconds
                 result.extend(await _take(conn, slots, loads, worker_id, expires, now))
@@ -163,10 +172,11 @@ async def claim_successors(
 
 
 async def _allot(
-    conn: AsyncConnection, limit: int, now: float
+    conn: AsyncConnection, limit: int, now: float, prefetcher: str | None = None
 ) -> tuple[list[str], dict[str, dict[str, Any]], bool]:
     """The job of each slot, in the order dealt, the loads of the jobs involved, and whether a
-    job's ``max_workers`` holds queued files back (``fairness.held_back``)."""
+    job's ``max_workers`` holds queued files back (``fairness.held_back``). ``prefetcher``:
+    the worker that may claim past the cap of jobs it alone runs (``claim_next_files``)."""
     claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
     postgres = conn.dialect.name == "postgresql"
     loads = await job_store.claim_loads(
@@ -174,13 +184,48 @@ async def _allot(
     )
     order = fairness.tenant_order(_loads(loads))
     slots = fairness.allot(_loads(loads), limit, order)
-    if slots and postgres:
+    at_cap = _at_cap(loads) if prefetcher else set()
+    if (slots or at_cap) and postgres:
         # Locked, and so read again: another claimer may have committed since the first read.
-        fresh = await job_store.lock_claim_loads(conn, slots, now=now, statuses=claimable)
-        loads = fresh + [row for row in loads if row["id"] not in set(slots)]
+        locked = set(slots) | at_cap
+        fresh = await job_store.lock_claim_loads(conn, sorted(locked), now=now, statuses=claimable)
+        loads = fresh + [row for row in loads if row["id"] not in locked]
         slots = fairness.allot(_loads(loads), limit, order)
+    if prefetcher and (at_cap := _at_cap(loads)):
+        alone = at_cap - await _held_by_others(conn, at_cap, prefetcher)
+        if alone:  # the cap is the worker's gate to keep now: claim as if uncapped
+            loads = [{**row, "max_workers": NO_CAP} if row["id"] in alone else row for row in loads]
+            slots = fairness.allot(_loads(loads), limit, order)
     chosen = {row["id"]: row for row in loads if row["id"] in set(slots)}
     return slots, chosen, fairness.held_back(_loads(loads), slots)
+
+
+# What an uncapped job's ``max_workers`` is stored as (``services/jobs.py``).
+NO_CAP = 1_000_000
+
+
+def _at_cap(loads: list[dict[str, Any]]) -> set[str]:
+    """Jobs with queued files that only their ``max_workers`` keeps waiting."""
+    return {
+        row["id"]
+        for row in loads
+        if int(row["queued"]) > 0 and int(row["running"]) >= int(row["max_workers"])
+    }
+
+
+async def _held_by_others(conn: AsyncConnection, job_ids: set[str], worker_id: str) -> set[str]:
+    """Those of these jobs with a running file leased by another worker (an index range read
+    per job: its running files are at most its ``max_workers`` plus this worker's window)."""
+    query = (
+        sa.select(files.c.job_id)
+        .where(
+            files.c.job_id.in_(sorted(job_ids)),
+            files.c.status == FileStatus.RUNNING.value,
+            files.c.lease_owner != worker_id,
+        )
+        .group_by(files.c.job_id)
+    )
+    return set((await conn.execute(query)).scalars())
 
 
 async def _next_start(conn: AsyncConnection, now: float) -> float | None:

@@ -219,6 +219,7 @@ class Worker:
                     now=now,
                     lease_seconds=self.settings.lease_seconds,
                     look_ahead=look_ahead,
+                    prefetch=True,  # a capped job this worker alone runs: gate.py
                 )
                 if look_ahead and len(claimed) < free:  # it looked
                     self._start_unknown = False

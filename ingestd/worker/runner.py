@@ -8,8 +8,10 @@
 3. **Claim its content** (``skip_existing``): of files with the same content, processed the same
    way, one is processed; the others are skipped against it, or wait for it while it runs
    (``store/content.py``).
-4. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
-5. **Record** the outcome (``outcomes.py``).
+4. **Wait for the job's slot** when it is capped and more of its files are prefetched here
+   than its ``max_workers`` (``gate.py``; a download waits before it starts).
+5. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
+6. **Record** the outcome (``outcomes.py``).
 
 A ``FileError`` at any step fails the file, with the retry policy deciding whether it is tried
 again; anything else is the caller's to handle.
@@ -36,6 +38,7 @@ from ingestd.sources.port import FetchLimits, Source
 from ingestd.sources.registry import Sources
 from ingestd.store import files as file_store
 from ingestd.store.db import Database
+from ingestd.worker.gate import JobGates
 from ingestd.worker.outcomes import OutcomeRecorder
 
 log = logging.getLogger("ingestd.worker")
@@ -61,8 +64,11 @@ class FileRunner:
         report: StepReporter,
         download_slots: int,
         on_content_freed: Callable[[], None],
+        gates: JobGates | None = None,
     ) -> None:
         self.db = db
+        # A capped job's files past ``max_workers`` wait here, prefetched (gate.py).
+        self.gates = gates or JobGates()
         self.sources = sources
         self.pool = pool
         self.scanner = scanner
@@ -95,9 +101,12 @@ class FileRunner:
         if not source.is_remote(claimed.ref):
             await self._materialised(claimed, source, started)
             return
-        async with self._download_slots:
-            self.report(claimed, "downloading", 0.0)
-            await self._materialised(claimed, source, started)
+        # A download is processing too: a capped job's files wait for their slot before it.
+        async with self.gates.passage(claimed):
+            started = time.monotonic()  # the time limit counts from the slot, not the wait
+            async with self._download_slots:
+                self.report(claimed, "downloading", 0.0)
+                await self._materialised(claimed, source, started)
 
     async def _materialised(self, claimed: ClaimedFile, source: Source, started: float) -> None:
         assert claimed.ref is not None
@@ -149,7 +158,11 @@ class FileRunner:
         if held and not await self._claim_content(claimed, inspection, key):
             return
         try:
-            outcome = await self._transform(claimed, path, inspection, deadline)
+            waiting = time.monotonic()
+            async with self.gates.passage(claimed):  # prefetched until the job has a slot
+                waited = time.monotonic() - waiting
+                started, deadline = started + waited, deadline + waited
+                outcome = await self._transform(claimed, path, inspection, deadline)
         except FileError as error:
             await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
             self._freed(held)

@@ -154,11 +154,15 @@ async def test_a_paused_job_gets_no_successor(db: Database) -> None:
     assert done.successors == []
 
 
-async def test_a_capped_job_runs_on_completions_alone(
-    db: Database, worker: Worker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_a_capped_job_does_not_pay_a_claim_per_file(
+    db: Database,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Before, each file of a job at its cap waited for its predecessor's completion and then
-    for a claim of its own: two transactions per file. Now the completion takes it."""
+    for a claim of its own: two transactions per file. Now a completion hands the slot on to
+    the next file, and the files past the cap come prefetched, many per claim."""
     taken: list[int] = []
     claim = claim_store.claim_next_files
 
@@ -168,9 +172,70 @@ async def test_a_capped_job_runs_on_completions_alone(
         return result
 
     monkeypatch.setattr(claim_store, "claim_next_files", counted)
-    paths = small_files(tmp_path / "capped", 6)
+    paths = small_files(tmp_path / "capped", 12)
+    job_id = await make_job(db, len(paths), max_workers=1, local_paths=paths)
+    worker = Worker(make_settings(database_url=db.url, poll_seconds=HOUR), db, concurrency=8)
+    await worker.start()
+    try:
+        worker.wake()
+        job = await completed(db, job_id)
+    finally:
+        await worker.stop(grace_seconds=5)
+    assert job["sources"][0]["n_completed"] == 12
+    assert len([n for n in taken if n]) <= len(paths) // 2  # before: one claim per file
+
+
+# -- a job that one worker alone runs keeps a window of prefetched files ----------------------
+
+
+async def test_a_worker_alone_on_a_capped_job_prefetches_past_the_cap(db: Database) -> None:
+    job_id = await make_job(db, 12, max_workers=2)
+    first = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    assert len(first) == 2  # not at its cap yet: the cap deals
+    more = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    assert len(more) == 8 and {c.job_id for c in more} == {job_id}  # all running ones are w1's
+    # Another worker gets none: the job's files are all w1's, and w1 keeps the cap (gate.py).
+    other = await claim_next_files(db, "w2", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    assert other == []
+
+
+async def test_no_prefetch_past_the_cap_while_another_worker_runs_the_job(db: Database) -> None:
+    await make_job(db, 12, max_workers=2)
+    [a] = await claim_next_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    [b] = await claim_next_files(db, "w2", 1, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    for worker_id in ("w1", "w2"):
+        again = await claim_next_files(
+            db, worker_id, 8, now=time.time(), lease_seconds=LEASE, prefetch=True
+        )
+        assert again == []  # two workers share it: the cap in the database holds
+    # Without ``prefetch`` (the default), the cap always holds in the database.
+    await complete_files(db, [(b, outcome())], now=time.time())
+    [c] = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE)
+    assert await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE) == []
+    assert a.id != c.id
+
+
+async def test_a_capped_job_never_has_more_files_processed_at_once_than_max_workers(
+    db: Database, worker: Worker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside, most, held = 0, 0, 0
+    transform = worker.runner._transform
+
+    async def watched(claimed: ClaimedFile, *args: Any) -> Any:
+        nonlocal inside, most, held
+        inside += 1
+        most = max(most, inside)
+        held = max(held, sum(1 for f in worker._inflight.values() if f.claimed.job_id == job_id))
+        try:
+            return await transform(claimed, *args)
+        finally:
+            inside -= 1
+
+    monkeypatch.setattr(worker.runner, "_transform", watched)
+    paths = small_files(tmp_path / "gated", 12)
     job_id = await make_job(db, len(paths), max_workers=1, local_paths=paths)
     worker.wake()
     job = await completed(db, job_id)
-    assert job["sources"][0]["n_completed"] == 6
-    assert sum(taken) == 1  # the first file; each completion claimed the next
+    assert job["sources"][0]["n_completed"] == 12
+    assert most == 1  # one at a time in processing …
+    assert held > 1  # … while the next ones waited prefetched, claimed in batches
