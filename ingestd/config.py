@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     clamd: str | None = None
     clamd_timeout_seconds: float = Field(default=120.0, gt=0)  # connect, each send, the verdict
 
+    # Storage health (issue #18): the database and the blob store are probed this often; a store
+    # is degraded when a probe fails or the average of its last 3 latencies passes storage_slow_ms.
+    storage_check_seconds: float = Field(default=5.0, gt=0)
+    storage_slow_ms: float = Field(default=1000.0, gt=0)
+    # Logs: "text" (for people) or "json" (one object a line, with request, job, file, worker
+    # and tenant ids); and `ingestd worker` serves its Prometheus metrics on this port (0 = off).
+    log_format: Literal["text", "json"] = "text"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+
     @field_validator("clamd")
     @classmethod
     def _check_clamd(cls, value: str | None) -> str | None:
@@ -327,6 +336,8 @@ class Settings(BaseSettings):
             blob_dir=self.blob_dir,
             blob_gc_seconds=self.blob_gc_seconds,
             blob_gc_grace_seconds=self.blob_gc_grace_seconds,
+            check_seconds=self.storage_check_seconds,
+            slow_ms=self.storage_slow_ms,
         )
 
     @property

@@ -132,6 +132,8 @@ class StorageSettings:
     blob_dir: Path  # <data_dir>/blobs: the default store, and staging for remote ones
     blob_gc_seconds: float  # 0 = never
     blob_gc_grace_seconds: float
+    check_seconds: float = 5.0  # the storage monitor's probe interval
+    slow_ms: float = 1000.0  # average probe latency past this: degraded
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ingestd.blobs.base import BlobStoreConfigError
 from ingestd.config import Settings
+from ingestd.observe import tracing
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ POSTGRES = Extra("postgres", "asyncpg", "PostgreSQL")
 REDIS = Extra("redis", "redis", "Redis")
 S3 = Extra("s3", "boto3", "S3 storage")
 EMBEDDINGS = Extra("embeddings", "sentence_transformers", "the minilm embedder")
+OTEL = Extra("otel", "opentelemetry.sdk", "OpenTelemetry traces (asked for by OTEL_*)")
+EXTRAS = (POSTGRES, REDIS, S3, EMBEDDINGS, OTEL)  # what `ingestd doctor` lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +72,16 @@ def problems(settings: Settings) -> list[Problem]:
             check_blob_url(settings.blob_url)
         except BlobStoreConfigError as exc:
             found.append(Problem("blob_url", str(exc)))
+    if tracing.wanted() and not OTEL.installed:
+        found.append(Problem("OTEL_TRACES_EXPORTER", OTEL.missing()))
     return found
 
 
 def check(settings: Settings) -> None:
     """Raise :class:`ConfigError` naming the first problem, with its environment variable."""
     for problem in problems(settings):
-        raise ConfigError(f"INGESTD_{problem.field.upper()}: {problem.message}")
+        variable = problem.field if problem.field.isupper() else f"INGESTD_{problem.field.upper()}"
+        raise ConfigError(f"{variable}: {problem.message}")
 
 
 __all__ = ["EMBEDDINGS", "POSTGRES", "REDIS", "S3", "ConfigError", "Extra", "Problem", "check"]

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from ingestd import preflight
 from ingestd.blobs.base import BlobStore
@@ -32,10 +33,12 @@ from ingestd.events.push import EventPublisher
 from ingestd.events.push import choose as choose_push
 from ingestd.events.service import LiveEvents
 from ingestd.lifecycle import BackgroundService, Hooks, Lifecycle
+from ingestd.observe import tracing
 from ingestd.queue.notify import WorkNotifier
 from ingestd.services.audit import AuditWriter
 from ingestd.services.blob_gc import BlobCollector
 from ingestd.services.keys import KeyAuthenticator, create_key
+from ingestd.services.storage_health import StorageMonitor
 from ingestd.services.tus import TusExpiry, TusService
 from ingestd.store.db import Database
 from ingestd.store.errors import Duplicate
@@ -71,6 +74,9 @@ class Runtime:
         self.tus: TusService | None = None
         self.audit: AuditWriter | None = None
         self.blob_collector: BlobCollector | None = None
+        # Probes the database and blob store (API processes); /ready, GET
+        # /api/v1/metrics/storage and the live metrics feed read its snapshot().
+        self.storage_monitor: StorageMonitor | None = None
         self.worker: Worker | None = None
         self.child: WorkerProcess | None = None
         self._unsubscribe: list[Callable[[], None]] = []
@@ -78,6 +84,8 @@ class Runtime:
     async def start(self) -> None:
         settings = self.settings
         preflight.check(settings)  # a missing extra is one line naming it, not a traceback
+        if not tracing.enabled():
+            tracing.enable_from_env()  # OTEL_* asks for traces (the otel extra)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(settings.data_dir, 0o700)
         url = settings.database.url
@@ -116,6 +124,8 @@ class Runtime:
         self.lifecycle.add(TusExpiry(self.tus))
         self.audit = AuditWriter(db)
         self.lifecycle.add(self.audit)
+        self.storage_monitor = StorageMonitor(settings.storage, db, self.blobs)
+        self.lifecycle.add(self.storage_monitor)
         if settings.storage.blob_gc_seconds > 0:
             self.blob_collector = BlobCollector(settings.storage, db, self.blobs)
             self.lifecycle.add(self.blob_collector)
@@ -130,6 +140,8 @@ class Runtime:
             self.lifecycle.add(
                 Hooks("workers", start=worker.start, stop=lambda: worker.stop(GRACE_SECONDS))
             )
+            if settings.metrics_port and not self.serves_api:  # `ingestd worker --metrics-port`
+                self.lifecycle.add(MetricsEndpoint(settings.host, settings.metrics_port))
 
     async def _admin_key(self) -> None:
         assert self.db is not None
@@ -215,6 +227,31 @@ class ChildWorkers(BackgroundService):
                 await self._task
             self._task = None
         await asyncio.to_thread(self.child.stop, self.grace if grace is None else grace)
+
+
+class MetricsEndpoint(BackgroundService):
+    """``ingestd worker --metrics-port``: this process's metrics on ``http://HOST:PORT/metrics``
+    (prometheus_client's own server, in a thread), for Prometheus to scrape each worker."""
+
+    name = "metrics-endpoint"
+    logger = log
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__()
+        self.host, self.port = host, port
+        self._server: Any = None
+
+    async def setup(self) -> None:
+        from prometheus_client import start_http_server
+
+        self._server, _thread = start_http_server(self.port, addr=self.host)
+        log.info("worker metrics at http://%s:%d/metrics", self.host, self.port)
+
+    async def teardown(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
 
 
 class ChildExited(Exception):

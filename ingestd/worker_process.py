@@ -21,6 +21,7 @@ from typing import Any
 from ingestd.config import Settings
 from ingestd.events.push import EventPublisher
 from ingestd.events.push import choose as choose_push
+from ingestd.observe import logs, multiproc, tracing
 from ingestd.store.db import Database
 from ingestd.worker import Worker
 
@@ -80,12 +81,12 @@ class WorkerProcess:
         if self._process.is_alive():
             self._process.kill()
             self._process.join(5)
+        multiproc.process_exited(self._process.pid)  # its live gauges stop counting
 
 
 def run_child(settings: Settings, parent_pid: int, ready: Any) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup("info", settings.log_format)  # the format serve was given (observe/logs.py)
+    tracing.enable_from_env()  # spans of the file steps, with the otel extra (OTEL_*)
     try:
         asyncio.run(_child(settings, parent_pid, ready))
     except BaseException:

@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from ingestd import __version__
 from ingestd.api.audit import AuditMiddleware
 from ingestd.api.docs import install_docs
+from ingestd.api.observe import ObserveMiddleware
 from ingestd.api.problems import RequestIdMiddleware, install_error_handlers
 from ingestd.api.ratelimit import RateLimits
 from ingestd.api.routes import (
@@ -27,6 +28,7 @@ from ingestd.api.routes import (
     keys,
     search,
     service,
+    storage_health,
     uploads,
     webhooks,
 )
@@ -158,9 +160,11 @@ def create_app(
             expose_headers=CORS_EXPOSED,
             max_age=600,
         )
+    app.add_middleware(ObserveMiddleware)  # metrics, access log, log context, spans (#18)
     app.add_middleware(RequestIdMiddleware)
     for module in (service, jobs, files, insight, search, keys, events, audit, webhooks):
         app.include_router(module.router)
+    app.include_router(storage_health.router)  # issue 18: GET /api/v1/metrics/storage
     app.include_router(uploads.router)  # tus (the runtime sweeps expired uploads)
     app.include_router(dashboard)  # HTTP only: the event-socket fast path above is unchanged
     install_docs(app)  # /docs and /redoc, offline
@@ -180,3 +184,4 @@ def _publish(state: State, runtime: Runtime) -> None:
     state.webhooks = runtime.webhooks
     state.tus = runtime.tus
     state.audit_writer = runtime.audit
+    state.storage_monitor = runtime.storage_monitor  # StorageMonitor.snapshot(): storage health

@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from starlette.requests import HTTPConnection
 
 from ingestd.config import Settings
 from ingestd.domain.errors import RateLimited
@@ -48,8 +48,9 @@ class RateLimits:
         if self._pool is not None:
             await self._pool.aclose()
 
-    def _classify(self, request: Request) -> tuple[str, int]:
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+    def _classify(self, request: HTTPConnection) -> tuple[str, int]:
+        # A WebSocket (no method) is a read: it opens a stream of events.
+        if request.scope.get("method", "GET") in ("GET", "HEAD", "OPTIONS"):
             return "read", 1
         path = request.url.path.rstrip("/")
         if path.endswith(_UPLOAD_SUFFIXES) or "/uploads/" in path:
@@ -57,8 +58,9 @@ class RateLimits:
             return "upload", max(1, -(-length // MB))  # whole megabytes, rounded up
         return "write", 1
 
-    async def check(self, request: Request, key_id: str) -> dict[str, str]:
-        """Count this request against the key; raise ``RateLimited`` (429) when over."""
+    async def check(self, request: HTTPConnection, key_id: str) -> dict[str, str]:
+        """Count this request (or WebSocket) against the key; raise ``RateLimited`` (429) when
+        over."""
         if not self.enabled:
             return {}
         kind, cost = self._classify(request)

@@ -83,7 +83,7 @@ Source = Annotated[
     Discriminator(
         _source_tag,
         custom_error_type="invalid_source_type",
-        custom_error_message="unknown source type: use upload, directory, zip, url, s3, or the "
+        custom_error_message="unknown source type: use 'upload', 'directory', 'zip', 'url', 's3', or the "
         "type of a connector installed with this server (docs/sources.md)",
     ),
 ]
@@ -335,3 +335,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     ),
     429: _problem("Rate limit exceeded; see Retry-After"),
 }
+
+
+class StoreHealthView(BaseModel):
+    """One store as the storage monitor last saw it (``services/storage_health.py``)."""
+
+    healthy: bool | None = Field(description="the last probe worked and the average is not slow")
+    latency_ms: float | None = Field(description="the last probe's latency")
+    average_latency_ms: float | None = Field(description="the average of the last 3 probes")
+    history_ms: list[float] = Field(description="the last 60 probe latencies, oldest first")
+    last_check: float | None = Field(description="seconds since the epoch (UTC)")
+    check_count: int
+    error: str | None = Field(default=None, description="why it is unhealthy")
+
+
+class StorageHealthView(BaseModel):
+    database: StoreHealthView
+    blobs: StoreHealthView

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, Protocol, TypeVar
 
+from ingestd.observe.metrics import BLOB_SECONDS
+
 T = TypeVar("T")
 
 
@@ -127,6 +129,7 @@ class BlobStore(Protocol):
 async def run_blob_io(blobs: BlobStore, fn: Callable[..., T], /, *args: object) -> T:
     """Run a blob-store call from async code: inline for a local store (a rename or a stat, as
     before there was a port), in a thread for a remote one (network round trips)."""
-    if blobs.is_local:
-        return fn(*args)
-    return await asyncio.to_thread(fn, *args)
+    with BLOB_SECONDS.labels(getattr(fn, "__name__", "call")).time():
+        if blobs.is_local:
+            return fn(*args)
+        return await asyncio.to_thread(fn, *args)

@@ -14,6 +14,7 @@ it gone and stores it anew.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -53,9 +54,14 @@ class LocalBlobStore:
 
     def check(self) -> None:
         self.ensure()
-        probe = self._tmp / ".ready"
-        probe.write_bytes(b"ok")
-        probe.unlink()
+        probe = self._tmp / f".ready-{os.getpid()}"
+        payload = os.urandom(16)
+        probe.write_bytes(payload)  # write, read back, delete (the storage monitor's probe)
+        try:
+            if probe.read_bytes() != payload:
+                raise OSError(errno.EIO, "the probe read back differs from what was written")
+        finally:
+            probe.unlink(missing_ok=True)
 
     def path(self, key: str) -> Path:
         """Where the blob with this key lives (it may not exist)."""

@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Apply database migrations (serve and worker also do this at start).",
     ),
     "keys": ("ingestd.cli.keys", "app", "Create, list and revoke API keys."),
+    "doctor": (
+        "ingestd.cli.doctor",
+        "doctor",
+        "Check this installation: settings, database, blob store, clamd, extras, disk, roots.",
+    ),
     "submit": (
         "ingestd.cli.submit",
         "submit",

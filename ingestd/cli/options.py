@@ -55,6 +55,22 @@ DataDir = Annotated[
     Path | None,
     setting("data_dir", "--data-dir", help="where the SQLite file and blobs live"),
 ]
+LogFormat = Annotated[
+    str | None,
+    setting(
+        "log_format",
+        "--log-format",
+        help="text, or json: one object a line with request, job, file, worker and tenant ids",
+    ),
+]
+MetricsPort = Annotated[
+    int | None,
+    setting(
+        "metrics_port",
+        "--metrics-port",
+        help="serve this worker's Prometheus metrics on http://HOST:PORT/metrics (0 = off)",
+    ),
+]
 DatabaseUrl = Annotated[
     str | None,
     setting(
@@ -112,7 +128,9 @@ Key = Annotated[
 ]
 
 
-def settings_from(flags: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+def settings_from(
+    flags: Mapping[str, str] | None = None, *, check_extras: bool = True, **overrides: Any
+) -> Settings:
     """Env vars (INGESTD_*) first, then the flags that were given; a value Settings refuses, or
     a setting whose extra is not installed, is a usage error naming the flag (exit code 2).
     ``flags`` names a command's own flag for a field where it differs (``--concurrency``)."""
@@ -125,7 +143,7 @@ def settings_from(flags: Mapping[str, str] | None = None, **overrides: Any) -> S
         field = str(error["loc"][0]) if error["loc"] else ""
         message = str(error["msg"]).removeprefix("Value error, ")
         raise _usage_error(field, message, given, flags) from None
-    for problem in preflight.problems(settings):
+    for problem in preflight.problems(settings) if check_extras else ():
         raise _usage_error(problem.field, problem.message, given, flags)
     return settings
 
@@ -137,6 +155,8 @@ def _usage_error(
     flag = flags.get(field) or OPTIONS.get(field)
     if flag is not None and field in given:
         return typer.BadParameter(message, param_hint=flag)
+    if field.isupper():  # a variable of its own (OTEL_*), not a Settings field
+        return typer.BadParameter(message, param_hint=field)
     return typer.BadParameter(message, param_hint=env_var(field) if field else None)
 
 

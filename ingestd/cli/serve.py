@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import shlex
 import shutil
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
@@ -24,23 +23,28 @@ from ingestd.cli.options import (
     Clamd,
     DatabaseUrl,
     DataDir,
+    LogFormat,
+    MetricsPort,
     Prefetch,
     SourceRoots,
     setting,
     settings_from,
 )
 from ingestd.config import Settings
-from ingestd.runtime import Runtime
+from ingestd.observe import logs, multiproc
+
+if TYPE_CHECKING:
+    from ingestd.runtime import Runtime
 
 console = Console(stderr=True)
 
 HTTP_GRACE_SECONDS = 10  # see serve(): how long SIGTERM waits for open connections
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _logging(level: str, fmt: str = "text") -> None:
+    """One handler on the root logger: text or JSON, the bound ids and no secrets on every
+    line (``observe/logs.py``); uvicorn's lines go through it too."""
+    logs.setup(level, "json" if fmt == "json" else "text")
 
 
 def serve(
@@ -70,15 +74,9 @@ def serve(
     clamd: Clamd = None,
     blob_url: BlobUrl = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    log_format: LogFormat = None,
 ) -> None:
     """Run the API with embedded workers (SQLite and a local blob store by default)."""
-    import uvicorn
-
-    from ingestd.api.app import create_app
-    from ingestd.events.uvicorn_ws import WS_MAX_MESSAGE, LeanWebSocketProtocol
-    from ingestd.uploads.http import WideWindowHttpToolsProtocol
-
-    _logging(log_level)
     settings = settings_from(
         host=host,
         port=port,
@@ -90,7 +88,19 @@ def serve(
         prefetch=prefetch,
         clamd=clamd,
         blob_url=blob_url,
+        log_format=log_format,
     )
+    # Before anything imports prometheus_client: the API, its worker process and their
+    # metrics meet in one directory (observe/multiproc.py).
+    multiproc.prepare(settings.data_dir)
+    import uvicorn
+
+    from ingestd.api.app import create_app
+    from ingestd.events.uvicorn_ws import WS_MAX_MESSAGE, LeanWebSocketProtocol
+    from ingestd.runtime import Runtime
+    from ingestd.uploads.http import WideWindowHttpToolsProtocol
+
+    _logging(log_level, settings.log_format)
     runtime = Runtime(settings)
     app = create_app(settings, runtime=runtime, on_ready=lambda: _banner(settings, runtime))
     uvicorn.run(
@@ -100,7 +110,8 @@ def serve(
         http=WideWindowHttpToolsProtocol,  # bigger body messages: see ingestd/uploads/http.py
         log_level=log_level.lower(),
         server_header=False,
-        access_log=log_level.lower() == "debug",
+        log_config=None,  # our handler (observe/logs.py); our access log has the latency
+        access_log=False,
         # On SIGTERM, requests in flight get this long; then open WebSocket/SSE streams (which
         # never end by themselves) are closed, and their clients resume elsewhere by seq.
         timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
@@ -214,9 +225,10 @@ def worker(
     clamd: Clamd = None,
     blob_url: BlobUrl = None,
     log_level: Annotated[str, typer.Option()] = "info",
+    log_format: LogFormat = None,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Run workers only (no API), against the same database and blob storage as the API."""
-    _logging(log_level)
     settings = settings_from(
         {"workers": "--concurrency"},
         data_dir=data_dir,
@@ -226,13 +238,18 @@ def worker(
         prefetch=prefetch,
         clamd=clamd,
         blob_url=blob_url,
+        log_format=log_format,
+        metrics_port=metrics_port,
     )
+    _logging(log_level, settings.log_format)
     asyncio.run(_run_worker(settings))
 
 
 async def _run_worker(settings: Settings) -> None:
     # serves_api=False: work in this process (no child worker process) and make no admin key
     # (a bootstrap key made here would never be shown to anyone).
+    from ingestd.runtime import Runtime
+
     runtime = Runtime(settings, run_workers=True, serves_api=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

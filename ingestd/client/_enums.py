@@ -102,6 +102,8 @@ class EventType(_OpenEnum):
     FILE_CANCELLED = "file.cancelled"
     UPLOAD_PROGRESS = "upload.progress"
     WEBHOOK_DISABLED = "webhook.disabled"
+    STORAGE_DEGRADED = "storage.degraded"
+    STORAGE_RECOVERED = "storage.recovered"
 
     @property
     def ends_job(self) -> bool:

@@ -82,4 +82,8 @@ class Runner:
                     self.run(cast(AsyncGenerator[T, None], items).aclose)
 
     def close(self) -> None:
+        """Stop the loop. Work still running on it (a call whose Ctrl-C unwind outlasted
+        ``UNWIND_SECONDS``) is cancelled, not waited for: closing never hangs on it."""
+        with contextlib.suppress(RuntimeError):  # the portal is already stopped
+            self._portal.call(self._portal.stop, True)
         self._stack.close()

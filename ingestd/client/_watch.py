@@ -25,6 +25,7 @@ POLL_SECONDS = 0.25  # between empty polls, in poll mode
 _WS_CODES = {4400: "validation_error", 4401: "authentication_error", 4403: "permission_denied"}
 _WS_CODES[4404] = "not_found"
 LAGGED = 1013
+BATCH_PROTOCOL = "ingestd.batch.v1"  # the WebSocket subprotocol for batched frames
 
 
 def ws_url(base_url: str, job_id: str | None, after: int | str | None, detail: Detail) -> str:
@@ -82,6 +83,7 @@ async def _websocket(
 ) -> AsyncIterator[Event]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.typing import Subprotocol
 
     cursor: int | str | None = after
     failures = 0
@@ -91,7 +93,12 @@ async def _websocket(
         try:
             url = ws_url(http.base_url, job_id, _seq(start), detail)
             async with connect(
-                url, additional_headers=http.auth_headers, open_timeout=30, max_size=2**24
+                url,
+                additional_headers=http.auth_headers,
+                open_timeout=30,
+                max_size=2**24,
+                # Several events per frame when the server batches; an older one ignores it.
+                subprotocols=[Subprotocol(BATCH_PROTOCOL)],
             ) as ws:
                 async for raw in ws:
                     for message in messages(raw):

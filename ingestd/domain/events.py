@@ -29,6 +29,8 @@ class EventType(StrEnum):
     FILE_CANCELLED = "file.cancelled"
     UPLOAD_PROGRESS = "upload.progress"
     WEBHOOK_DISABLED = "webhook.disabled"
+    STORAGE_DEGRADED = "storage.degraded"  # ``store``, ``reason``, ``latency_ms``, ``error``
+    STORAGE_RECOVERED = "storage.recovered"  # ``store``, ``latency_ms``, ``degraded_seconds``
 
     @classmethod
     def job_ended(cls, status: str) -> EventType:
@@ -61,3 +63,18 @@ FILE_END_EVENTS = frozenset(
 
 # Files that finished (for rates: cancelled files were not worked through).
 FILE_FINISHED_EVENTS = (EventType.FILE_COMPLETED, EventType.FILE_FAILED, EventType.FILE_SKIPPED)
+
+# What a ``detail=summary`` subscription gets: every job event (its state changes, and its
+# progress as ``job.updated`` with ``progress``, coalesced to a few a second per job) and every
+# file failure; not each file's steps.
+SUMMARY_EVENTS = frozenset(
+    {
+        EventType.JOB_CREATED,
+        EventType.JOB_UPDATED,
+        EventType.JOB_COMPLETED,
+        EventType.JOB_FAILED,
+        EventType.JOB_CANCELLED,
+        EventType.JOB_DELETED,
+        EventType.FILE_FAILED,
+    }
+)

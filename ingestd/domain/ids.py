@@ -11,7 +11,7 @@ import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-PREFIXES = frozenset({"job", "file", "evt", "key", "whk", "src", "upl", "wrk", "dlv"})
+PREFIXES = frozenset({"job", "file", "evt", "key", "whk", "src", "upl", "wrk", "dlv", "prb"})
 
 
 def _encode(value: int, length: int) -> str:

@@ -68,8 +68,25 @@ class LiveEvents:
         await self.feed.stop()
         self.hub.close_all()
 
-    def stream(self, *, tenant: str | None, job_id: str | None, after: int | None) -> EventStream:
-        return EventStream(self.db, self.hub, self.feed, tenant=tenant, job_id=job_id, after=after)
+    def stream(
+        self,
+        *,
+        tenant: str | None,
+        job_id: str | None,
+        after: int | None,
+        detail: str = "full",
+        batch: bool = False,
+    ) -> EventStream:
+        return EventStream(
+            self.db,
+            self.hub,
+            self.feed,
+            tenant=tenant,
+            job_id=job_id,
+            after=after,
+            detail=detail,
+            batch=batch,
+        )
 
     async def sweep(self) -> int:
         """Delete events past the retention age (and count); returns how many."""

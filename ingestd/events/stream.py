@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections import deque
 from typing import Protocol
 
+from ingestd.domain.events import SUMMARY_EVENTS
 from ingestd.events.envelope import LiveEvent
-from ingestd.events.hub import Feed, Hub, Lagged, Subscription
+from ingestd.events.hub import FULL, SUMMARY, Batch, Feed, Hub, Lagged, Subscription
 from ingestd.store import events as event_store
 from ingestd.store.db import Database
 
 PAGE = 500
+BATCH_MAX = 500  # events in one batched frame at most
 _EMPTY: deque[LiveEvent] = deque(maxlen=0)  # shared by streams with no backlog (most, live)
 
 __all__ = ["EventStream", "FrameWriter", "Lagged"]
@@ -38,7 +40,9 @@ class EventStream:
         "_log_end_read",
         "_sub",
         "_upto",
+        "batch",
         "db",
+        "detail",
         "finite",
         "gone",
         "job_id",
@@ -56,11 +60,15 @@ class EventStream:
         tenant: str | None,
         job_id: str | None,
         after: int | None,
+        detail: str = FULL,
+        batch: bool = False,
     ) -> None:
         self.db = db
         self.tenant = tenant
         self.job_id = job_id
-        self._sub: Subscription = hub.subscribe(tenant, job_id)
+        self.detail = detail
+        self.batch = batch  # the consumer takes several events per frame (see next_batch)
+        self._sub: Subscription = hub.subscribe(tenant, job_id, detail=detail, batch=batch)
         self._hub = hub
         self._upto = feed.high_water
         # No cursor: live from now on.
@@ -127,6 +135,54 @@ class EventStream:
             self.last = event.seq
             return event
 
+    @property
+    def collapsed(self) -> int:
+        """Superseded progress events dropped while this subscriber was behind."""
+        return self._sub.collapsed
+
+    async def next_batch(
+        self, wait_seconds: float | None = None, limit: int = BATCH_MAX
+    ) -> list[LiveEvent]:
+        """The next event and whatever else is ready now (up to ``limit``), in order, to send
+        in one frame; empty as :meth:`next` returns None. A per-job stream's batch ends with
+        the job's final event (nothing is taken past it). Raises :class:`Lagged`."""
+        first = await self.next(wait_seconds)
+        if first is None:
+            return []
+        out = [first]
+        if self.ends_with(first):
+            return out
+        while len(out) < limit:
+            if self._backlog:
+                event: LiveEvent | None = self._backlog.popleft()
+            elif self._backlog_done and not self.finite:
+                ready = self._sub.ready(1)
+                event = ready[0] if ready else None
+            else:
+                break  # the next page of the backlog (or the log's end) is read by next()
+            if event is None:
+                break
+            if event.seq <= self.last:
+                continue
+            self.last = event.seq
+            out.append(event)
+            if self.ends_with(event):
+                break
+        return out
+
+    def deliver_batch(self, batch: Batch) -> bool:
+        """The hub's sink for a batching subscriber: the whole batch as one shared frame, when
+        the stream can take all of it as it is (nothing already sent, no final event in it)."""
+        events = batch.events
+        if self.writer is None or events[0].seq <= self.last:
+            return False
+        if self.job_id is not None and any(e.terminal for e in events):
+            return False  # the consumer sends it and closes
+        if not self.writer.write_frame(batch.frame):
+            return False
+        self.last = events[-1].seq
+        return True
+
     def deliver(self, event: LiveEvent) -> bool:
         """The hub's :class:`~ingestd.events.hub.Sink`, called while :meth:`next` waits for a
         live event: write it with :attr:`writer`. Declined (so :meth:`next` returns it): an
@@ -149,6 +205,7 @@ class EventStream:
                 upto_seq=None if self._log_end_read else self._upto,
                 tenant=self.tenant,
                 job_id=self.job_id,
+                types=SUMMARY_EVENTS if self.detail == SUMMARY else None,
                 limit=PAGE,
             )
         if self._backlog is _EMPTY:

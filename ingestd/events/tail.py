@@ -135,13 +135,18 @@ class LogTail:
             rows = await event_store.events_between(
                 conn, after_seq=self.high_water, limit=self.batch
             )
-        for row in rows:
-            seq = int(row["seq"])
-            if seq != self.high_water + 1 and not self._gap_expired():
-                return False  # a lower seq may still be committing: read again shortly
-            self._gap_since = None
-            self.hub.publish(LiveEvent.from_row(row))
-            self.high_water = seq
+        ready: list[LiveEvent] = []
+        try:
+            for row in rows:
+                seq = int(row["seq"])
+                if seq != self.high_water + 1 and not self._gap_expired():
+                    return False  # a lower seq may still be committing: read again shortly
+                self._gap_since = None
+                ready.append(LiveEvent.from_row(row))
+                self.high_water = seq
+        finally:
+            # All that was read, in one call: a batching subscriber gets it as one frame.
+            self.hub.publish_many(ready)
         return len(rows) == self.batch
 
     def _gap_expired(self) -> bool:

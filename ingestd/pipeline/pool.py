@@ -21,6 +21,7 @@ from typing import Any, TypeVar, cast
 from pebble import ProcessExpired, ProcessPool
 
 from ingestd.domain.errors import FileError
+from ingestd.observe import multiproc
 
 T = TypeVar("T")
 
@@ -31,7 +32,11 @@ PARSER_NICENESS = 10
 def _prepare_process(memory_mb: int | None) -> None:
     """Parsers yield the CPU to the API and the queue (status stays fast while every core parses),
     and may not grow past ``memory_mb`` of address space: a decompression bomb or a pathological
-    document raises MemoryError in its own process instead of taking the machine down."""
+    document raises MemoryError in its own process instead of taking the machine down.
+
+    Parsers write no metric files (they are recycled often: their work is measured by the
+    worker that sent it), so they leave prometheus_client's multiprocess mode."""
+    multiproc.leave()
     with contextlib.suppress(OSError):
         os.nice(PARSER_NICENESS)
     if memory_mb:

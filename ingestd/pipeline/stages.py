@@ -37,6 +37,7 @@ class Inspection:
 class ParsedFile:
     elements: int
     chunks: list[ChunkData]
+    pages: dict[str, int] | None = None  # {"total", "text_layer", "ocr"} (metrics: PAGES)
 
 
 def inspect_file(
@@ -127,7 +128,7 @@ def parse_and_chunk(
     wanted, embedder_name = embedding
     if wanted and chunks:
         chunks = embed_chunks(chunks, embedder_name)
-    return ParsedFile(elements=len(elements), chunks=chunks)
+    return ParsedFile(elements=len(elements), chunks=chunks, pages=document.pages_by_source())
 
 
 def embed_chunks(chunks: Sequence[ChunkData], embedder_name: str | None) -> list[ChunkData]:

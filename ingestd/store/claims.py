@@ -31,6 +31,7 @@ from ingestd.domain.states import (
     Priority,
 )
 from ingestd.domain.work import ClaimedFile
+from ingestd.observe.metrics import QUEUE_WAIT_SECONDS
 from ingestd.store import jobs as job_store
 from ingestd.store.db import Database
 from ingestd.store.dialect import for_update_skip_locked
@@ -303,11 +304,15 @@ async def _take(
             lease_expires_at=expires,
             started_at=sa.func.coalesce(files.c.started_at, now),
         )
-        .returning(*_CLAIMED_COLUMNS, files.c.priority_rank)
+        .returning(*_CLAIMED_COLUMNS, files.c.priority_rank, files.c.run_after)
     )
     by_job: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in updated.mappings():
-        by_job[row["job_id"]].append(dict(row))
+        item = dict(row)
+        # queued (or backed off) until run_after: waited since then (observe/metrics.py)
+        wait = QUEUE_WAIT_SECONDS.labels(loads[item["job_id"]]["priority"])
+        wait.observe(max(0.0, now - float(item.pop("run_after"))))
+        by_job[item["job_id"]].append(item)
     for rows in by_job.values():
         rows.sort(key=lambda r: (-r.pop("priority_rank"), r["id"]))
     jobs_of = {job_id: _job_of(loads[job_id]) for job_id in by_job}

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from ingestd.observe.metrics import DB_SECONDS
 from ingestd.store.signals import WorkSignals
 
 # What the store's functions take: one connection inside one transaction (``Database.write()`` /
@@ -183,13 +184,15 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        async with self._writer.begin() as conn:
-            yield conn
+        with DB_SECONDS.labels("write").time():  # checkout to commit (observe/metrics.py)
+            async with self._writer.begin() as conn:
+                yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._reader.begin() as conn:
-            yield conn
+        with DB_SECONDS.labels("read").time():
+            async with self._reader.begin() as conn:
+                yield conn
 
     async def ping(self) -> None:
         """One round trip on a reader connection (readiness checks); raises if it fails."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,10 +104,14 @@ async def events_between(
     upto_seq: int | None = None,
     tenant: str | None = None,
     job_id: str | None = None,
+    types: Collection[str] | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Rows with ``after_seq < seq <= upto_seq`` in order (all tenants when ``tenant`` is None)."""
+    """Rows with ``after_seq < seq <= upto_seq`` in order (all tenants when ``tenant`` is None;
+    only those of ``types`` when given)."""
     query = sa.select(events).where(events.c.seq > after_seq).order_by(events.c.seq).limit(limit)
+    if types is not None:
+        query = query.where(events.c.type.in_(sorted(types)))
     if upto_seq is not None:
         query = query.where(events.c.seq <= upto_seq)
     if tenant is not None:

@@ -103,3 +103,40 @@ async def live_workers(conn: AsyncConnection, seen_after: float) -> list[dict[st
         .order_by(workers.c.started_at)
     )
     return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+# -- /metrics: gauges read at scrape time, from small tables only --------------------------------
+_COUNTERS = ("queued", "running", "completed", "failed", "skipped", "cancelled")
+
+
+async def files_by_status_counters(conn: AsyncConnection) -> dict[str, int]:
+    """Files by status, summed from the per-source counters (one row per job source, never
+    the files table: a scrape stays fast with millions of files)."""
+    columns = [
+        sa.func.coalesce(sa.func.sum(getattr(job_sources.c, f"n_{s}")), 0) for s in _COUNTERS
+    ]
+    row = (await conn.execute(sa.select(*columns))).one()
+    return {status: int(value) for status, value in zip(_COUNTERS, row, strict=True)}
+
+
+async def queue_depth(conn: AsyncConnection, by: str) -> dict[str, tuple[int, int]]:
+    """(queued, running) files by the job's ``priority`` or ``tenant``, from the per-source
+    counters joined to their jobs (one row each)."""
+    key = jobs.c.priority if by == "priority" else jobs.c.tenant
+    query = (
+        sa.select(
+            key,
+            sa.func.coalesce(sa.func.sum(job_sources.c.n_queued), 0),
+            sa.func.coalesce(sa.func.sum(job_sources.c.n_running), 0),
+        )
+        .join(jobs, jobs.c.id == job_sources.c.job_id)
+        .group_by(key)
+    )
+    return {str(k): (int(q), int(r)) for k, q, r in (await conn.execute(query)).all()}
+
+
+async def count_live_workers(conn: AsyncConnection, seen_after: float) -> int:
+    query = sa.select(sa.func.count()).where(
+        workers.c.stopped_at.is_(None), workers.c.last_seen >= seen_after
+    )
+    return int((await conn.execute(query)).scalar_one())

@@ -41,3 +41,21 @@ async def upgrade(url: str, revision: str = "head") -> None:
 
 def upgrade_sync(url: str, revision: str = "head") -> None:
     asyncio.run(upgrade(url, revision))
+
+
+async def revisions(url: str) -> tuple[set[str], set[str]]:
+    """(the revisions the database at ``url`` is at, the heads this code brings): equal when
+    it is up to date. Raises what the driver raises when the database cannot be reached."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(
+                lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+            )
+    finally:
+        await engine.dispose()
+    return current, heads

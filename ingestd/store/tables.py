@@ -370,3 +370,12 @@ content_claims = sa.Table(
     sa.Column("created_at", Time, nullable=False),
     sa.Index(None, "file_id"),
 )
+
+# The storage monitor's probe (services/storage_health.py): a row written, read back and deleted
+# every few seconds proves the database takes writes; the table is empty between probes.
+storage_probes = sa.Table(
+    "storage_probes",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("written_at", Time, nullable=False),
+)

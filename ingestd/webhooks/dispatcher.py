@@ -33,6 +33,7 @@ import httpx
 from ingestd.config_parts import WebhookSettings
 from ingestd.domain.events import EventType
 from ingestd.lifecycle import BackgroundService
+from ingestd.observe.metrics import WEBHOOK_DELIVERIES, WEBHOOK_SECONDS
 from ingestd.store import webhook_outbox as outbox
 from ingestd.store import webhooks as webhook_store
 from ingestd.store.db import Connection, Database
@@ -203,8 +204,16 @@ class WebhookDispatcher(BackgroundService):
         status, error = await self._attempt(
             item.url, item.secret, item.event_id, item.body.encode(), budget=budget
         )
-        latency_ms = int((time.monotonic() - started) * 1000)
+        elapsed = time.monotonic() - started
+        latency_ms = int(elapsed * 1000)
         self.sent += 1
+        outcome = (
+            "delivered"
+            if error is None
+            else ("gave_up" if item.attempt >= self.settings.max_attempts else "failed")
+        )
+        WEBHOOK_DELIVERIES.labels(outcome).inc()
+        WEBHOOK_SECONDS.labels(outcome).observe(elapsed)
         if error is not None:
             log.info(
                 "webhook delivery to %s failed (attempt %d): %s", item.url, item.attempt, error

@@ -15,6 +15,8 @@ from ingestd.domain.ids import new_id
 from ingestd.domain.retry import RetryPolicy
 from ingestd.domain.work import ClaimedFile
 from ingestd.events.progress import ProgressEvents
+from ingestd.observe import metrics
+from ingestd.observe.logs import bound, context_with
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.pipeline.scan import ClamdScanner
 from ingestd.queue.committer import Committer
@@ -127,10 +129,14 @@ class Worker:
         self._contents.start()
         self._listener.start()
         self._progress.start()
+        # Every line these loops (and the files they start) log names this worker.
         self._tasks = [
-            asyncio.create_task(self._claim_loop(), name="claim"),
-            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
-            asyncio.create_task(self._listing_loop(), name="listing"),
+            asyncio.create_task(loop, name=name, context=context_with(worker_id=self.id))
+            for name, loop in (
+                ("claim", self._claim_loop()),
+                ("heartbeat", self._heartbeat_loop()),
+                ("listing", self._listing_loop()),
+            )
         ]
         log.info(
             "worker %s started: %d to %d files in flight (more while files are tiny), "
@@ -270,6 +276,7 @@ class Worker:
             if self._inflight.get(flight.claimed.id) is flight:
                 flight.stop("cancelled")
         if rescued:
+            metrics.RESCUED_FILES.labels(self.id).inc(rescued)
             self.wake()
 
     async def _listing_loop(self) -> None:
@@ -310,6 +317,10 @@ class Worker:
 
     async def _run_file(self, claimed: ClaimedFile) -> None:
         flight = self._inflight.get(claimed.id)
+        in_flight = metrics.FILES_IN_FLIGHT.labels(self.id)
+        in_flight.inc()
+        # every log line (and span) about this file names it: observe/logs.py
+        context = bound(job_id=claimed.job_id, file_id=claimed.id, tenant=claimed.tenant)
         try:
             if flight is not None:
                 flight.started = True
@@ -317,6 +328,7 @@ class Worker:
                     raise asyncio.CancelledError()
             await self.runner.run(claimed)
         except LeaseLost:
+            metrics.LEASES_LOST.labels(self.id).inc()
             log.warning("lost the lease on %s; its result was discarded", claimed.id)
         except asyncio.CancelledError:
             reason = flight.stop_reason if flight is not None else None
@@ -324,6 +336,8 @@ class Worker:
         except Exception as exc:
             await self.recorder.after_error(claimed, exc)
         finally:
+            in_flight.dec()
+            context.reset()
             self._inflight.pop(claimed.id, None)
             self._progress.ended(claimed.id, claimed.tenant, claimed.job_id)
             self.window.finished()

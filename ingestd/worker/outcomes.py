@@ -19,6 +19,7 @@ from ingestd.domain.errors import FileError
 from ingestd.domain.retry import RetryPolicy
 from ingestd.domain.states import FileStatus
 from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.observe.metrics import FILE_RETRIES, FILES_FINISHED
 from ingestd.queue.committer import Committer
 from ingestd.store import outcomes as outcome_store
 from ingestd.store.db import Database, is_unavailable
@@ -47,6 +48,19 @@ class OutcomeRecorder:
         self.retry = retry
         self._stopping = stopping
         self._on_retry_queued = on_retry_queued  # a file is queued again from then: claim it
+        self._outcomes: dict[str, str] = {}  # file id -> how its attempt ended (metrics)
+
+    def _ended(
+        self, claimed: ClaimedFile, outcome: str, mime_type: str | None, code: str = ""
+    ) -> None:
+        """Count the attempt's end (``ingestd_files_finished``) and remember it for the
+        runner's end-to-end histogram."""
+        FILES_FINISHED.labels(outcome, mime_type or claimed.mime_type or "unknown", code).inc()
+        self._outcomes[claimed.id] = outcome
+
+    def last_outcome(self, file_id: str) -> str:
+        """How the file's attempt ended (once: forgotten after), ``unknown`` if not recorded."""
+        return self._outcomes.pop(file_id, "unknown")
 
     async def record(self, claimed: ClaimedFile, write: Callable[[], Awaitable[T]]) -> T:
         """Run ``write`` until the database answers it (see the module docstring)."""
@@ -65,7 +79,9 @@ class OutcomeRecorder:
 
     async def complete(self, claimed: ClaimedFile, outcome: FileOutcome) -> FileStatus:
         """Completed (or cancelled, if its job was meanwhile): batched with other completions."""
-        return await self.record(claimed, lambda: self.committer.complete(claimed, outcome))
+        status = await self.record(claimed, lambda: self.committer.complete(claimed, outcome))
+        self._ended(claimed, status.value, outcome.mime_type)
+        return status
 
     async def fail(
         self, claimed: ClaimedFile, error: FileError, *, mime_type: str | None = None
@@ -83,7 +99,16 @@ class OutcomeRecorder:
                 self.db, claimed, error, now=time.time(), retry_at=retry_at, mime_type=mime_type
             ),
         )
+        self._ended(claimed, "failed" if retry_at is None else "retrying", mime_type, error.code)
+        log.info(  # the job, file, worker and tenant ids come with the line (observe/logs.py)
+            "%s %s: %s (%s)",
+            claimed.name,
+            "failed" if retry_at is None else "will be retried",
+            error.code,
+            error.message,
+        )
         if retry_at is not None:
+            FILE_RETRIES.labels(error.code).inc()
             self._on_retry_queued(retry_at)
 
     async def skip(
@@ -102,6 +127,7 @@ class OutcomeRecorder:
                 now=time.time(),
             ),
         )
+        self._ended(claimed, "skipped", mime_type)
 
     async def wait_for(
         self, claimed: ClaimedFile, original: str, *, recheck_seconds: float
@@ -117,6 +143,7 @@ class OutcomeRecorder:
                 recheck_at=time.time() + recheck_seconds,
             ),
         )
+        self._outcomes[claimed.id] = "waiting"
 
     async def release(self, claimed: ClaimedFile) -> None:
         """Handed back untouched (shutdown, a database away mid-file): the attempt does not
@@ -124,10 +151,13 @@ class OutcomeRecorder:
         await self.record(
             claimed, lambda: outcome_store.release_file(self.db, claimed, now=time.time())
         )
+        self._outcomes.pop(claimed.id, None)
 
     async def cancel(self, claimed: ClaimedFile) -> None:
         """Stopped because its job was cancelled while it ran."""
         await outcome_store.cancel_file(self.db, claimed, now=time.time())
+        self._ended(claimed, "cancelled", None)
+        self._outcomes.pop(claimed.id, None)
 
     async def after_cancel(self, claimed: ClaimedFile, reason: str) -> None:
         """A file's task was cancelled: its job was (``cancelled``), or the worker is stopping

@@ -20,16 +20,20 @@ again; anything else is the caller's to handle.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ingestd.domain.chunks import TEXT, with_embedding
 from ingestd.domain.errors import FileError
 from ingestd.domain.states import Pipeline
 from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.observe import tracing
+from ingestd.observe.metrics import DEDUP_HITS, FILE_SECONDS, PAGES, STEP_SECONDS
 from ingestd.pipeline import stages
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.pipeline.scan import ClamdScanner
@@ -48,6 +52,7 @@ ONE_TRIP_BYTES = 256 * 1024  # files up to this size are parsed and embedded in 
 # long at the latest (the original may be slow; if its worker is lost, the rescuer frees it).
 RECHECK_SECONDS = 60.0
 
+T = TypeVar("T")
 StepReporter = Callable[[ClaimedFile, str, float], None]  # (file, step, progress 0..1)
 
 
@@ -92,6 +97,13 @@ class FileRunner:
         """Process ``claimed`` and record its outcome. Its time limit (``timeout_seconds``)
         counts from here, downloads included."""
         started = time.monotonic()
+        with tracing.span("file", **{"ingestd.file.size": claimed.size}):
+            await self._run(claimed, started)
+        FILE_SECONDS.labels(self.recorder.last_outcome(claimed.id)).observe(
+            time.monotonic() - started
+        )
+
+    async def _run(self, claimed: ClaimedFile, started: float) -> None:
         if claimed.ref is None:
             await self.recorder.fail(
                 claimed, FileError("access_error", "the file's bytes are not available")
@@ -121,7 +133,7 @@ class FileRunner:
             on_progress=progress,
         )
         try:
-            async with source.materialise(claimed.ref, limits) as local:
+            async with _fetched(source.materialise(claimed.ref, limits)) as local:
                 if local.name and local.name != claimed.name:  # the server's own name wins
                     async with self.db.write() as conn:
                         await file_store.rename_file(conn, claimed.id, local.name)
@@ -136,20 +148,22 @@ class FileRunner:
         options = claimed.options
         self.report(claimed, "detecting", 0.05)
         try:
-            inspection = await asyncio.to_thread(
-                stages.inspect_file,
-                str(path),
-                claimed.name,
-                max_file_size=options.max_file_size,
-                allowed_types=options.allowed_types,
-                needs_extractor=claimed.pipeline is not Pipeline.STORE,
-            )
+            async with _step("detect"):
+                inspection = await asyncio.to_thread(
+                    stages.inspect_file,
+                    str(path),
+                    claimed.name,
+                    max_file_size=options.max_file_size,
+                    allowed_types=options.allowed_types,
+                    needs_extractor=claimed.pipeline is not Pipeline.STORE,
+                )
         except FileError as error:
             await self.recorder.fail(claimed, error)
             return
         if self.scanner is not None:  # before anything reads the content beyond its head
             try:
-                await asyncio.to_thread(self.scanner.scan_file, str(path))
+                async with _step("scan"):
+                    await asyncio.to_thread(self.scanner.scan_file, str(path))
             except FileError as error:
                 await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
                 return
@@ -170,7 +184,8 @@ class FileRunner:
         outcome.content_key, outcome.content_held = key, held
         outcome.duration_ms = int((time.monotonic() - started) * 1000)
         self.report(claimed, "storing", 0.95)
-        await self.recorder.complete(claimed, outcome)
+        async with _step("record"):
+            await self.recorder.complete(claimed, outcome)
         self._freed(held)
 
     async def _claim_content(
@@ -181,6 +196,7 @@ class FileRunner:
         owner = await self.contents.claim(claimed, key)
         if owner is None:
             return True
+        DEDUP_HITS.labels("skipped" if owner.completed else "waiting").inc()
         if owner.completed:
             await self.recorder.skip(
                 claimed,
@@ -206,12 +222,13 @@ class FileRunner:
         )
         if claimed.pipeline is Pipeline.STORE:
             self.report(claimed, "storing", 0.5)
-            outcome.blob_key = claimed.blob_key or await asyncio.to_thread(
-                stages.copy_to_blob,
-                str(path),
-                self.sources.context.blob_store(),
-                inspection.sha256,
-            )
+            async with _step("store"):
+                outcome.blob_key = claimed.blob_key or await asyncio.to_thread(
+                    stages.copy_to_blob,
+                    str(path),
+                    self.sources.context.blob_store(),
+                    inspection.sha256,
+                )
             return outcome
         options = claimed.options
         embed = claimed.pipeline is Pipeline.FULL
@@ -219,32 +236,58 @@ class FileRunner:
         in_one_trip = embed and inspection.size <= ONE_TRIP_BYTES
         # "parsing" once a parser process has the file: until then it waits for a free one,
         # and its step stays what it was.
-        parsed: stages.ParsedFile = await self.pool.run(
-            stages.parse_and_chunk,
-            str(path),
-            inspection.mime_type,
-            options.chunk_size,
-            options.chunk_overlap,
-            (True, options.embedder) if in_one_trip else (False, None),
-            options.include_notes,
-            time_limit=_remaining(deadline),
-            on_start=lambda: self.report(claimed, "parsing", 0.2),
-        )
+        async with _step("parse"):  # waiting for a free parser included
+            parsed: stages.ParsedFile = await self.pool.run(
+                stages.parse_and_chunk,
+                str(path),
+                inspection.mime_type,
+                options.chunk_size,
+                options.chunk_overlap,
+                (True, options.embedder) if in_one_trip else (False, None),
+                options.include_notes,
+                time_limit=_remaining(deadline),
+                on_start=lambda: self.report(claimed, "parsing", 0.2),
+            )
+        for text_source in ("text_layer", "ocr"):
+            if parsed.pages and parsed.pages.get(text_source):
+                PAGES.labels(text_source).inc(parsed.pages[text_source])
         outcome.elements = parsed.elements
         outcome.chunks = parsed.chunks
         outcome.blob_key = claimed.blob_key
         if embed and parsed.chunks and not in_one_trip:
-            name, dim, vectors = await self.pool.run(
-                stages.embed_texts,
-                [c[TEXT] for c in parsed.chunks],
-                options.embedder,
-                time_limit=_remaining(deadline),
-                on_start=lambda: self.report(claimed, "embedding", 0.7),
-            )
+            async with _step("embed"):
+                name, dim, vectors = await self.pool.run(
+                    stages.embed_texts,
+                    [c[TEXT] for c in parsed.chunks],
+                    options.embedder,
+                    time_limit=_remaining(deadline),
+                    on_start=lambda: self.report(claimed, "embedding", 0.7),
+                )
             outcome.chunks = [
                 with_embedding(c, name, dim, v) for c, v in zip(parsed.chunks, vectors, strict=True)
             ]
         return outcome
+
+
+@contextlib.asynccontextmanager
+async def _step(name: str) -> AsyncIterator[None]:
+    """Time one pipeline step (``ingestd_step_seconds``) and trace it (a span per step)."""
+    started = time.perf_counter()
+    try:
+        with tracing.span(f"step {name}", **{"ingestd.step": name}):
+            yield
+    finally:
+        STEP_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+
+@contextlib.asynccontextmanager
+async def _fetched(materialising: contextlib.AbstractAsyncContextManager[T]) -> AsyncIterator[T]:
+    """Enter ``materialising`` as the ``fetch`` step: only the entry (open or download) is
+    timed, not the processing done while the file is held."""
+    async with contextlib.AsyncExitStack() as stack:
+        async with _step("fetch"):
+            local = await stack.enter_async_context(materialising)
+        yield local
 
 
 def _remaining(deadline: float) -> float:

@@ -14,9 +14,9 @@ from ingestd.domain.auth import Principal, Role
 from ingestd.domain.events import TERMINAL_JOB_EVENTS, EventType
 from ingestd.events.envelope import LiveEvent
 from ingestd.services import jobs as job_service
+from ingestd.store import webhook_outbox as outbox
 from ingestd.store.db import Database
 from ingestd.store.tables import webhook_outbox
-from ingestd.webhooks import outbox
 from ingestd.webhooks.matcher import OutboxMatcher
 
 ADMIN = Principal(key_id="key_test", tenant="default", role=Role.ADMIN)

@@ -52,6 +52,7 @@ FAST_QUEUE = {
     "INGESTD_LEASE_SECONDS": "3",
     "INGESTD_HEARTBEAT_SECONDS": "0.5",
     "INGESTD_POLL_SECONDS": "0.2",
+    "INGESTD_STORAGE_CHECK_SECONDS": "0.5",  # /ready reads the storage monitor
     "INGESTD_RATE_LIMITS": "false",
     "INGESTD_DATABASE_POOL_SIZE": "3",  # 6 processes share a server with other test runs
 }

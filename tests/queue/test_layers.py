@@ -49,7 +49,9 @@ def _names(node: ast.Import | ast.ImportFrom) -> set[str]:
         return {alias.name for alias in node.names}
     assert node.level == 0, "relative imports are not used"
     module = node.module or ""
-    return {module} | {f"{module}.{alias.name}" for alias in node.names}
+    # ``from package import submodule`` depends on the submodule, not on the package's __init__
+    names = {f"{module}.{alias.name}" for alias in node.names}
+    return names if names <= MODULES.keys() else {module} | names
 
 
 def imports_of(name: str) -> set[str]:

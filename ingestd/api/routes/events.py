@@ -2,7 +2,12 @@
 
 WebSocket close codes: 1000 after a per-job stream's final job event; 1013 after a ``lagged``
 message (too far behind: resume with ``after``); 4000 + an HTTP status for refusals (4400 a bad
-cursor, 4401 no or a bad key, 4404 no such job for this key).
+cursor or option, 4401 no or a bad key, 4404 no such job for this key, 4429 over the key's
+rate limit).
+
+``detail=summary`` narrows a stream to job events and file failures (job progress coalesced);
+``batch=1`` or the WebSocket subprotocol ``ingestd.batch.v1`` sends JSON arrays of envelopes,
+one frame for whatever is ready (docs/events.md).
 """
 
 from __future__ import annotations
@@ -20,17 +25,19 @@ from starlette.responses import Response
 from starlette.routing import WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ingestd.api.deps import DbDep
+from ingestd.api.deps import DbDep, authenticate
 from ingestd.api.schemas import ERRORS
 from ingestd.domain.auth import Principal
 from ingestd.domain.errors import BadRequest, IngestdError
+from ingestd.domain.events import SUMMARY_EVENTS
 from ingestd.domain.states import JobStatus
-from ingestd.events.envelope import LiveEvent
+from ingestd.events.envelope import LiveEvent, batch_text
+from ingestd.events.hub import FULL, SUMMARY
 from ingestd.events.service import LiveEvents
 from ingestd.events.stream import EventStream, FrameWriter, Lagged
 from ingestd.events.uvicorn_ws import frame_writer
+from ingestd.observe.metrics import LIVE_CONNECTIONS
 from ingestd.services import jobs as job_service
-from ingestd.services.keys import KeyAuthenticator
 from ingestd.store import events as event_store
 from ingestd.store.db import Database
 
@@ -47,6 +54,25 @@ After = Annotated[
     Query(
         description="resume after this event: its `seq` or its `id` (`evt_…`). Per-job streams "
         "without it replay the job from the start; `/events` without it starts from now."
+    ),
+]
+DETAILS = (FULL, SUMMARY)
+BATCH_PROTOCOL = "ingestd.batch.v1"
+Detail = Annotated[
+    str,
+    Query(
+        description="`full` (default): every event. `summary`: job events (`job.*`, with job "
+        "progress coalesced to a few `job.updated` a second per job) and `file.failed`; not "
+        "each file's steps.",
+        pattern="^(full|summary)$",
+    ),
+]
+BatchFlag = Annotated[
+    bool,
+    Query(
+        description="WebSocket: send several events per message, as a JSON array of envelopes "
+        "(also negotiated by the subprotocol `ingestd.batch.v1`). SSE always writes what is "
+        "ready in one write."
     ),
 ]
 Token = Annotated[
@@ -66,7 +92,15 @@ header or `?token=<key>`. The first message is `{"type": "connected", …}`; sen
 `{"id", "seq", "type", "job_id", "file_id", "at", "data"}`: first those after `after`, then live,
 with no gap and no duplicate. A client too far behind gets `{"type": "lagged", "resume_after":
 seq}` and is disconnected (code 1013): reconnect with `after=<resume_after>`. Refusals close with
-4000 + the HTTP status (4401, 4404, 4400).
+4000 + the HTTP status (4401, 4404, 4400, 4429 over the key's rate limit).
+
+**Options.** `detail=summary`: job events (`job.*`; job progress as `job.updated` with
+`progress`, at most a few a second per job) and `file.failed`, not each file's steps.
+`batch=1` or the WebSocket subprotocol `ingestd.batch.v1`: each message is a JSON array of
+envelopes (what is ready, in seq order); SSE always writes what is ready at once.
+While a subscriber is behind (100+ events waiting), a pending `file.progress` is dropped when a
+later event of the same file arrives, and a pending progress-only `job.updated` when a newer one
+of the same job does; nothing else is ever dropped, and `seq` stays exact.
 """
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -85,16 +119,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _live(request_or_ws: Request | WebSocket) -> LiveEvents:
     return request_or_ws.app.state.events  # type: ignore[no-any-return]
-
-
-async def _principal(conn_app: Request | WebSocket, token: str | None) -> Principal:
-    auth: KeyAuthenticator = conn_app.app.state.auth
-    headers = conn_app.headers
-    plain = token or headers.get("x-api-key")
-    bearer = headers.get("authorization", "")
-    if not plain and bearer.lower().startswith("bearer "):
-        plain = bearer[7:].strip()
-    return await auth.authenticate(plain)
 
 
 async def _cursor(db: Database, after: str | None) -> int | None:
@@ -137,7 +161,7 @@ class _EventSocket:
         job_id = scope["path_params"]["job_id"] if self.per_job else None
         params = websocket.query_params
         writer = frame_writer(send)
-        await _websocket(websocket, job_id, params.get("after"), params.get("token"), writer)
+        await _websocket(websocket, job_id, params, writer)
 
 
 _PER_JOB = _EventSocket(per_job=True)
@@ -164,28 +188,48 @@ def websocket_endpoint(path: str) -> tuple[ASGIApp, dict[str, str]] | None:
     return None
 
 
+def _detail(value: str | None) -> str:
+    if value is None or value == "":
+        return FULL
+    if value not in DETAILS:
+        raise BadRequest(f"detail: {value!r} is not one of {', '.join(DETAILS)}")
+    return value
+
+
+def _batch_flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
+
+
 async def _websocket(
     websocket: WebSocket,
     job_id: str | None,
-    after: str | None,
-    token: str | None,
+    params: Any,
     writer: FrameWriter | None,
 ) -> None:
     live = _live(websocket)
-    await websocket.accept()
+    offered = websocket.scope.get("subprotocols") or []
+    protocol = BATCH_PROTOCOL if BATCH_PROTOCOL in offered else None
+    await websocket.accept(subprotocol=protocol)
+    batch = protocol is not None or _batch_flag(params.get("batch"))
     try:
-        principal = await _principal(websocket, token)
-        cursor, ended = await _open(live.db, principal, job_id, after)
+        detail = _detail(params.get("detail"))
+        principal = await authenticate(websocket, params.get("token"))
+        cursor, ended = await _open(live.db, principal, job_id, params.get("after"))
     except IngestdError as exc:
         await websocket.close(code=4000 + exc.status, reason=exc.detail[:120])
         return
-    stream = live.stream(tenant=principal.scope, job_id=job_id, after=cursor)
+    stream = live.stream(
+        tenant=principal.scope, job_id=job_id, after=cursor, detail=detail, batch=batch
+    )
     stream.finite = ended
     # Live events then go straight to the socket, framed once for all (events/stream.py).
     stream.writer = writer
+    connections = LIVE_CONNECTIONS.labels("websocket")
+    connections.inc()
     try:
         await _session(websocket, stream, job_id)
     finally:
+        connections.dec()
         stream.close()
 
 
@@ -193,7 +237,14 @@ async def _session(websocket: WebSocket, stream: EventStream, job_id: str | None
     """Events are sent from this task; a second one reads (pings, and the client leaving).
 
     Both send, one frame per ``send`` call: the ASGI servers write each frame whole."""
-    hello = {"type": "connected", "job_id": job_id, "after": stream.last, "seq": stream.upto}
+    hello = {
+        "type": "connected",
+        "job_id": job_id,
+        "after": stream.last,
+        "seq": stream.upto,
+        "detail": stream.detail,
+        "batch": stream.batch,
+    }
     await websocket.send_text(orjson.dumps(hello).decode())
     reading = asyncio.create_task(_read(websocket, stream))
     try:
@@ -213,18 +264,23 @@ async def _pump(websocket: WebSocket, stream: EventStream) -> tuple[int, str]:
     frame writer, ``stream.next`` returns only the live events it did not write itself."""
     while True:
         try:
-            event = await stream.next()
+            events = await stream.next_batch() if stream.batch else await _one(stream)
         except Lagged:
             if stream.gone:
                 return 0, ""
             lagged = {"type": "lagged", "resume_after": stream.last}
             await websocket.send_text(orjson.dumps(lagged).decode())
             return LAGGED_CODE, "lagged: resume with after"
-        if event is None:  # a finished job's backlog has been sent
+        if not events:  # a finished job's backlog has been sent
             return 1000, "the job has ended"
-        await websocket.send_text(event.text)
-        if stream.ends_with(event):
+        await websocket.send_text(batch_text(events) if stream.batch else events[0].text)
+        if stream.ends_with(events[-1]):
             return 1000, "the job has ended"
+
+
+async def _one(stream: EventStream) -> list[LiveEvent]:
+    event = await stream.next()
+    return [] if event is None else [event]
 
 
 async def _read(websocket: WebSocket, stream: EventStream) -> None:
@@ -253,9 +309,11 @@ async def job_events(
     db: DbDep,
     after: After = None,
     token: Token = None,
+    detail: Detail = FULL,
+    batch: BatchFlag = False,
     last_event_id: Annotated[str | None, Header(description="SSE resume cursor")] = None,
 ) -> Response:
-    return await _http(request, db, job_id, last_event_id or after, token)
+    return await _http(request, db, job_id, last_event_id or after, token, detail)
 
 
 @router.get(
@@ -269,34 +327,49 @@ async def all_events(
     db: DbDep,
     after: After = None,
     token: Token = None,
+    detail: Detail = FULL,
+    batch: BatchFlag = False,
     last_event_id: Annotated[str | None, Header(description="SSE resume cursor")] = None,
 ) -> Response:
-    return await _http(request, db, None, last_event_id or after, token)
+    return await _http(request, db, None, last_event_id or after, token, detail)
 
 
 async def _http(
-    request: Request, db: Database, job_id: str | None, after: str | None, token: str | None
+    request: Request,
+    db: Database,
+    job_id: str | None,
+    after: str | None,
+    token: str | None,
+    detail: str,
 ) -> Response:
-    principal = await _principal(request, token)
+    principal = await authenticate(request, token)
+    limits: dict[str, str] = request.state.rate_limit_headers
     cursor, ended = await _open(db, principal, job_id, after)
     if SSE not in request.headers.get("accept", ""):
-        return await _page(db, principal, job_id, cursor)
+        page = await _page(db, principal, job_id, cursor, detail)
+        page.headers.update(limits)
+        return page
     live = _live(request)
-    stream = live.stream(tenant=principal.scope, job_id=job_id, after=cursor)
+    stream = live.stream(tenant=principal.scope, job_id=job_id, after=cursor, detail=detail)
     stream.finite = ended
     return StreamingResponse(
         _sse(stream, live.settings.event_keepalive_seconds),
         media_type=SSE,
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **limits},
     )
 
 
 async def _page(
-    db: Database, principal: Principal, job_id: str | None, cursor: int | None
+    db: Database, principal: Principal, job_id: str | None, cursor: int | None, detail: str
 ) -> Response:
     async with db.read() as conn:
         rows = await event_store.events_between(
-            conn, after_seq=cursor or 0, tenant=principal.scope, job_id=job_id, limit=PAGE
+            conn,
+            after_seq=cursor or 0,
+            tenant=principal.scope,
+            job_id=job_id,
+            types=SUMMARY_EVENTS if detail == SUMMARY else None,
+            limit=PAGE,
         )
     items = [orjson.Fragment(LiveEvent.from_row(r).text) for r in rows]
     next_seq = int(rows[-1]["seq"]) if rows else cursor
@@ -304,22 +377,28 @@ async def _page(
 
 
 async def _sse(stream: EventStream, keepalive: float) -> AsyncIterator[str]:
+    connections = LIVE_CONNECTIONS.labels("sse")
+    connections.inc()
     try:
         yield "retry: 2000\n\n"
         while True:
             try:
-                event = await stream.next(keepalive)
+                # Whatever is ready, as one write (one chunk of the response).
+                events = await stream.next_batch(keepalive)
             except Lagged:
                 body = orjson.dumps({"type": "lagged", "resume_after": stream.last}).decode()
                 yield f"event: lagged\ndata: {body}\n\n"
                 return
-            if event is None:
+            if not events:
                 if stream.finished:
                     return
                 yield ": keep-alive\n\n"
                 continue
-            yield f"id: {event.seq}\nevent: {event.type}\ndata: {event.text}\n\n"
-            if stream.ends_with(event):
+            yield "".join(
+                f"id: {event.seq}\nevent: {event.type}\ndata: {event.text}\n\n" for event in events
+            )
+            if stream.ends_with(events[-1]):
                 return
     finally:
+        connections.dec()
         stream.close()

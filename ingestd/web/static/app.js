@@ -9,12 +9,14 @@ import * as newJob from "./newjob.js";
 import * as queue from "./queue.js";
 import { clearAlert, clearError, connect, disconnect } from "./session.js";
 
-const VIEWS = { jobs, job, new: newJob, queue };
+const VIEWS = { jobs, job, new: newJob, queue, file: { init() {}, show: job.showFile, hide: job.hide } };
 let current = null;
 
 function route() {
   const [first, second] = location.hash.replace(/^#\/?/, "").split("/");
   if (first === "jobs" && second) return ["job", { id: decodeURIComponent(second) }];
+  // A file by id (a duplicate's original may be in another job): shown on its job's page.
+  if (first === "files" && second) return ["file", { id: decodeURIComponent(second) }];
   if (first === "new" || first === "queue") return [first, {}];
   return ["jobs", {}];
 }
@@ -33,9 +35,9 @@ function render({ focus = false } = {}) {
     return;
   }
   const [name, params] = route();
-  showOnly(`view-${name}`);
+  showOnly(`view-${name === "file" ? "job" : name}`);
   for (const link of byId("nav").querySelectorAll("a")) {
-    const here = link.dataset.nav === name || (name === "job" && link.dataset.nav === "jobs");
+    const here = link.dataset.nav === name || ((name === "job" || name === "file") && link.dataset.nav === "jobs");
     if (here) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }

@@ -16,9 +16,15 @@ const ALLOWED = {
   resume: ["paused"],
   cancel: ["pending", "queued", "running", "paused"],
   retry: ["failed", "cancelled", "running", "paused", "queued"],
+  rerun: ["failed", "cancelled"],
   seal: ["pending", "queued", "running", "paused"],
 };
-const DONE = { start: "started", pause: "paused", resume: "resumed", cancel: "cancelled", retry: "failed files re-queued", seal: "sealed" };
+const DONE = { start: "started", pause: "paused", resume: "resumed", cancel: "cancelled", retry: "failed files re-queued", rerun: "running again", seal: "sealed" };
+// The API action behind each button, and its body.
+const REQUEST = {
+  retry: ["retry", { failed_only: true }],
+  rerun: ["retry", { failed_only: false }], // failed and cancelled files alike
+};
 
 const state = {
   id: null,
@@ -29,6 +35,7 @@ const state = {
   next: null,
   socket: null,
   loading: 0,
+  highlight: null, // a file id to mark on the list (from #/files/{id})
 };
 
 export function init() {
@@ -41,9 +48,10 @@ export function init() {
   byId("upload-form").addEventListener("submit", upload);
 }
 
-export async function show({ id }) {
+export async function show({ id, highlight = null }) {
   hide();
   state.id = id;
+  state.highlight = highlight;
   state.job = null;
   byId("files-status").value = "";
   byId("job-title").textContent = id;
@@ -61,6 +69,28 @@ export async function show({ id }) {
   if (state.id !== id) return; // the user moved on meanwhile
   follow(after);
   await Promise.all([loadJob(), loadFiles()]);
+}
+
+/** `#/files/{id}`: the file's job page, with the file's row marked (added if not listed). */
+export async function showFile({ id }) {
+  let file;
+  try {
+    file = await get(`/api/v1/files/${encodeURIComponent(id)}`);
+  } catch (error) {
+    alertError(error);
+    return;
+  }
+  await show({ id: file.job_id, highlight: file.id });
+  if (state.id !== file.job_id) return;
+  if (!state.files.has(file.id)) addFile(file);
+  markHighlight();
+}
+
+function markHighlight() {
+  const row = state.highlight ? state.rows.get(state.highlight) : null;
+  if (!row) return;
+  row.classList.add("highlight");
+  row.scrollIntoView({ block: "center" });
 }
 
 /** Open the job's event stream from `after`. The server closes it after the job's final event;
@@ -129,6 +159,7 @@ async function loadFiles(after = null) {
 function addFile(file) {
   state.files.set(file.id, file);
   const row = renderFile(file);
+  if (file.id === state.highlight) row.classList.add("highlight");
   state.rows.set(file.id, row);
   byId("files-body").append(row);
   byId("files-empty").hidden = true;
@@ -231,9 +262,11 @@ function onEvent(event) {
   if (event.type === "file.progress") {
     file.step = data.step;
     file.progress = data.progress;
+    if (typeof data.size === "number") file.size = data.size;
   } else {
     file.step = null;
     if ("error" in data) file.error = data.error;
+    if ("duplicate_of" in data) file.duplicate_of = data.duplicate_of;
     if ("attempts" in data) file.attempts = data.attempts;
     if (status === "completed") {
       file.progress = 1;
@@ -252,8 +285,8 @@ async function act(action, button) {
   if (action === "cancel" && !confirm(`Cancel “${job.name}”? Files in flight stop; queued files are not processed. Failed and cancelled files can be retried later.`)) return;
   button.disabled = true;
   try {
-    const body = action === "retry" ? { failed_only: true } : undefined;
-    setJob(await post(`/api/v1/jobs/${encodeURIComponent(job.id)}/actions/${action}`, body));
+    const [name, body] = REQUEST[action] || [action, undefined];
+    setJob(await post(`/api/v1/jobs/${encodeURIComponent(job.id)}/actions/${name}`, body));
     notice(`${job.name}: ${DONE[action]}.`);
     refreshFiles("all");
   } catch (error) {
@@ -326,8 +359,9 @@ function renderJob() {
   const f = p.files;
   fill(
     byId("job-progress"),
+    // Done = has an outcome (completed, failed, skipped): cancelled files never fill the bar.
     h("div", { className: "meter wide" }, h("span", {}, "Files"), bar(f.percent, "files"),
-      h("span", { className: "sub" }, `${fmt.count(f.completed + f.failed + f.skipped + f.cancelled)} of ${fmt.count(f.total)} ended`)),
+      h("span", { className: "sub", id: "job-files-done" }, `${fmt.count(f.completed + f.failed + f.skipped)} of ${fmt.count(f.total)} done`)),
     h("div", { className: "meter wide" }, h("span", {}, "Bytes"), bar(p.bytes.percent, "bytes"),
       h("span", { className: "sub" }, `${fmt.bytes(p.bytes.completed)} of ${fmt.bytes(p.bytes.total)}`)),
     h(
@@ -337,10 +371,20 @@ function renderJob() {
         h("span", { className: f[name] ? `count ${name}` : "count" }, `${fmt.count(f[name])} ${name}`),
       ),
       h("span", {}, `${fmt.rate(p.throughput_bytes_per_s)}`),
-      job.status === "running" ? h("span", {}, `ETA ${fmt.duration(p.eta_seconds)}`) : null,
+      // The server's ETA waits for evidence (null until then) and follows the recent rate.
+      job.status === "running" && p.eta_seconds != null
+        ? h("span", { id: "job-eta" }, `ETA ${fmt.duration(p.eta_seconds)}`)
+        : null,
     ),
   );
-  const error = job.error ? job.error.message || JSON.stringify(job.error) : null;
+  const failedSources = job.sources.filter((s) => s.error);
+  // The job's own error, then each failed source's (e.g. a zip bomb): a job whose source
+  // failed may have no file to show why.
+  const lines = [
+    ...(job.error ? [job.error.message || JSON.stringify(job.error)] : []),
+    ...failedSources.map((s) => `Source ${s.index} (${s.type}) failed: ${s.error.code || "error"}: ${s.error.message || ""}`),
+  ];
+  const error = lines.length ? lines.join(" — ") : null;
   message(byId("job-error"), error);
   fill(byId("job-sources"), job.sources.map(renderSource));
   byId("job-upload").hidden = !hasUpload || job.sealed || TERMINAL_JOB.has(job.status);
@@ -372,7 +416,13 @@ function renderFile(file) {
     : "–";
   const error = file.error
     ? [h("code", {}, file.error.code), file.error.message ? ` ${file.error.message}` : ""]
-    : "";
+    : file.duplicate_of
+      ? ["duplicate of ", h("a", { href: `#/files/${encodeURIComponent(file.duplicate_of)}`, className: "mono duplicate-of" }, file.duplicate_of)]
+      : "";
+  // Bytes: the file's real size once known; while it runs, how far through it is.
+  const size = file.status === "running" && file.size != null && file.progress
+    ? `${fmt.bytes(file.size * file.progress)} of ${fmt.bytes(file.size)}`
+    : fmt.bytes(file.size);
   return h(
     "tr",
     { dataset: { id: file.id } },
@@ -384,7 +434,7 @@ function renderFile(file) {
     ),
     h("td", {}, statusBadge(file.status)),
     h("td", { className: "step" }, step),
-    h("td", { className: "num" }, fmt.bytes(file.size)),
+    h("td", { className: "num" }, size),
     h("td", { className: "num" }, String(file.attempts ?? 0)),
     h("td", { className: "error-cell" }, error),
   );

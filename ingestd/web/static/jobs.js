@@ -135,8 +135,12 @@ function onEvent(event) {
 function renderRow(job) {
   const p = job.progress;
   const files = p.files;
-  const ended = files.completed + files.failed + files.skipped + files.cancelled;
+  // Done = has an outcome (completed, failed, skipped); cancelled files are not done, so a
+  // cancelled job never reads (or draws) as full.
+  const done = files.completed + files.failed + files.skipped;
   const failed = files.failed ? h("span", { className: "bad" }, ` · ${fmt.count(files.failed)} failed`) : null;
+  const skipped = files.skipped ? h("span", { className: "skipped" }, ` · ${fmt.count(files.skipped)} skipped`) : null;
+  const cancelled = files.cancelled ? h("span", { className: "sub" }, ` · ${fmt.count(files.cancelled)} cancelled`) : null;
   const created = fmt.when(job.created_at);
   const running = job.status === "running";
   return h(
@@ -153,7 +157,7 @@ function renderRow(job) {
       "td",
       { className: "meter" },
       bar(files.percent, `${job.name}: files`),
-      h("div", { className: "sub" }, `${fmt.count(ended)} / ${fmt.count(files.total)}`, failed),
+      h("div", { className: "sub" }, `${fmt.count(done)} / ${fmt.count(files.total)}`, failed, skipped, cancelled),
     ),
     h(
       "td",
@@ -162,8 +166,14 @@ function renderRow(job) {
       h("div", { className: "sub" }, `${fmt.bytes(p.bytes.completed)} / ${fmt.bytes(p.bytes.total)}`),
     ),
     h("td", { className: "num" }, job.started_at ? fmt.rate(p.throughput_bytes_per_s) : "–"),
-    h("td", { className: "num" }, running ? fmt.duration(p.eta_seconds) : "–"),
+    // The server's ETA is null until there is evidence (a few files done, a few seconds run).
+    h("td", { className: "num", title: eta(job) }, running && p.eta_seconds != null ? fmt.duration(p.eta_seconds) : "–"),
     h("td", { title: created.title }, created.text),
     h("td", {}, job.tenant),
   );
+}
+
+function eta(job) {
+  if (job.status !== "running") return "";
+  return job.progress.eta_seconds == null ? "estimating: not enough done yet" : "at the recent rate";
 }

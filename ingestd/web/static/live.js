@@ -14,11 +14,14 @@ export class EventSocket {
    * @param {object} options
    *   after: seq to resume after (null: the server's default: now, or a job's start)
    *   finite: a per-job stream, which ends for good when the server closes it with 1000
+   *   detail: "full" (every event) or "summary" (job events and file failures, job progress
+   *     coalesced by the server to a few updates a second)
    *   onEvent(event): each event envelope, once, in order
    *   onState(state, detail): "connecting" | "live" | "retrying" | "ended" | "refused"
    */
-  constructor(path, { after = null, finite = false, onEvent, onState = () => {} }) {
+  constructor(path, { after = null, finite = false, detail = "full", onEvent, onState = () => {} }) {
     this.path = path;
+    this.detail = detail;
     this.last = after;
     this.finite = finite;
     this.onEvent = onEvent;
@@ -49,7 +52,9 @@ export class EventSocket {
   }
 
   connect() {
-    const url = apiUrl(this.path, { after: this.last, token: savedKey() });
+    // batch=1: several events per message (a JSON array), one parse for many.
+    const detail = this.detail === "full" ? null : this.detail;
+    const url = apiUrl(this.path, { after: this.last, token: savedKey(), detail, batch: 1 });
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     this.onState("connecting");
     const socket = new WebSocket(url);
@@ -59,7 +64,10 @@ export class EventSocket {
       opened = Date.now();
       this.pinger = setInterval(() => socket.send('{"type":"ping"}'), PING_MS);
     };
-    socket.onmessage = (message) => this.receive(JSON.parse(message.data));
+    socket.onmessage = (message) => {
+      const body = JSON.parse(message.data);
+      for (const item of Array.isArray(body) ? body : [body]) this.receive(item);
+    };
     socket.onclose = (close) => {
       clearInterval(this.pinger);
       if (this.socket !== socket || this.stopped) return;

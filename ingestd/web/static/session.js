@@ -16,7 +16,10 @@ export function connect(onRefused) {
   head = new Promise((resolve) => {
     resolveHead = resolve;
   });
+  // Summary: the views on this stream (the jobs list) draw job-level numbers only; a job's
+  // page opens its own full stream.
   stream = new EventSocket("/api/v1/events", {
+    detail: "summary",
     onEvent: (event) => {
       for (const listener of listeners) listener(event);
     },

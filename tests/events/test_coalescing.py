@@ -1,0 +1,193 @@
+"""What a subscriber that is behind may lose (superseded progress, nothing else), batches shared
+by a group, and the summary gate: job progress at most every ``seconds`` per job, in seq order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+
+from ingestd.events.envelope import LiveEvent
+from ingestd.events.hub import SUMMARY, Batch, Hub
+from ingestd.events.pending import BEHIND, PendingEvents
+from ingestd.events.stream import EventStream
+
+
+def _ev(
+    seq: int,
+    kind: str = "file.progress",
+    file_id: str | None = "file_1",
+    job_id: str = "job_1",
+    data: dict[str, Any] | None = None,
+) -> LiveEvent:
+    row = {
+        "id": f"evt_{seq}",
+        "seq": seq,
+        "tenant": "default",
+        "type": kind,
+        "job_id": job_id,
+        "file_id": file_id,
+        "at": 0.0,
+        "data": data or {},
+    }
+    return LiveEvent.from_row(row)
+
+
+def _payload(frame: bytes) -> Any:
+    """The JSON in one unmasked server text frame."""
+    length = frame[1] & 0x7F
+    head = 2 if length < 126 else 4 if length == 126 else 10
+    return orjson.loads(frame[head:])
+
+
+def _progress(seq: int, job_id: str = "job_1") -> LiveEvent:
+    return _ev(seq, "job.updated", None, job_id, {"status": "running", "progress": {"percent": 1}})
+
+
+def test_a_subscriber_that_keeps_up_loses_nothing() -> None:
+    pending = PendingEvents()
+    for seq in range(1, BEHIND):  # never BEHIND waiting: nothing is collapsed
+        pending.append(_ev(seq))
+    assert [e.seq for e in pending.take(1000)] == list(range(1, BEHIND))
+    assert pending.collapsed == 0
+
+
+def test_behind_only_superseded_progress_is_collapsed_and_seqs_stay_in_order() -> None:
+    pending = PendingEvents(behind=1)
+    events = [
+        _ev(1, file_id="a"),
+        _ev(2, file_id="b"),
+        _ev(3, file_id="a"),  # supersedes 1
+        _ev(4, "file.retrying", file_id="b"),  # supersedes 2 (any later event of the file)
+        _ev(5, "file.progress", file_id="b"),
+        _ev(6, "file.completed", file_id="a"),  # supersedes 3
+        _progress(7),
+        _ev(8, "job.updated", None, data={"status": "paused", "action": "pause"}),
+        _progress(9),  # supersedes 7, not the pause
+        _ev(10, "file.failed", file_id="b"),  # supersedes 5
+    ]
+    for event in events:
+        pending.append(event)
+    kept = [e.seq for e in pending.take(100)]
+    assert kept == [4, 6, 8, 9, 10]
+    assert pending.collapsed == 5
+    assert not pending
+
+
+def test_a_lagging_subscription_collapses_then_overflows_as_before() -> None:
+    hub = Hub(queue_size=200)
+    sub = hub.subscribe("default", None)
+    # 2,000 progress steps of two files, then their outcomes: the consumer never reads.
+    seq = 0
+    for step in range(1000):
+        for file_id in ("a", "b"):
+            seq += 1
+            hub.publish(_ev(seq, file_id=file_id, data={"progress": step}))
+    hub.publish(_ev(seq + 1, "file.completed", file_id="a"))
+    hub.publish(_ev(seq + 2, "file.failed", file_id="b"))
+    assert not sub.lagged  # without collapsing, 2,002 events would overflow a buffer of 200
+    got = sub.ready(1000)
+    assert [e.type for e in got[-2:]] == ["file.completed", "file.failed"]
+    assert [e.seq for e in got] == sorted(e.seq for e in got)
+    assert sub.collapsed == 2000 - (len(got) - 2)
+    # State changes are never collapsed: 300 of them overflow a buffer of 200.
+    lagging = hub.subscribe("default", None)
+    for n in range(300):
+        hub.publish(_ev(10_000 + n, "file.completed", file_id=f"f{n}"))
+    assert lagging.lagged
+
+
+def test_one_batch_frame_per_group_shared_by_its_subscribers() -> None:
+    class Writer:
+        def __init__(self) -> None:
+            self.frames: list[bytes] = []
+
+        def write_frame(self, frame: bytes) -> bool:
+            self.frames.append(frame)
+            return True
+
+    class Feed:
+        high_water = 0
+
+    async def run() -> None:
+        hub = Hub(queue_size=100, batch_seconds=0)  # at once: no batch window to wait for
+        writers = [Writer() for _ in range(3)]
+        streams = []
+        for writer in writers:
+            stream = EventStream(
+                None,  # type: ignore[arg-type]  # no backlog
+                hub,
+                Feed(),
+                tenant="default",
+                job_id=None,
+                after=None,
+                batch=True,
+            )
+            stream.writer = writer
+            streams.append(stream)
+        tasks = [asyncio.create_task(s.next()) for s in streams]
+        await asyncio.sleep(0)
+        hub.publish_many([_ev(1), _ev(2, file_id="file_2"), _ev(3, "file.completed")])
+        frames = [w.frames for w in writers]
+        assert all(len(f) == 1 for f in frames)
+        assert frames[0][0] is frames[1][0] is frames[2][0]  # built once
+        body = _payload(frames[0][0])
+        assert [e["seq"] for e in body] == [1, 2, 3]
+        assert all(s.last == 3 for s in streams)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(run())
+
+
+def test_batch_frame_payload() -> None:
+    batch = Batch([_ev(1), _ev(2)])
+    assert [e["seq"] for e in _payload(batch.frame)] == [1, 2]
+
+
+def test_summary_gate_holds_close_progress_and_releases_it_in_order() -> None:
+    async def run() -> None:
+        hub = Hub(queue_size=100, summary_seconds=60)  # nothing released by the clock here
+        summary = hub.subscribe("default", None, detail=SUMMARY)
+        full = hub.subscribe("default", None)
+        hub.publish_many([_ev(1), _progress(2), _progress(3), _progress(4)])
+        assert [e.seq for e in summary.ready(10)] == [2]  # 3 and 4 held (4 replaced 3)
+        hub.publish_many([_ev(5, "file.failed"), _progress(6, "job_2")])
+        assert [e.seq for e in summary.ready(10)] == [4, 5, 6]  # held 4 first: seq order
+        assert [e.seq for e in full.ready(10)] == [1, 2, 3, 4, 5, 6]
+        hub.close_all()
+
+    asyncio.run(run())
+
+
+def test_summary_gate_releases_held_progress_when_its_time_comes() -> None:
+    async def run() -> None:
+        hub = Hub(queue_size=100, summary_seconds=0.01)
+        summary = hub.subscribe("default", "job_1", detail=SUMMARY)
+        hub.publish_many([_progress(1), _progress(2)])
+        first = await summary.get(5)
+        assert first is not None and first.seq == 1
+        later = await summary.get(5)  # released by the gate's timer, not by another event
+        assert later is not None and later.seq == 2
+        hub.close_all()
+
+    asyncio.run(run())
+
+
+def test_batching_subscribers_get_a_window_in_one_frame_the_others_at_once() -> None:
+    async def run() -> None:
+        hub = Hub(queue_size=100, batch_seconds=0.01)
+        batching = hub.subscribe("default", None, batch=True)
+        single = hub.subscribe("default", None)
+        hub.publish_many([_ev(1)])
+        hub.publish_many([_ev(2)])
+        assert [e.seq for e in single.ready(10)] == [1, 2]
+        assert batching.ready(10) == []  # not yet: the window is open
+        first = await batching.get(5)
+        assert first is not None and first.seq == 1
+        assert [e.seq for e in batching.ready(10)] == [2]
+        hub.close_all()
+
+    asyncio.run(run())
