@@ -290,7 +290,9 @@ class Worker:
 
     # -- files -------------------------------------------------------------------------------
     def _start_file(self, claimed: ClaimedFile) -> InFlight:
-        task = asyncio.create_task(self._run_file(claimed), name=claimed.id)
+        # Its log lines name this worker, whether a claim or a completion's hand-off took it.
+        context = context_with(worker_id=self.id)
+        task = asyncio.create_task(self._run_file(claimed), name=claimed.id, context=context)
         flight = self._inflight[claimed.id] = InFlight(claimed=claimed, task=task)
         return flight
 
