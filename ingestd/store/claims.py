@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,6 +77,7 @@ async def claim_next_files(
     now: float,
     lease_seconds: float,
     look_ahead: bool = True,
+    prefetch: bool = False,
 ) -> Claimed:
     """Claim up to ``limit`` queued files, shared fairly between tenants (see ``fairness``).
     With ``look_ahead``, a claim that comes back short also says when the next job starts
@@ -84,13 +86,21 @@ async def claim_next_files(
     PostgreSQL: the chosen jobs are locked first (in id order, like every writer of their files),
     then their counters are read again, so per-job ``max_workers`` holds across processes.
     SQLite serialises writers (``BEGIN IMMEDIATE``): what it reads is already current.
+
+    With ``prefetch``, a job at its ``max_workers`` whose running files are all this worker's
+    (checked under the job's lock: no one else holds any, and no one else can claim any while
+    it is at its cap) may be claimed beyond the cap, as far as the window goes, like an
+    uncapped job: the worker then runs at most ``max_workers`` of them at once and keeps the
+    rest prefetched (``worker/gate.py``). So ``max_workers`` still bounds the files of a job
+    being processed at once, on every machine together, while the claims stay batched.
     """
     result = Claimed()
     if limit <= 0:
         return result
     try:
         async with db.write() as conn:
-            slots, loads, result.held_back = await _allot(conn, limit, now)
+            mine = worker_id if prefetch else None
+            slots, loads, result.held_back = await _allot(conn, limit, now, mine)
             if slots:
                 expires = now + lease_seconds
                 result.extend(await _take(conn, slots, loads, worker_id, expires, now))
@@ -103,11 +113,71 @@ async def claim_next_files(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class HandOff:
+    """Who takes the successors a completion claims (``claim_successors``), and how many at
+    most: ``limit`` is what the worker may take on (0: none)."""
+
+    worker_id: str
+    lease_seconds: float
+    limit: int
+
+
+async def lock_for_successors(
+    conn: AsyncConnection, job_ids: Sequence[str], *, now: float
+) -> list[dict[str, Any]]:
+    """For a completion that may claim successors: lock its jobs and their sources (the order
+    every writer follows) and read their loads, in the one statement that locks them."""
+    return await job_store.lock_claim_loads(conn, job_ids, now=now, statuses=None)
+
+
+async def claim_successors(
+    conn: AsyncConnection,
+    freed: Counter[str],
+    loads: list[dict[str, Any]],
+    hand_off: HandOff,
+    *,
+    now: float,
+) -> list[ClaimedFile]:
+    """In a completion's transaction: the next files of the jobs whose ``max_workers`` held
+    queued files back while these ``freed`` files (per job) ran. ``loads`` are the jobs' loads
+    as ``lock_for_successors`` read them, before the completion moved their counters.
+
+    A slot a capped job frees goes straight back to it, under the same locks as any claim (its
+    job and source rows, then its files), so ``max_workers`` holds across machines as it does
+    for claims: a job gets at most as many files as it just freed, and never more than
+    ``max_workers`` minus what it has running now. Jobs that were below their cap are not
+    served here: the claim loop, which shares slots fairly between tenants, takes their files.
+    """
+    if hand_off.limit <= 0 or not freed:
+        return []
+    claimable = {s.value for s in CLAIMABLE_JOB_STATUSES}
+    current = [
+        {**row, "running": row["running"] - freed[row["id"]]}
+        for row in loads
+        if row["id"] in freed
+        and row["status"] in claimable
+        and (row["run_at"] is None or row["run_at"] <= now)
+    ]
+    slots: list[str] = []
+    for load in sorted(_loads(current), key=lambda j: j.id):
+        held_back = load.running + freed[load.id] >= load.max_workers  # at its cap until now
+        if held_back:
+            slots += [load.id] * min(freed[load.id], load.room)
+    slots = slots[: hand_off.limit]
+    if not slots:
+        return []
+    chosen = {row["id"]: row for row in current if row["id"] in set(slots)}
+    expires = now + hand_off.lease_seconds
+    return await _take(conn, slots, chosen, hand_off.worker_id, expires, now)
+
+
 async def _allot(
-    conn: AsyncConnection, limit: int, now: float
+    conn: AsyncConnection, limit: int, now: float, prefetcher: str | None = None
 ) -> tuple[list[str], dict[str, dict[str, Any]], bool]:
     """The job of each slot, in the order dealt, the loads of the jobs involved, and whether a
-    job's ``max_workers`` holds queued files back (``fairness.held_back``)."""
+    job's ``max_workers`` holds queued files back (``fairness.held_back``). ``prefetcher``:
+    the worker that may claim past the cap of jobs it alone runs (``claim_next_files``)."""
     claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
     postgres = conn.dialect.name == "postgresql"
     loads = await job_store.claim_loads(
@@ -115,13 +185,48 @@ async def _allot(
     )
     order = fairness.tenant_order(_loads(loads))
     slots = fairness.allot(_loads(loads), limit, order)
-    if slots and postgres:
+    at_cap = _at_cap(loads) if prefetcher else set()
+    if (slots or at_cap) and postgres:
         # Locked, and so read again: another claimer may have committed since the first read.
-        fresh = await job_store.lock_claim_loads(conn, slots, now=now, statuses=claimable)
-        loads = fresh + [row for row in loads if row["id"] not in set(slots)]
+        locked = set(slots) | at_cap
+        fresh = await job_store.lock_claim_loads(conn, sorted(locked), now=now, statuses=claimable)
+        loads = fresh + [row for row in loads if row["id"] not in locked]
         slots = fairness.allot(_loads(loads), limit, order)
+    if prefetcher and (at_cap := _at_cap(loads)):
+        alone = at_cap - await _held_by_others(conn, at_cap, prefetcher)
+        if alone:  # the cap is the worker's gate to keep now: claim as if uncapped
+            loads = [{**row, "max_workers": NO_CAP} if row["id"] in alone else row for row in loads]
+            slots = fairness.allot(_loads(loads), limit, order)
     chosen = {row["id"]: row for row in loads if row["id"] in set(slots)}
     return slots, chosen, fairness.held_back(_loads(loads), slots)
+
+
+# What an uncapped job's ``max_workers`` is stored as (``services/jobs.py``).
+NO_CAP = 1_000_000
+
+
+def _at_cap(loads: list[dict[str, Any]]) -> set[str]:
+    """Jobs with queued files that only their ``max_workers`` keeps waiting."""
+    return {
+        row["id"]
+        for row in loads
+        if int(row["queued"]) > 0 and int(row["running"]) >= int(row["max_workers"])
+    }
+
+
+async def _held_by_others(conn: AsyncConnection, job_ids: set[str], worker_id: str) -> set[str]:
+    """Those of these jobs with a running file leased by another worker (an index range read
+    per job: its running files are at most its ``max_workers`` plus this worker's window)."""
+    query = (
+        sa.select(files.c.job_id)
+        .where(
+            files.c.job_id.in_(sorted(job_ids)),
+            files.c.status == FileStatus.RUNNING.value,
+            files.c.lease_owner != worker_id,
+        )
+        .group_by(files.c.job_id)
+    )
+    return set((await conn.execute(query)).scalars())
 
 
 async def _next_start(conn: AsyncConnection, now: float) -> float | None:

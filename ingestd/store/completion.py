@@ -8,7 +8,7 @@ lets small files flow at hundreds per second.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -26,6 +26,7 @@ from ingestd.store import files as file_store
 from ingestd.store import jobs as job_store
 from ingestd.store import timings as timing_store
 from ingestd.store import usage as usage_store
+from ingestd.store.claims import HandOff, claim_successors, lock_for_successors
 from ingestd.store.db import Database
 from ingestd.store.errors import LeaseLost, translated
 from ingestd.store.finish import finish_job_if_done
@@ -37,15 +38,42 @@ Done = tuple[ClaimedFile, FileOutcome]
 _PROCESSED = (FileStatus.COMPLETED, FileStatus.NEEDS_MAPPING)
 
 
+class Completed(list[FileStatus | LeaseLost]):
+    """Per item, its final status or ``LeaseLost``; and ``successors``: the files claimed in
+    the same transaction for the jobs whose ``max_workers`` these completions had filled
+    (``claims.claim_successors``), now the caller's under a lease."""
+
+    successors: list[ClaimedFile]
+
+    def __init__(self, items: Sequence[FileStatus | LeaseLost] = ()) -> None:
+        super().__init__(items)
+        self.successors = []
+
+
 @translated
 async def complete_files(
-    db: Database, done: Sequence[Done], *, now: float
-) -> list[FileStatus | LeaseLost]:
-    """Write every outcome; returns, per item, its final status or ``LeaseLost``."""
+    db: Database, done: Sequence[Done], *, now: float, hand_off: HandOff | None = None
+) -> Completed:
+    """Write every outcome; returns, per item, its final status or ``LeaseLost``. With
+    ``hand_off``, a capped job whose files completed here claims its next files in the same
+    transaction (``Completed.successors``): the freed slot does not wait for another claim."""
     if not done:
-        return []
+        return Completed()
+    successors: list[ClaimedFile] = []
+    job_ids = [c.job_id for c, _ in done]
+    # Capped jobs (the only ones that may get successors): their loads are read as they are
+    # locked, instead of their statuses alone, so handing on costs no statement of its own.
+    may_hand_off = hand_off is not None and hand_off.limit > 0
+    capped = (
+        {c.job_id for c, _ in done if c.options.max_workers is not None} if may_hand_off else ()
+    )
+    loads: list[dict[str, Any]] = []
     async with db.write() as conn:
-        statuses = await job_store.lock_job_statuses(conn, [c.job_id for c, _ in done])
+        if capped:
+            loads = await lock_for_successors(conn, job_ids, now=now)
+            statuses = {str(row["id"]): str(row["status"]) for row in loads}
+        else:
+            statuses = await job_store.lock_job_statuses(conn, job_ids)
         cancelled_jobs = {j for j, status in statuses.items() if status == JobStatus.CANCELLED}
         wanted = [
             (claimed, outcome, _final_status(claimed, outcome, cancelled_jobs))
@@ -55,11 +83,21 @@ async def complete_files(
         finished = [item for item in wanted if item[0].id in held]
         if finished:
             busy = await _write(conn, finished, now)
+            if capped and hand_off is not None:
+                freed = Counter(
+                    c.job_id
+                    for c, _, status in finished
+                    if status in _PROCESSED and c.job_id in capped
+                )
+                successors = await claim_successors(conn, freed, loads, hand_off, now=now)
+                busy |= {c.job_id for c in successors}
             maybe_idle = [c.job_id for c, _, _ in finished if c.job_id not in busy]
             if maybe_idle:
                 for job_id in await job_store.idle_jobs(conn, maybe_idle):
                     await finish_job_if_done(conn, job_id, now)
-    return [status if c.id in held else LeaseLost(c.id) for c, _, status in wanted]
+    result = Completed([status if c.id in held else LeaseLost(c.id) for c, _, status in wanted])
+    result.successors = successors
+    return result
 
 
 def _final_status(

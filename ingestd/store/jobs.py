@@ -284,9 +284,14 @@ async def claim_loads(
 
 
 async def lock_claim_loads(
-    conn: AsyncConnection, job_ids: Sequence[str], *, now: float, statuses: Sequence[str]
+    conn: AsyncConnection,
+    job_ids: Sequence[str],
+    *,
+    now: float,
+    statuses: Sequence[str] | None,
 ) -> list[dict[str, Any]]:
     """``claim_loads`` for these jobs, with their rows and source rows locked (PostgreSQL).
+    ``statuses=None``: every one of these jobs, whatever its status and ``run_at``.
 
     Locks are taken in job id order, each job before its sources, like every writer does. A
     locking read returns the newest committed version of each row, so the counts are current
@@ -313,7 +318,8 @@ async def lock_claim_loads(
     return [
         load
         for load in merged.values()
-        if load["status"] in statuses and (load["run_at"] is None or load["run_at"] <= now)
+        if statuses is None
+        or (load["status"] in statuses and (load["run_at"] is None or load["run_at"] <= now))
     ]
 
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 
 from ingestd.blobs.url import open_blob_store
 from ingestd.config import MAX_PREFETCH, Settings
@@ -26,7 +27,7 @@ from ingestd.sources.port import SourceContext
 from ingestd.sources.registry import Sources
 from ingestd.store import claims as claim_store
 from ingestd.store import workers as worker_store
-from ingestd.store.claims import Claimed
+from ingestd.store.claims import Claimed, HandOff
 from ingestd.store.db import Database
 from ingestd.store.errors import LeaseLost
 from ingestd.worker.flight import InFlight, log_retry
@@ -74,7 +75,9 @@ class Worker:
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._committer = Committer(db)
+        self._committer = Committer(
+            db, hand_off=self._hand_off, on_successors=self._take_successors
+        )
         self._contents = ContentClaimer(db)
         self._listener = WorkListener(db, self.wake)
         self._progress = ProgressEvents(
@@ -110,6 +113,9 @@ class Worker:
         self.heartbeat = Heartbeat(db, settings, worker_id=self.id)
         self._checks: set[asyncio.Task[None]] = set()
         self._held_back = False  # the last claim left files that max_workers held back
+        # Per job, successors that completions handed over whose files have not ended yet: a
+        # file that ended with its slot handed on needs no claim to fill it.
+        self._handed: Counter[str] = Counter()
         # When the next job with a future run_at starts (inf: none), as of the last look; the
         # claim looks again after a wake (a new job) and once that time has come.
         self._next_start = float("inf")
@@ -169,13 +175,7 @@ class Worker:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        pending = [f.task for f in self._inflight.values()]
-        if pending:
-            _done, still = await asyncio.wait(pending, timeout=grace_seconds)
-            for flight in list(self._inflight.values()):
-                if flight.task in still:
-                    flight.stop("shutdown")
-            await asyncio.gather(*still, return_exceptions=True)
+        await self._drain(grace_seconds)
         await self._committer.stop()
         await self._contents.stop()
         await self._listener.stop()
@@ -184,6 +184,23 @@ class Worker:
             await worker_store.unregister_worker(self.db, self.id, now=time.time())
         if self._owns_pool:
             await asyncio.to_thread(self.pool.close)
+
+    async def _drain(self, grace_seconds: float) -> None:
+        """Let the files in flight finish within the grace period; stop the rest. (A completion
+        committed as the worker began to stop may have handed over successors: they are in
+        flight too, stopped before they start, and released.)"""
+        deadline = time.monotonic() + grace_seconds
+        while self._inflight:
+            pending = {f.task for f in self._inflight.values()}
+            _done, still = await asyncio.wait(pending, timeout=deadline - time.monotonic())
+            if still:
+                for flight in list(self._inflight.values()):
+                    flight.stop("shutdown")
+                await asyncio.gather(*still, return_exceptions=True)
+                await asyncio.gather(
+                    *(f.task for f in self._inflight.values()), return_exceptions=True
+                )
+                return
 
     # -- loops -----------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
@@ -208,6 +225,7 @@ class Worker:
                     now=now,
                     lease_seconds=self.settings.lease_seconds,
                     look_ahead=look_ahead,
+                    prefetch=True,  # a capped job this worker alone runs: gate.py
                 )
                 if look_ahead and len(claimed) < free:  # it looked
                     self._start_unknown = False
@@ -215,8 +233,7 @@ class Worker:
             except Exception as exc:
                 log_retry("claiming files", exc)
             for item in claimed:
-                task = asyncio.create_task(self._run_file(item), name=item.id)
-                self._inflight[item.id] = InFlight(claimed=item, task=task)
+                self._start_file(item)
             self._held_back = claimed.held_back
             if claimed.contended:  # a job was busy with another writer: look again shortly
                 await self._wait(self._wake, CONTENDED_RETRY_SECONDS)
@@ -272,6 +289,34 @@ class Worker:
             await self._wait(self._list_wake, self.settings.poll_seconds)
 
     # -- files -------------------------------------------------------------------------------
+    def _start_file(self, claimed: ClaimedFile) -> InFlight:
+        # Its log lines name this worker, whether a claim or a completion's hand-off took it.
+        context = context_with(worker_id=self.id)
+        task = asyncio.create_task(self._run_file(claimed), name=claimed.id, context=context)
+        flight = self._inflight[claimed.id] = InFlight(claimed=claimed, task=task)
+        return flight
+
+    def _hand_off(self, ending: int) -> HandOff | None:
+        """Whether completions may claim successors for capped jobs now, and how many: as many
+        as the batch frees (``ending`` files), while the worker would claim anyway (half its
+        window free once they end). A worker whose window is full leaves its free slots to the
+        claim, which deals them fairly between tenants."""
+        if self._stopping.is_set():
+            return None
+        window = self.window.size
+        after = len(self._inflight) - ending
+        if window - after < max(1, window // 2):
+            return None
+        return HandOff(self.id, self.settings.lease_seconds, limit=ending)
+
+    def _take_successors(self, successors: list[ClaimedFile]) -> None:
+        """Files a completion claimed for this worker: they start now, with no claim between."""
+        for claimed in successors:
+            flight = self._start_file(claimed)
+            self._handed[claimed.job_id] += 1
+            if self._stopping.is_set():  # stopped before it starts: released untouched
+                flight.stop("shutdown")
+
     async def _run_file(self, claimed: ClaimedFile) -> None:
         flight = self._inflight.get(claimed.id)
         in_flight = metrics.child(metrics.FILES_IN_FLIGHT, self.id)
@@ -299,7 +344,11 @@ class Worker:
             self._progress.ended(claimed.id, claimed.tenant, claimed.job_id)
             self.window.finished()
             self._slot_free.set()
-            if self._held_back:  # a job's max_workers held files back: this slot may take one
+            if self._handed[claimed.job_id] > 0:  # its slot went on to the job's next file
+                self._handed[claimed.job_id] -= 1
+                if not self._handed[claimed.job_id]:
+                    del self._handed[claimed.job_id]
+            elif self._held_back:  # a job's max_workers held files back: this slot may take one
                 self._wake.set()
 
     def _step(self, claimed: ClaimedFile, step: str, progress: float) -> None:

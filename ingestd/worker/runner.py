@@ -8,8 +8,10 @@
 3. **Claim its content** (``skip_existing``): of files with the same content, processed the same
    way, one is processed; the others are skipped against it, or wait for it while it runs
    (``store/content.py``).
-4. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
-5. **Record** the outcome (``outcomes.py``).
+4. **Wait for the job's slot** when it is capped and more of its files are prefetched here
+   than its ``max_workers`` (``gate.py``; a download waits before it starts).
+5. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
+6. **Record** the outcome (``outcomes.py``).
 
 A ``FileError`` at any step fails the file, with the retry policy deciding whether it is tried
 again; anything else is the caller's to handle.
@@ -41,6 +43,7 @@ from ingestd.sources.port import FetchLimits, Source
 from ingestd.sources.registry import Sources
 from ingestd.store import files as file_store
 from ingestd.store.db import Database
+from ingestd.worker.gate import JobGates
 from ingestd.worker.outcomes import OutcomeRecorder
 from ingestd.worker.templates import TemplateStep
 
@@ -75,8 +78,11 @@ class FileRunner:
         report: StepReporter,
         download_slots: int,
         on_content_freed: Callable[[], None],
+        gates: JobGates | None = None,
     ) -> None:
         self.db = db
+        # A capped job's files past ``max_workers`` wait here, prefetched (gate.py).
+        self.gates = gates or JobGates()
         self.sources = sources
         self.pool = pool
         self.scanner = scanner
@@ -118,9 +124,12 @@ class FileRunner:
         if not source.is_remote(claimed.ref):
             await self._materialised(claimed, source, started, clock)
             return
-        async with self._download_slots:
-            self.report(claimed, "downloading", 0.0)
-            await self._materialised(claimed, source, started, clock)
+        # A download is processing too: a capped job's files wait for their slot before it.
+        async with self.gates.passage(claimed):
+            started = time.monotonic()  # the time limit counts from the slot, not the wait
+            async with self._download_slots:
+                self.report(claimed, "downloading", 0.0)
+                await self._materialised(claimed, source, started, clock)
 
     async def _materialised(
         self, claimed: ClaimedFile, source: Source, started: float, clock: StepTimes
@@ -187,7 +196,13 @@ class FileRunner:
         if held and not await self._claim_content(claimed, inspection, key):
             return
         try:
-            outcome = await self._transform(claimed, path, inspection, deadline, clock)
+            waiting = time.monotonic()
+            async with self.gates.passage(claimed):  # prefetched until the job has a slot
+                waited = time.monotonic() - waiting
+                started, deadline = started + waited, deadline + waited
+                if waited:
+                    clock.add("waiting_for_slot", wall_ms=waited * 1000, cpu_ms=0.0)
+                outcome = await self._transform(claimed, path, inspection, deadline, clock)
         except FileError as error:
             await self.recorder.fail(claimed, error, mime_type=inspection.mime_type)
             self._freed(held)

@@ -39,7 +39,7 @@ async def make_job(
         max_workers=max_workers,
         status=status,
         run_at=run_at,
-        options={"max_retries": max_retries},
+        options={"max_retries": max_retries, "max_workers": max_workers},  # as the API stores
         tenant=tenant,
         pipeline=pipeline,
     )

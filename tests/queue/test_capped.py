@@ -18,10 +18,13 @@ from ingestd.config import Settings
 from ingestd.domain import fairness
 from ingestd.domain.errors import FileError
 from ingestd.domain.work import ClaimedFile
+from ingestd.store import claims as claim_store
+from ingestd.store.claims import HandOff, claim_next_files
+from ingestd.store.completion import complete_files
 from ingestd.store.db import Database
 from ingestd.worker import Worker
 from tests.eventually import eventually
-from tests.queue.factory import job_row, make_job, small_files
+from tests.queue.factory import LEASE, job_row, make_job, outcome, small_files
 
 HOUR = 3600.0
 
@@ -89,3 +92,150 @@ def test_held_back_says_when_max_workers_keeps_queued_files_waiting() -> None:
     assert not fairness.held_back([free], ["j2"] * 5)  # all taken: nothing waits
     done = fairness.JobLoad("j3", "t", 1, running=2, queued=0, max_workers=2)
     assert not fairness.held_back([done], [])  # at its cap, but nothing queued
+
+
+# -- a completion hands a capped job's freed slot to its next file ---------------------------
+
+
+async def test_a_capped_jobs_completion_claims_its_next_file_in_the_same_transaction(
+    db: Database,
+) -> None:
+    job_id = await make_job(db, 3, max_workers=1)
+    [first] = await claim_next_files(db, "w1", 4, now=time.time(), lease_seconds=LEASE)
+    hand_off = HandOff("w1", LEASE, limit=1)
+    done = await complete_files(db, [(first, outcome())], now=time.time(), hand_off=hand_off)
+    assert list(done) == ["completed"]
+    [second] = done.successors
+    assert second.job_id == job_id and second.id != first.id and second.lease_token
+    source = (await job_row(db, job_id))["sources"][0]
+    assert (source["n_completed"], source["n_running"], source["n_queued"]) == (1, 1, 1)
+    # The successor is held like any claimed file: nobody else can take it or the slot.
+    assert await claim_next_files(db, "w2", 4, now=time.time(), lease_seconds=LEASE) == []
+    done = await complete_files(db, [(second, outcome())], now=time.time(), hand_off=hand_off)
+    [third] = done.successors
+    done = await complete_files(db, [(third, outcome())], now=time.time(), hand_off=hand_off)
+    assert done.successors == []  # nothing left
+    assert (await job_row(db, job_id))["status"] == "completed"
+
+
+async def test_only_a_job_its_cap_held_back_gets_successors(db: Database) -> None:
+    uncapped = await make_job(db, 4, tenant="a")
+    capped = await make_job(db, 4, max_workers=3, tenant="b")
+    claimed = await claim_next_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE)
+    by_job = {c.job_id: c for c in claimed}  # one each: both jobs are below their cap
+    hand_off = HandOff("w1", LEASE, limit=2)
+    batch = [(by_job[uncapped], outcome()), (by_job[capped], outcome())]
+    done = await complete_files(db, batch, now=time.time(), hand_off=hand_off)
+    assert done.successors == []  # the claim loop deals their slots, fairly between tenants
+
+
+async def test_successors_never_push_a_job_past_max_workers_across_workers(db: Database) -> None:
+    job_id = await make_job(db, 6, max_workers=2)
+    [a] = await claim_next_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE)
+    [b] = await claim_next_files(db, "w2", 1, now=time.time(), lease_seconds=LEASE)
+    hand_off = HandOff("w1", LEASE, limit=5)  # w1 could take more than the job may run
+    done = await complete_files(db, [(a, outcome())], now=time.time(), hand_off=hand_off)
+    assert len(done.successors) == 1
+    source = (await job_row(db, job_id))["sources"][0]
+    assert source["n_running"] == 2
+    none = HandOff("w2", LEASE, limit=0)  # a worker with no room takes nothing
+    done = await complete_files(db, [(b, outcome())], now=time.time(), hand_off=none)
+    assert done.successors == []
+    assert (await job_row(db, job_id))["sources"][0]["n_running"] == 1
+
+
+async def test_a_paused_job_gets_no_successor(db: Database) -> None:
+    job_id = await make_job(db, 3, max_workers=1)
+    [first] = await claim_next_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE)
+    async with db.write() as conn:
+        await conn.exec_driver_sql(f"UPDATE jobs SET status = 'paused' WHERE id = '{job_id}'")
+    hand_off = HandOff("w1", LEASE, limit=1)
+    done = await complete_files(db, [(first, outcome())], now=time.time(), hand_off=hand_off)
+    assert done.successors == []
+
+
+async def test_a_capped_job_does_not_pay_a_claim_per_file(
+    db: Database,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before, each file of a job at its cap waited for its predecessor's completion and then
+    for a claim of its own: two transactions per file. Now a completion hands the slot on to
+    the next file, and the files past the cap come prefetched, many per claim."""
+    taken: list[int] = []
+    claim = claim_store.claim_next_files
+
+    async def counted(*args: Any, **kwargs: Any) -> claim_store.Claimed:
+        result = await claim(*args, **kwargs)
+        taken.append(len(result))
+        return result
+
+    monkeypatch.setattr(claim_store, "claim_next_files", counted)
+    paths = small_files(tmp_path / "capped", 12)
+    job_id = await make_job(db, len(paths), max_workers=1, local_paths=paths)
+    worker = Worker(make_settings(database_url=db.url, poll_seconds=HOUR), db, concurrency=8)
+    await worker.start()
+    try:
+        worker.wake()
+        job = await completed(db, job_id)
+    finally:
+        await worker.stop(grace_seconds=5)
+    assert job["sources"][0]["n_completed"] == 12
+    assert len([n for n in taken if n]) <= len(paths) // 2  # before: one claim per file
+
+
+# -- a job that one worker alone runs keeps a window of prefetched files ----------------------
+
+
+async def test_a_worker_alone_on_a_capped_job_prefetches_past_the_cap(db: Database) -> None:
+    job_id = await make_job(db, 12, max_workers=2)
+    first = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    assert len(first) == 2  # not at its cap yet: the cap deals
+    more = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    assert len(more) == 8 and {c.job_id for c in more} == {job_id}  # all running ones are w1's
+    # Another worker gets none: the job's files are all w1's, and w1 keeps the cap (gate.py).
+    other = await claim_next_files(db, "w2", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    assert other == []
+
+
+async def test_no_prefetch_past_the_cap_while_another_worker_runs_the_job(db: Database) -> None:
+    await make_job(db, 12, max_workers=2)
+    [a] = await claim_next_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    [b] = await claim_next_files(db, "w2", 1, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    for worker_id in ("w1", "w2"):
+        again = await claim_next_files(
+            db, worker_id, 8, now=time.time(), lease_seconds=LEASE, prefetch=True
+        )
+        assert again == []  # two workers share it: the cap in the database holds
+    # Without ``prefetch`` (the default), the cap always holds in the database.
+    await complete_files(db, [(b, outcome())], now=time.time())
+    [c] = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE)
+    assert await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE) == []
+    assert a.id != c.id
+
+
+async def test_a_capped_job_never_has_more_files_processed_at_once_than_max_workers(
+    db: Database, worker: Worker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside, most, held = 0, 0, 0
+    transform = worker.runner._transform
+
+    async def watched(claimed: ClaimedFile, *args: Any) -> Any:
+        nonlocal inside, most, held
+        inside += 1
+        most = max(most, inside)
+        held = max(held, sum(1 for f in worker._inflight.values() if f.claimed.job_id == job_id))
+        try:
+            return await transform(claimed, *args)
+        finally:
+            inside -= 1
+
+    monkeypatch.setattr(worker.runner, "_transform", watched)
+    paths = small_files(tmp_path / "gated", 12)
+    job_id = await make_job(db, len(paths), max_workers=1, local_paths=paths)
+    worker.wake()
+    job = await completed(db, job_id)
+    assert job["sources"][0]["n_completed"] == 12
+    assert most == 1  # one at a time in processing …
+    assert held > 1  # … while the next ones waited prefetched, claimed in batches
