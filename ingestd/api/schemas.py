@@ -208,6 +208,12 @@ class FileErrorView(BaseModel):
     message: str | None
 
 
+class FilePages(BaseModel):
+    total: int
+    text_layer: int  # read from the file's own text
+    ocr: int  # read by OCR from the page's image
+
+
 class File(BaseModel):
     id: str
     job_id: str
@@ -229,6 +235,11 @@ class File(BaseModel):
         default=None,
         description="skipped: the file whose output this one shares (same content, processed "
         "the same way); queued: the file it waits for (docs/queue.md)",
+    )
+    pages: FilePages | None = Field(
+        default=None,
+        description="a completed file with pages (PDF, image, deck): how many, and by where "
+        "their text came from (docs/extraction.md#ocr)",
     )
     metadata: dict[str, Any]
     created_at: str

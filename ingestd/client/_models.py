@@ -172,6 +172,12 @@ class Job(Model):
         return value if isinstance(value, int) else None
 
 
+class FilePages(Model):
+    total: int = 0
+    text_layer: int = 0  # read from the file's own text
+    ocr: int = 0  # read by OCR
+
+
 class File(Model):
     id: str
     job_id: str
@@ -191,6 +197,7 @@ class File(Model):
     duration_ms: int | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     duplicate_of: str | None = None
+    pages: FilePages | None = None  # a completed file's pages by text source
     created_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
@@ -315,6 +322,7 @@ class Stats(Model):
     success_rate: float | None = None
     processing_ms: dict[str, float | None] = Field(default_factory=dict)
     workers: WorkerCounts = Field(default_factory=WorkerCounts)
+    pages: dict[str, int] = Field(default_factory=dict)  # total, text_layer, ocr
 
 
 class Worker(Model):

@@ -131,6 +131,8 @@ _OUTCOME_COLUMNS: dict[str, sa.types.TypeEngine[Any]] = {
     "b_elements": sa.Integer(),
     "b_chunks": sa.Integer(),
     "b_duration": sa.Integer(),
+    "b_pages": sa.Integer(),
+    "b_ocr_pages": sa.Integer(),
 }
 
 
@@ -147,6 +149,8 @@ def _finish_values(batch: Any) -> dict[str, Any]:
         "elements": batch.b_elements,
         "chunks": batch.b_chunks,
         "duration_ms": batch.b_duration,
+        "pages": batch.b_pages,
+        "ocr_pages": batch.b_ocr_pages,
         "completed_at": sa.bindparam("b_now", type_=files.c.completed_at.type),
         "error_code": None,
         "error_message": None,
@@ -199,6 +203,8 @@ def _outcome_row(claimed: ClaimedFile, outcome: FileOutcome, status: FileStatus)
         outcome.elements if completed else None,
         len(outcome.chunks) if completed else 0,
         outcome.duration_ms,
+        outcome.pages if completed and outcome.pages else None,
+        outcome.ocr_pages if completed and outcome.pages else None,
     )
 
 

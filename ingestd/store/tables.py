@@ -122,6 +122,9 @@ files = sa.Table(
     sa.Column("completed_at", Time),
     # The file whose output this one shares (skipped), or waits for (queued): see content_claims.
     sa.Column("duplicate_of", sa.String(40)),
+    # A completed file's pages, and how many were read by OCR (NULL: no pages, or not known)
+    sa.Column("pages", sa.Integer),
+    sa.Column("ocr_pages", sa.Integer),
     # The extracted document (JSON, ``ingestd.document/1``) in the blob store: its sha256 key.
     sa.Column("document_key", sa.String(64)),
     sa.UniqueConstraint("job_id", "source_index", "path"),

@@ -111,3 +111,16 @@ async def usage_between(
             item[name] = round(float(value), 3) if name == "cpu_seconds" else int(value)
         rows.append(item)
     return rows
+
+
+async def pages_by_source(conn: AsyncConnection, tenant: str | None) -> dict[str, int]:
+    """Pages of completed files, in all, from their text layer and by OCR (``tenant`` None:
+    every tenant's). Read from the usage counters: a few rows per tenant and day."""
+    query = sa.select(
+        sa.func.coalesce(sa.func.sum(usage_daily.c.pages), 0),
+        sa.func.coalesce(sa.func.sum(usage_daily.c.ocr_pages), 0),
+    )
+    if tenant is not None:
+        query = query.where(usage_daily.c.tenant == tenant)
+    total, ocr = (await conn.execute(query)).one()
+    return {"total": int(total), "text_layer": int(total) - int(ocr), "ocr": int(ocr)}

@@ -117,6 +117,13 @@ async def job_views(
     return [await job_view(conn, row, sources.get(row["id"], []), describe) for row in rows]
 
 
+def _pages(total: int | None, ocr: int | None) -> dict[str, int] | None:
+    """A completed file's pages by where their text came from; None for a file without pages."""
+    if not total:
+        return None
+    return {"total": total, "text_layer": total - (ocr or 0), "ocr": ocr or 0}
+
+
 def file_view(row: dict[str, Any]) -> dict[str, Any]:
     error = (
         {"code": row["error_code"], "message": row["error_message"]} if row["error_code"] else None
@@ -139,6 +146,7 @@ def file_view(row: dict[str, Any]) -> dict[str, Any]:
         "elements": row["elements"],
         "chunks": row["chunks"],
         "duration_ms": row["duration_ms"],
+        "pages": _pages(row.get("pages"), row.get("ocr_pages")),
         "metadata": row["metadata"],
         "created_at": rfc3339(row["created_at"]),
         "started_at": rfc3339(row["started_at"]),

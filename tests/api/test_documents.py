@@ -238,3 +238,19 @@ async def test_unknown_chunking_is_422(app: App) -> None:
     )
     assert response.status_code == 422
     assert "options.chunking" in response.json()["detail"]
+
+
+async def test_a_completed_file_says_its_pages_by_text_source(app: App, tmp_path: Path) -> None:
+    """Issue #14: pages by text source on the File and in the stats (a PDF's two pages read from
+    its text layer; a Markdown file has none)."""
+    from tests.api.test_convert import pdf_bytes
+
+    job = await upload_job(app, {"report.pdf": pdf_bytes(tmp_path), "notes.md": REPORT.encode()})
+    assert job["status"] == "completed", job
+    files = {f["name"]: f for f in await app.files(job["id"])}
+    assert files["report.pdf"]["pages"] == {"total": 2, "text_layer": 2, "ocr": 0}
+    assert files["notes.md"]["pages"] is None
+    one = (await app.client.get(f"/api/v1/files/{files['report.pdf']['id']}")).json()
+    assert one["pages"] == {"total": 2, "text_layer": 2, "ocr": 0}
+    stats = (await app.client.get("/api/v1/stats")).json()
+    assert stats["pages"] == {"total": 2, "text_layer": 2, "ocr": 0}

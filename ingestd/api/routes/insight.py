@@ -6,7 +6,7 @@ import time
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ingestd.api.deps import Caller, DbDep, SettingsDep
 from ingestd.api.schemas import ERRORS
@@ -16,6 +16,7 @@ from ingestd.queue import registry
 from ingestd.store import files as file_store
 from ingestd.store import insight
 from ingestd.store import jobs as job_store
+from ingestd.store import usage as usage_store
 
 router = APIRouter(prefix="/api/v1", tags=["insight"], responses=ERRORS)
 
@@ -33,6 +34,9 @@ class Stats(BaseModel):
     success_rate: float | None
     processing_ms: dict[str, float | None]
     workers: WorkerCounts
+    pages: dict[str, int] = Field(
+        description="pages of completed files: total, from their text layer, read by OCR"
+    )
 
 
 class WorkerView(BaseModel):
@@ -91,6 +95,7 @@ async def stats(db: DbDep, settings: SettingsDep, caller: Caller) -> Any:
         files_by_status = await file_store.count_by_status(conn, caller.scope)
         done = await insight.processed(conn, caller.scope)
         durations = await insight.recent_durations(conn, caller.scope)
+        pages = await usage_store.pages_by_source(conn, caller.scope)
     completed, failed = files_by_status.get("completed", 0), files_by_status.get("failed", 0)
     return {
         "jobs": {
@@ -115,6 +120,7 @@ async def stats(db: DbDep, settings: SettingsDep, caller: Caller) -> Any:
             "gone": sum(w["status"] == "gone" for w in registered),
             "running": sum(w["running"] for w in registered if w["status"] == "active"),
         },
+        "pages": pages,
     }
 
 

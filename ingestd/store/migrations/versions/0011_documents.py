@@ -1,7 +1,7 @@
 """files.document_key: the extracted document, stored once in the blob store
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """usage_daily, file_timings, job_step_timings: usage per tenant and day, where a job's time went
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """storage_probes: the storage monitor writes, reads back and deletes a row here every few seconds
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 """
 
 from __future__ import annotations
