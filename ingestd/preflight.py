@@ -45,7 +45,9 @@ REDIS = Extra("redis", "redis", "Redis")
 S3 = Extra("s3", "boto3", "S3 storage")
 EMBEDDINGS = Extra("embeddings", "sentence_transformers", "the minilm embedder")
 OTEL = Extra("otel", "opentelemetry.sdk", "OpenTelemetry traces (asked for by OTEL_*)")
-EXTRAS = (POSTGRES, REDIS, S3, EMBEDDINGS, OTEL)  # what `ingestd doctor` lists
+OCR = Extra("ocr", "tesserocr", "OCR of images and scanned pages")
+TOKENS = Extra("tokens", "tokenizers", 'chunk_unit "tokens"')
+EXTRAS = (POSTGRES, REDIS, S3, EMBEDDINGS, OCR, TOKENS, OTEL)  # what `ingestd doctor` lists
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,7 +136,8 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
         f"[bold]ingestd {__version__}[/] is running at [link={base}]{base}[/]",
         "",
         f"  Dashboard     {base}/dashboard",
-        f"  API docs      {base}/docs   (OpenAPI: {base}/openapi.json)",
+        f"  API docs      {base}/docs",
+        f"  OpenAPI       {base}/openapi.json",
         f"  Database      {database}",
         f"  Blobs         {_blobs_shown(settings)}",
         f"  Workers       {settings.process_count} parser process(es), "
