@@ -106,7 +106,7 @@ async function loadErrors() {
   const items = [...byCode].sort((a, b) => b[1] - a[1]).map(([code, count]) => ({ label: code || "(none)", value: count }));
   place(byId("stats-errors-chart"), barChart("Failed files by error code", items, { format: fmt.count }), "No failed files in this period.", items.length === 0);
   fill(byId("stats-errors-body"), report.items.map(renderError));
-  byId("stats-errors-empty").hidden = report.items.length > 0;
+  byId("stats-errors-table").hidden = report.items.length === 0; // the chart says "no failed files"
 }
 
 function renderError(item) {
