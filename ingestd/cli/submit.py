@@ -52,6 +52,23 @@ def parse_labels(values: list[str] | None) -> list[str] | None:
     return values
 
 
+def parse_options(values: list[str] | None) -> dict[str, Any]:
+    """``--option key=value`` pairs as job options: a value that reads as JSON (``true``,
+    ``512``, ``["a"]``) is taken as such, anything else as text; the server checks them."""
+    import json
+
+    options: dict[str, Any] = {}
+    for item in values or []:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: an option is key=value, e.g. chunk_size=512")
+        try:
+            options[name.strip()] = json.loads(raw)
+        except ValueError:
+            options[name.strip()] = raw
+    return options
+
+
 def submit(
     paths: Annotated[
         list[Path], typer.Argument(help="a folder, a .zip archive, or files", exists=True)
@@ -79,6 +96,15 @@ def submit(
         typer.Option(
             help="larger files are refused, and not uploaded: bytes, or e.g. 500MB "
             "[default: the server's, 100 MB]"
+        ),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="a job option, key=value (repeatable): templates=true, ocr=force, "
+            "chunk_size=512, chunking=size… (docs: the API's JobOptions)",
         ),
     ] = None,
     upload: Annotated[
@@ -114,7 +140,10 @@ def submit(
             "priority": priority,
             "labels": dict(item.partition("=")[::2] for item in label or []),
         },
-        options={"max_file_size": parse_size(max_file_size)} if max_file_size else {},
+        options={
+            **parse_options(option),
+            **({"max_file_size": parse_size(max_file_size)} if max_file_size else {}),
+        },
         include=include or [],
         exclude=exclude or [],
         upload=upload,

@@ -43,6 +43,7 @@ async def test_without_a_key_it_says_which_setting_to_give(cli: Run, served: Ser
         (["--pipeline", "everything"], "'everything' is not one of"),
         (["--label", "badlabel"], "a label is key=value"),
         (["--max-file-size", "lots"], "is not a size"),
+        (["--option", "templates"], "an option is key=value"),
     ],
 )
 async def test_options_are_checked_before_anything_is_sent(
@@ -76,6 +77,21 @@ async def test_oversize_files_are_not_sent_and_no_retry_is_suggested(
         [job] = [j async for j in client.jobs.list()]
         assert job.options["max_file_size"] == 2000
         assert [f.path async for f in client.jobs.files(job.id)] == ["small.txt"]
+
+
+async def test_job_options_are_passed_with_option(cli: Run, served: Served, tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("# A\n\ntext")
+    result = await cli(
+        "submit", str(tmp_path / "a.md"), "--upload", "-o", "templates=true",
+        "--option", "chunk_size=512", "-o", "ocr=off", "-w",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    async with await sdk(served) as client:
+        [job] = [j async for j in client.jobs.list()]
+    assert job.options["templates"] is True and job.options["chunk_size"] == 512
+    assert job.options["ocr"] == "off"
+    refused = await cli("submit", str(tmp_path / "a.md"), "--upload", "-o", "chunk_szie=5")
+    assert refused.exit_code == 1 and "chunk_szie: unknown field" in refused.stderr
 
 
 async def test_tables_keep_ids_whole_at_80_columns(cli: Run, served: Served, docs: Path) -> None:
