@@ -24,6 +24,7 @@ from ingestd.config_parts import (
     ServerSettings,
     SourceSettings,
     StorageSettings,
+    TemplateSettings,
     UploadSettings,
     WebhookSettings,
 )
@@ -340,6 +341,12 @@ class Settings(BaseSettings):
             retention_seconds=self.webhook_retention_seconds,
             outbound_allow=tuple(self.outbound_allow),
             gap_seconds=self.event_gap_seconds,
+        )
+
+    @property
+    def templates(self) -> TemplateSettings:
+        return TemplateSettings(
+            require_approval=self.templates_require_approval, embedder=self.templates_embedder
         )
 
     @property

@@ -128,6 +128,14 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateSettings:
+    """Templates for tabular files (docs/templates.md)."""
+
+    require_approval: bool = True  # a submitted mapping waits for an admin's approval
+    embedder: str | None = None  # for name and sample-value similarity in suggestions
+
+
+@dataclass(frozen=True, slots=True)
 class StorageSettings:
     """Where the data lives: the data directory and the blob store (docs/storage.md)."""
 

@@ -202,6 +202,15 @@ async def act(
     return JobStatus(final["status"])
 
 
+async def get_file_row(db: Database, principal: Principal, file_id: str) -> dict[str, Any]:
+    """The caller's file (any tenant's for admins), or ``NotFound``."""
+    async with db.read() as conn:
+        row = await file_store.get_file(conn, file_id, principal.scope)
+    if row is None:
+        raise NotFound(f"no file {file_id}")
+    return row
+
+
 async def retry_file(db: Database, principal: Principal, file_id: str) -> dict[str, Any]:
     principal.require_write()
     now = time.time()

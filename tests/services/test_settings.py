@@ -24,6 +24,7 @@ PARTS = (
     "webhooks",
     "storage",
     "sources",
+    "templates",
 )
 
 
@@ -64,7 +65,7 @@ def test_every_field_reaches_a_part(tmp_path: Path) -> None:
         "storage_check_seconds": "check_seconds",
         "storage_slow_ms": "slow_ms",
     }
-    prefixes = ("event_", "webhook_")
+    prefixes = ("event_", "webhook_", "templates_")
     for name in Settings.model_fields:
         candidates = {name, renamed.get(name, name)}
         candidates |= {name.removeprefix(p) for p in prefixes}

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from ingestd.api.deps import Caller, DbDep, SettingsDep, Writer
@@ -17,6 +17,7 @@ from ingestd.api.routes.templates import approval
 from ingestd.api.schemas import ERRORS
 from ingestd.api.template_schemas import MappingSubmit, Open, VersionRef
 from ingestd.domain.auth import Principal
+from ingestd.services import jobs as job_service
 from ingestd.services import template_views as views
 from ingestd.services import templates as tpl_service
 from ingestd.store.db import Database
@@ -39,8 +40,14 @@ async def mapping_queue(
     after: str | None = None,
 ) -> Any:
     return await views.mapping_queue(
-        db, caller, after=after, limit=limit, embedder=settings.templates_embedder
+        db, caller, after=after, limit=limit, embedder=settings.templates.embedder
     )
+
+
+async def _callers_file(file_id: str, db: DbDep, caller: Writer) -> str:
+    """404 for a file the caller cannot see, before the body is read (as every id route)."""
+    await job_service.get_file_row(db, caller, file_id)
+    return file_id
 
 
 @router.post(
@@ -50,7 +57,11 @@ async def mapping_queue(
     summary="Submit a mapping for a file's waiting table: a template version",
 )
 async def submit_mapping(
-    file_id: str, body: MappingSubmit, db: DbDep, caller: Writer, settings: SettingsDep
+    file_id: Annotated[str, Depends(_callers_file)],
+    body: MappingSubmit,
+    db: DbDep,
+    caller: Writer,
+    settings: SettingsDep,
 ) -> Any:
     policy = approval(settings)
     template_id, version = await tpl_service.submit_mapping(

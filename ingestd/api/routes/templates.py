@@ -28,7 +28,7 @@ router = APIRouter(prefix="/api/v1/templates", tags=["templates"], responses=ERR
 
 
 def approval(settings: Settings) -> tpl_service.Approval:
-    return tpl_service.Approval(require=settings.templates_require_approval)
+    return tpl_service.Approval(require=settings.templates.require_approval)
 
 
 def _statuses(status: str | None) -> list[str]:
@@ -172,7 +172,7 @@ async def suggestions(
         template_id,
         columns=[c.model_dump() for c in body.columns] if body.columns else None,
         fields=body.fields,
-        embedder=settings.templates_embedder,
+        embedder=settings.templates.embedder,
     )
 
 
