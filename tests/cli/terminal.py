@@ -19,6 +19,10 @@ class Session:
     code: int
 
 
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_in_terminal(
     argv: Sequence[str],
     *,
@@ -40,6 +44,9 @@ def run_in_terminal(
         env={**env, "TERM": "xterm-256color"},
         cwd=cwd,
         close_fds=True,
+        # As in a user's terminal: Ctrl-C has its default action even when the test run was
+        # started in the background (a shell then ignores SIGINT, and children inherit that).
+        preexec_fn=_default_ctrl_c,
     )
     os.close(follower)
     output = bytearray()
