@@ -47,8 +47,9 @@ class JobOptions(BaseModel):
         default=None,
         ge=1,
         le=10_000,
-        description="files of this job processed at once, on every machine together (more may "
-        "wait prefetched on a worker that alone runs it: docs/queue.md); null = no cap",
+        description="files of this job in parser processes (or downloading, or being copied "
+        "for `store`) at once, on every machine together (more may wait prefetched on a worker "
+        "that alone runs it: docs/queue.md); null = no cap",
     )
     timeout_seconds: int = Field(default=300, ge=1, le=86_400, description="per file")
     allowed_types: list[str] = Field(default_factory=list, description="mime patterns; empty = any")

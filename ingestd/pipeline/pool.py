@@ -22,6 +22,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from ingestd.domain.errors import FileError
 from ingestd.observe import multiproc
+from ingestd.pipeline.lanes import Lane, Lanes
 
 T = TypeVar("T")
 
@@ -58,6 +59,7 @@ class ExtractionPool:
             initializer=_prepare_process,
             initargs=(memory_mb,),
         )
+        self._lanes = Lanes()
 
     async def run(
         self,
@@ -65,12 +67,24 @@ class ExtractionPool:
         *args: Any,
         time_limit: float | None,
         on_start: Callable[[], None] | None = None,
+        lane: Lane | None = None,
     ) -> T:
         """Run ``fn(*args)`` in a parser process. ``on_start`` is called (on this event loop)
-        once a process has the task: until then it waits for a free one."""
-        future = self._pool.schedule(fn, args=args, timeout=time_limit)
-        if on_start is not None:
-            _when_started(future, asyncio.get_running_loop(), on_start)
+        once a process has the task: until then it waits for a free one. ``time_limit`` counts
+        from then. With ``lane``, at most ``lane.limit`` tasks of its key are in processes at
+        once (a capped job's files: ``lanes.py``); the others wait for their turn first."""
+        loop = asyncio.get_running_loop()
+
+        def start() -> Future[Any]:
+            scheduled = self._pool.schedule(fn, args=args, timeout=time_limit)
+            if on_start is not None:
+                _when_started(scheduled, loop, on_start)
+            return scheduled
+
+        # A lane as wide as the pool holds nothing back: its tasks queue as any others do, so
+        # a parser that ends one reads the next from its pipe at once (no thread hand-over).
+        narrow = lane is not None and lane.limit < self.processes
+        future = self._lanes.submit(lane, start) if lane is not None and narrow else start()
         try:
             return cast(T, await asyncio.wrap_future(future))
         except TimeoutError:
@@ -91,7 +105,12 @@ class ExtractionPool:
         except FutureCancelled:
             raise asyncio.CancelledError() from None
 
+    def in_lane(self, key: str) -> int:
+        """Tasks of lane ``key`` in parser processes now."""
+        return self._lanes.running(key)
+
     def close(self) -> None:
+        self._lanes.cancel_waiting()
         self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=10)
 

@@ -77,7 +77,7 @@ async def claim_next_files(
     now: float,
     lease_seconds: float,
     look_ahead: bool = True,
-    prefetch: bool = False,
+    prefetch: int = 0,
 ) -> Claimed:
     """Claim up to ``limit`` queued files, shared fairly between tenants (see ``fairness``).
     With ``look_ahead``, a claim that comes back short also says when the next job starts
@@ -87,19 +87,22 @@ async def claim_next_files(
     then their counters are read again, so per-job ``max_workers`` holds across processes.
     SQLite serialises writers (``BEGIN IMMEDIATE``): what it reads is already current.
 
-    With ``prefetch``, a job at its ``max_workers`` whose running files are all this worker's
-    (checked under the job's lock: no one else holds any, and no one else can claim any while
-    it is at its cap) may be claimed beyond the cap, as far as the window goes, like an
-    uncapped job: the worker then runs at most ``max_workers`` of them at once and keeps the
-    rest prefetched (``worker/gate.py``). So ``max_workers`` still bounds the files of a job
-    being processed at once, on every machine together, while the claims stay batched.
+    ``prefetch``: how many files this worker processes at once (its parsers), or 0. A capped job
+    whose running files are all this worker's (checked under the job's lock: no one else holds
+    any) may then be claimed beyond its cap, as far as the window goes, like an uncapped job,
+    when this worker alone can use the whole cap (``max_workers`` <= ``prefetch``) or the job
+    is at its cap already (no one else can claim any of it then). The worker runs at most
+    ``max_workers`` of them at once and keeps the rest prefetched (``worker/gate.py``). So
+    ``max_workers`` still bounds the files of a job being processed at once, on every machine
+    together, while the claims stay batched. A job whose cap is more than one worker can use
+    is left to the cap in the database until it reaches it, so other workers can join it.
     """
     result = Claimed()
     if limit <= 0:
         return result
     try:
         async with db.write() as conn:
-            mine = worker_id if prefetch else None
+            mine = (worker_id, prefetch) if prefetch > 0 else None
             slots, loads, result.held_back = await _allot(conn, limit, now, mine)
             if slots:
                 expires = now + lease_seconds
@@ -173,11 +176,12 @@ async def claim_successors(
 
 
 async def _allot(
-    conn: AsyncConnection, limit: int, now: float, prefetcher: str | None = None
+    conn: AsyncConnection, limit: int, now: float, prefetcher: tuple[str, int] | None = None
 ) -> tuple[list[str], dict[str, dict[str, Any]], bool]:
     """The job of each slot, in the order dealt, the loads of the jobs involved, and whether a
     job's ``max_workers`` holds queued files back (``fairness.held_back``). ``prefetcher``:
-    the worker that may claim past the cap of jobs it alone runs (``claim_next_files``)."""
+    the worker that may claim past the cap of jobs it alone runs, and how many files it
+    processes at once (``claim_next_files``)."""
     claimable = [s.value for s in CLAIMABLE_JOB_STATUSES]
     postgres = conn.dialect.name == "postgresql"
     loads = await job_store.claim_loads(
@@ -185,15 +189,16 @@ async def _allot(
     )
     order = fairness.tenant_order(_loads(loads))
     slots = fairness.allot(_loads(loads), limit, order)
-    at_cap = _at_cap(loads) if prefetcher else set()
-    if (slots or at_cap) and postgres:
+    parallel = prefetcher[1] if prefetcher else 0
+    may_prefetch = _may_prefetch(loads, parallel) if prefetcher else set()
+    if (slots or may_prefetch) and postgres:
         # Locked, and so read again: another claimer may have committed since the first read.
-        locked = set(slots) | at_cap
+        locked = set(slots) | may_prefetch
         fresh = await job_store.lock_claim_loads(conn, sorted(locked), now=now, statuses=claimable)
         loads = fresh + [row for row in loads if row["id"] not in locked]
         slots = fairness.allot(_loads(loads), limit, order)
-    if prefetcher and (at_cap := _at_cap(loads)):
-        alone = at_cap - await _held_by_others(conn, at_cap, prefetcher)
+    if prefetcher and (may_prefetch := _may_prefetch(loads, parallel)):
+        alone = may_prefetch - await _held_by_others(conn, may_prefetch, prefetcher[0])
         if alone:  # the cap is the worker's gate to keep now: claim as if uncapped
             loads = [{**row, "max_workers": NO_CAP} if row["id"] in alone else row for row in loads]
             slots = fairness.allot(_loads(loads), limit, order)
@@ -205,12 +210,16 @@ async def _allot(
 NO_CAP = 1_000_000
 
 
-def _at_cap(loads: list[dict[str, Any]]) -> set[str]:
-    """Jobs with queued files that only their ``max_workers`` keeps waiting."""
+def _may_prefetch(loads: list[dict[str, Any]], parallel: int) -> set[str]:
+    """Capped jobs with queued files that a worker processing ``parallel`` files at once may
+    claim past their cap if it alone runs them: those at their cap (no one else can claim any
+    of them now), and those whose whole cap this worker can use by itself."""
     return {
         row["id"]
         for row in loads
-        if int(row["queued"]) > 0 and int(row["running"]) >= int(row["max_workers"])
+        if int(row["queued"]) > 0
+        and int(row["max_workers"]) < NO_CAP
+        and (int(row["running"]) >= int(row["max_workers"]) or int(row["max_workers"]) <= parallel)
     }
 
 

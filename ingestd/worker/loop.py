@@ -225,7 +225,8 @@ class Worker:
                     now=now,
                     lease_seconds=self.settings.lease_seconds,
                     look_ahead=look_ahead,
-                    prefetch=True,  # a capped job this worker alone runs: gate.py
+                    # a capped job this worker alone runs, if it can use its cap: gate.py
+                    prefetch=self.pool.processes,
                 )
                 if look_ahead and len(claimed) < free:  # it looked
                     self._start_unknown = False
@@ -237,6 +238,12 @@ class Worker:
             self._held_back = claimed.held_back
             if claimed.contended:  # a job was busy with another writer: look again shortly
                 await self._wait(self._wake, CONTENDED_RETRY_SECONDS)
+            elif claimed and claimed.held_back:
+                # This claim took a capped job up to its cap: if this worker alone runs it, the
+                # next claim takes its files past the cap, prefetched (store/claims.py). Ask now,
+                # not after a file ends: hand-offs keep the job going one file at a time, so
+                # no file ending may wake this loop for a while.
+                continue
             elif len(claimed) < free:  # nothing more to claim for now
                 await self._wait(self._wake, self._idle_seconds())
 

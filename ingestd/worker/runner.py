@@ -8,10 +8,13 @@
 3. **Claim its content** (``skip_existing``): of files with the same content, processed the same
    way, one is processed; the others are skipped against it, or wait for it while it runs
    (``store/content.py``).
-4. **Wait for the job's slot** when it is capped and more of its files are prefetched here
-   than its ``max_workers`` (``gate.py``; a download waits before it starts).
-5. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
-6. **Record** the outcome (``outcomes.py``).
+4. **Transform** in the process pool: parse and chunk (and embed), or keep the bytes (``store``).
+   A capped job (``max_workers``) has at most that many files in parser processes at once: its
+   files take turns in the pool's lane of the job (``pipeline/lanes.py``), and the next one
+   gets a parser the moment one ends. Its downloads and ``store`` copies, which are not parser
+   work, take turns at the job's gate instead (``gate.py``; a download waits before it
+   starts). A file's time limit counts from its turn, not from its wait for it.
+5. **Record** the outcome (``outcomes.py``).
 
 A ``FileError`` at any step fails the file, with the retry policy deciding whether it is tried
 again; anything else is the caller's to handle.
@@ -36,6 +39,7 @@ from ingestd.domain.work import ClaimedFile, FileOutcome
 from ingestd.observe import tracing
 from ingestd.observe.metrics import DEDUP_HITS, FILE_SECONDS, PAGES, STEP_SECONDS, child
 from ingestd.pipeline import stages
+from ingestd.pipeline.lanes import Lane
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.pipeline.scan import ClamdScanner
 from ingestd.queue.content import ContentClaimer
@@ -81,7 +85,7 @@ class FileRunner:
         gates: JobGates | None = None,
     ) -> None:
         self.db = db
-        # A capped job's files past ``max_workers`` wait here, prefetched (gate.py).
+        # A capped job's downloads and store copies past ``max_workers`` wait here (gate.py).
         self.gates = gates or JobGates()
         self.sources = sources
         self.pool = pool
@@ -135,14 +139,14 @@ class FileRunner:
         self, claimed: ClaimedFile, source: Source, started: float, clock: StepTimes
     ) -> None:
         assert claimed.ref is not None
-        deadline = started + claimed.options.timeout_seconds
+        deadline = Deadline(started + claimed.options.timeout_seconds)
 
         def progress(done: int, declared: int | None) -> None:
             self.report(claimed, "downloading", min(1.0, done / declared) if declared else 0.0)
 
         limits = FetchLimits(
             max_bytes=claimed.options.max_file_size,
-            seconds_left=deadline - time.monotonic(),
+            seconds_left=deadline.at - time.monotonic(),
             on_progress=progress,
         )
         remote = source.is_remote(claimed.ref)
@@ -162,7 +166,12 @@ class FileRunner:
             await self.recorder.fail(claimed, error)
 
     async def _process(
-        self, claimed: ClaimedFile, path: Path, started: float, deadline: float, clock: StepTimes
+        self,
+        claimed: ClaimedFile,
+        path: Path,
+        started: float,
+        deadline: Deadline,
+        clock: StepTimes,
     ) -> None:
         options = claimed.options
         self.report(claimed, "detecting", 0.05)
@@ -197,10 +206,12 @@ class FileRunner:
             return
         try:
             waiting = time.monotonic()
-            async with self.gates.passage(claimed):  # prefetched until the job has a slot
-                waited = time.monotonic() - waiting
-                started, deadline = started + waited, deadline + waited
-                if waited:
+            # store copies take turns at the job's gate; parser work in its lane (_transform)
+            gated = claimed.pipeline is Pipeline.STORE
+            async with self.gates.passage(claimed) if gated else contextlib.nullcontext():
+                if gated:
+                    waited = time.monotonic() - waiting
+                    deadline.extend(waited)
                     clock.add("waiting_for_slot", wall_ms=waited * 1000, cpu_ms=0.0)
                 outcome = await self._transform(claimed, path, inspection, deadline, clock)
         except FileError as error:
@@ -208,7 +219,8 @@ class FileRunner:
             self._freed(held)
             return
         outcome.content_key, outcome.content_held = key, held
-        outcome.duration_ms = int((time.monotonic() - started) * 1000)
+        # waits for the job's turn (gate or lane) are not the file's work
+        outcome.duration_ms = int((time.monotonic() - started - deadline.shifted) * 1000)
         outcome.timings = clock.as_dict()
         self.report(claimed, "storing", 0.95)
         async with _step("record"):
@@ -246,7 +258,7 @@ class FileRunner:
         claimed: ClaimedFile,
         path: Path,
         inspection: stages.Inspection,
-        deadline: float,
+        deadline: Deadline,
         clock: StepTimes,
     ) -> FileOutcome:
         outcome = FileOutcome(
@@ -266,6 +278,8 @@ class FileRunner:
                 )
             return outcome
         options = claimed.options
+        cap = options.max_workers
+        lane = None if cap is None else Lane(claimed.job_id, cap)
         embed = claimed.pipeline is Pipeline.FULL
         # Small files go through the pool in one trip; large ones in two, so the step shows.
         in_one_trip = embed and inspection.size <= ONE_TRIP_BYTES
@@ -283,8 +297,11 @@ class FileRunner:
                 options.ocr,
                 options.chunking,
                 options.chunk_unit,
-                time_limit=_remaining(deadline),
-                on_start=self._started(claimed, clock, "parsing", 0.2),
+                time_limit=deadline.left(),
+                on_start=self._started(
+                    claimed, clock, "parsing", 0.2, None if lane is None else deadline
+                ),
+                lane=lane,
             )
         for text_source, pages in (
             ("text_layer", parsed.pages - parsed.ocr_pages),
@@ -312,8 +329,9 @@ class FileRunner:
                     stages.embed_texts_timed,
                     [c[TEXT] for c in parsed.chunks],
                     options.embedder,
-                    time_limit=_remaining(deadline),
+                    time_limit=deadline.left(),
                     on_start=self._started(claimed, clock, "embedding", 0.7),
+                    lane=lane,
                 )
             clock.merge(embedded.timings)
             name, dim = embedded.name, embedded.dim
@@ -326,19 +344,28 @@ class FileRunner:
         if options.templates:  # docs/templates.md
             self.report(claimed, "storing", 0.8)
             outcome.needs_mapping = await self.templates.run(
-                claimed, path, inspection.mime_type, lambda: _remaining(deadline)
+                claimed, path, inspection.mime_type, deadline.left, lane=lane
             )
         return outcome
 
     def _started(
-        self, claimed: ClaimedFile, clock: StepTimes, step: str, progress: float
+        self,
+        claimed: ClaimedFile,
+        clock: StepTimes,
+        step: str,
+        progress: float,
+        deadline: Deadline | None = None,
     ) -> Callable[[], None]:
-        """What to do once a parser process takes the file: time the wait for it, show the step."""
+        """What to do once a parser process takes the file: time the wait for it, show the step.
+        With ``deadline`` (a capped job's file waiting for its turn), the wait does not count
+        against the file's time limit."""
         asked = time.perf_counter()
 
         def started() -> None:
-            waited = (time.perf_counter() - asked) * 1000
-            clock.add("waiting_for_parser", wall_ms=waited, cpu_ms=0.0)
+            waited = time.perf_counter() - asked
+            clock.add("waiting_for_parser", wall_ms=waited * 1000, cpu_ms=0.0)
+            if deadline is not None:
+                deadline.extend(waited)
             self.report(claimed, step, progress)
 
         return started
@@ -365,8 +392,23 @@ async def _fetched(materialising: contextlib.AbstractAsyncContextManager[T]) -> 
         yield local
 
 
-def _remaining(deadline: float) -> float:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise FileError("timeout", "the file's time limit ran out", retryable=True)
-    return remaining
+class Deadline:
+    """When a file's time limit runs out (``time.monotonic``); waits that are not the file's
+    work (for its turn in a capped job) push it back."""
+
+    __slots__ = ("at", "shifted")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.shifted = 0.0  # seconds pushed back so far
+
+    def extend(self, seconds: float) -> None:
+        self.at += seconds
+        self.shifted += seconds
+
+    def left(self) -> float:
+        """Seconds left; a ``timeout`` error when none are."""
+        remaining = self.at - time.monotonic()
+        if remaining <= 0:
+            raise FileError("timeout", "the file's time limit ran out", retryable=True)
+        return remaining

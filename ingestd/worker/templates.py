@@ -30,6 +30,7 @@ import orjson
 from ingestd.domain.events import EventType
 from ingestd.domain.work import ClaimedFile
 from ingestd.pipeline import tabular
+from ingestd.pipeline.lanes import Lane
 from ingestd.pipeline.pool import ExtractionPool
 from ingestd.services import templates as tpl_service
 from ingestd.store import records as record_store
@@ -63,14 +64,26 @@ class TemplateStep:
         return index
 
     async def run(
-        self, claimed: ClaimedFile, path: Path, mime_type: str, time_left: TimeLeft
+        self,
+        claimed: ClaimedFile,
+        path: Path,
+        mime_type: str,
+        time_left: TimeLeft,
+        *,
+        lane: Lane | None = None,
     ) -> list[dict[str, Any]]:
         """The tables that wait for a mapping (``{"table", "template_id", "version"}``); an
-        empty list when every table was applied, or the file has none."""
+        empty list when every table was applied, or the file has none. ``lane``: a capped job's
+        turns in the pool (``pipeline/lanes.py``)."""
         if not tabular.is_tabular_candidate(mime_type, claimed.name):
             return []
         tables = await self.pool.run(
-            tabular.table_signatures, str(path), mime_type, claimed.name, time_limit=time_left()
+            tabular.table_signatures,
+            str(path),
+            mime_type,
+            claimed.name,
+            time_limit=time_left(),
+            lane=lane,
         )
         if not tables:
             return []
@@ -85,6 +98,7 @@ class TemplateStep:
                     plans,
                     out_dir,
                     time_limit=time_left(),
+                    lane=lane,
                 )
                 for result in results:
                     await self._store(claimed, result)

@@ -189,23 +189,43 @@ async def test_a_capped_job_does_not_pay_a_claim_per_file(
 
 
 async def test_a_worker_alone_on_a_capped_job_prefetches_past_the_cap(db: Database) -> None:
+    """A worker of one parser cannot use a cap of 2 alone: it prefetches only once the job is
+    at its cap (another worker could have joined until then)."""
     job_id = await make_job(db, 12, max_workers=2)
-    first = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    first = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=1)
     assert len(first) == 2  # not at its cap yet: the cap deals
-    more = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    more = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=1)
     assert len(more) == 8 and {c.job_id for c in more} == {job_id}  # all running ones are w1's
-    # Another worker gets none: the job's files are all w1's, and w1 keeps the cap (gate.py).
-    other = await claim_next_files(db, "w2", 8, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    # Another worker gets none: the job's files are all w1's, and w1 keeps the cap (lanes).
+    other = await claim_next_files(db, "w2", 8, now=time.time(), lease_seconds=LEASE, prefetch=2)
     assert other == []
+
+
+async def test_a_worker_that_can_use_the_whole_cap_prefetches_at_once(db: Database) -> None:
+    """Before, the first claim took only ``max_workers`` files, and the next claim, which
+    prefetched, came after a poll: a capped job began at a crawl."""
+    job_id = await make_job(db, 12, max_workers=2)
+    first = await claim_next_files(db, "w1", 8, now=time.time(), lease_seconds=LEASE, prefetch=2)
+    assert len(first) == 8 and {c.job_id for c in first} == {job_id}
+    assert (
+        await claim_next_files(db, "w2", 8, now=time.time(), lease_seconds=LEASE, prefetch=2) == []
+    )
+
+
+async def test_a_cap_wider_than_one_worker_is_left_for_others_to_join(db: Database) -> None:
+    await make_job(db, 12, max_workers=4)
+    mine = await claim_next_files(db, "w1", 2, now=time.time(), lease_seconds=LEASE, prefetch=2)
+    theirs = await claim_next_files(db, "w2", 8, now=time.time(), lease_seconds=LEASE, prefetch=2)
+    assert (len(mine), len(theirs)) == (2, 2)  # the cap deals: four, over two workers
 
 
 async def test_no_prefetch_past_the_cap_while_another_worker_runs_the_job(db: Database) -> None:
     await make_job(db, 12, max_workers=2)
-    [a] = await claim_next_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE, prefetch=True)
-    [b] = await claim_next_files(db, "w2", 1, now=time.time(), lease_seconds=LEASE, prefetch=True)
+    [a] = await claim_next_files(db, "w1", 1, now=time.time(), lease_seconds=LEASE, prefetch=2)
+    [b] = await claim_next_files(db, "w2", 1, now=time.time(), lease_seconds=LEASE, prefetch=2)
     for worker_id in ("w1", "w2"):
         again = await claim_next_files(
-            db, worker_id, 8, now=time.time(), lease_seconds=LEASE, prefetch=True
+            db, worker_id, 8, now=time.time(), lease_seconds=LEASE, prefetch=2
         )
         assert again == []  # two workers share it: the cap in the database holds
     # Without ``prefetch`` (the default), the cap always holds in the database.
@@ -215,27 +235,90 @@ async def test_no_prefetch_past_the_cap_while_another_worker_runs_the_job(db: Da
     assert a.id != c.id
 
 
-async def test_a_capped_job_never_has_more_files_processed_at_once_than_max_workers(
+def _recorded(log: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """In the parser process: run the task, and note when it ran (start and end, one line)."""
+    began = time.time()
+    try:
+        return fn(*args)
+    finally:
+        with open(log, "a") as out:
+            out.write(f"{began} {time.time()}\n")
+
+
+def _most_at_once(log: Path) -> int:
+    spans = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+    edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans], key=lambda e: e)
+    most = inside = 0
+    for _, step in edges:  # an end at the same instant as a start comes first
+        inside += step
+        most = max(most, inside)
+    return most
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+async def test_a_capped_job_never_has_more_files_in_parsers_at_once_than_max_workers(
+    db: Database,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    cap: int,
+) -> None:
+    """Timed in the parser processes themselves: with three parsers free, a job capped at
+    ``cap`` never has more than ``cap`` files in them at once (pipeline/lanes.py) …"""
+    settings = make_settings(database_url=db.url, poll_seconds=HOUR, extract_processes=3)
+    worker = Worker(settings, db, concurrency=8)
+    log = tmp_path / "spans.log"
+    schedule = worker.pool._pool.schedule
+
+    def recorded(function: Any, args: Any = (), kwargs: Any = None, timeout: Any = None) -> Any:
+        return schedule(_recorded, args=(str(log), function, *args), timeout=timeout)
+
+    monkeypatch.setattr(worker.pool._pool, "schedule", recorded)
+    await worker.start()
+    try:
+        paths = small_files(tmp_path / "gated", 12)
+        job_id = await make_job(db, len(paths), max_workers=cap, local_paths=paths)
+        held = 0
+
+        async def flights() -> dict[str, Any]:
+            nonlocal held
+            held = max(
+                held, sum(1 for f in worker._inflight.values() if f.claimed.job_id == job_id)
+            )
+            return await job_row(db, job_id)
+
+        worker.wake()
+        job: dict[str, Any] = await eventually(
+            lambda: flights(), until=lambda j: j["status"] == "completed", what="the job"
+        )
+    finally:
+        await worker.stop(grace_seconds=5)
+    assert job["sources"][0]["n_completed"] == 12
+    assert len(log.read_text().splitlines()) == 12
+    assert _most_at_once(log) <= cap  # at most ``cap`` in parsers at once …
+    assert held > cap  # … while the next ones waited prefetched, claimed in batches
+
+
+async def test_a_capped_jobs_store_copies_take_turns_at_its_gate(
     db: Database, worker: Worker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inside, most, held = 0, 0, 0
+    """… and its ``store`` copies, which are no parser's work, take turns at its gate."""
+    inside, most = 0, 0
     transform = worker.runner._transform
 
     async def watched(claimed: ClaimedFile, *args: Any) -> Any:
-        nonlocal inside, most, held
+        nonlocal inside, most
         inside += 1
         most = max(most, inside)
-        held = max(held, sum(1 for f in worker._inflight.values() if f.claimed.job_id == job_id))
         try:
             return await transform(claimed, *args)
         finally:
             inside -= 1
 
     monkeypatch.setattr(worker.runner, "_transform", watched)
-    paths = small_files(tmp_path / "gated", 12)
-    job_id = await make_job(db, len(paths), max_workers=1, local_paths=paths)
+    paths = small_files(tmp_path / "stored", 8)
+    job_id = await make_job(db, len(paths), max_workers=1, local_paths=paths, pipeline="store")
     worker.wake()
     job = await completed(db, job_id)
-    assert job["sources"][0]["n_completed"] == 12
-    assert most == 1  # one at a time in processing …
-    assert held > 1  # … while the next ones waited prefetched, claimed in batches
+    assert job["sources"][0]["n_completed"] == 8
+    assert most == 1
