@@ -36,6 +36,7 @@ def content_key(
     ocr: str = "auto",
     chunking: str = "size",
     chunk_unit: str = "chars",
+    include_notes: bool = False,
 ) -> str:
     """A 64-hex-digit key for this content processed this way (see the module docstring).
     ``embedder`` is the embedder's resolved name (``hash-384`` for the default)."""
@@ -52,6 +53,8 @@ def content_key(
             shape["chunking"] = chunking
         if chunk_unit != "chars":
             shape["chunk_unit"] = chunk_unit
+        if include_notes:  # speaker notes in the chunks (PPTX)
+            shape["include_notes"] = True
     if pipeline == "full":  # only the full pipeline embeds
         shape["embedder"] = embedder
     text = json.dumps(shape, sort_keys=True, separators=(",", ":"))

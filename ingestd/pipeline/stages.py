@@ -113,6 +113,7 @@ def content_key_of(sha256: str, pipeline: str, options: JobOptions) -> str:
         ocr=options.ocr,
         chunking=options.chunking,
         chunk_unit=options.chunk_unit,
+        include_notes=options.include_notes,
     )
 
 

@@ -10,6 +10,7 @@ up and wakes the files waiting for it, so nothing is lost to an original that fa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,13 +122,18 @@ async def record_completed(
         {"tenant": t, "content_key": k, "file_id": f, "state": COMPLETED, "created_at": now}
         for t, k, f in completed
     ]
-    statement = _insert(conn)
-    statement = statement.on_conflict_do_update(
+    await conn.execute(_record_completed_for(conn.dialect.name), rows)
+
+
+@functools.cache
+def _record_completed_for(dialect_name: str) -> Any:
+    """Built once per dialect (every completion batch runs it)."""
+    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(content_claims)
+    return statement.on_conflict_do_update(
         index_elements=[content_claims.c.tenant, content_claims.c.content_key],
         set_={"state": COMPLETED},
         where=content_claims.c.file_id == statement.excluded.file_id,
     )
-    await conn.execute(statement, rows)
 
 
 async def release_content(conn: AsyncConnection, file_ids: Sequence[str], *, now: float) -> int:

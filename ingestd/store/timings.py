@@ -8,6 +8,7 @@ a few rows, its queue wait from its files' claim times, its slowest files from a
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -23,7 +24,13 @@ _SUMS = ("files", "wall_ms", "cpu_ms")
 
 
 def _upsert(conn: AsyncConnection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return _upsert_for(conn.dialect.name)
+
+
+@functools.cache
+def _upsert_for(dialect_name: str) -> Any:
+    """Built once per dialect (every completion batch runs it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     insert = dialect.insert(job_step_timings)
     table = job_step_timings.c
     return insert.on_conflict_do_update(
@@ -35,6 +42,16 @@ def _upsert(conn: AsyncConnection) -> Any:
                 else_=table.max_wall_ms,
             ),
         },
+    )
+
+
+@functools.cache
+def _file_upsert_for(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(file_timings)
+    return insert.on_conflict_do_update(
+        index_elements=[file_timings.c.file_id],
+        set_={"steps": insert.excluded.steps, "duration_ms": insert.excluded.duration_ms},
     )
 
 
@@ -59,15 +76,8 @@ async def record(conn: AsyncConnection, done: Iterable[tuple[ClaimedFile, FileOu
             sums[3] = max(sums[3], round(wall_ms))
     if not per_file:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(file_timings)
-    await conn.execute(  # a file processed again (reprocessing) keeps its latest timings
-        insert.on_conflict_do_update(
-            index_elements=[file_timings.c.file_id],
-            set_={"steps": insert.excluded.steps, "duration_ms": insert.excluded.duration_ms},
-        ),
-        per_file,
-    )
+    # a file processed again (reprocessing) keeps its latest timings
+    await conn.execute(_file_upsert_for(conn.dialect.name), per_file)
     if per_step:
         params = [
             {"job_id": job, "step": step, "files": n, "wall_ms": w, "cpu_ms": c, "max_wall_ms": m}

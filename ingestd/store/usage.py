@@ -11,6 +11,7 @@ add to the same rows wait for each other and never deadlock (PostgreSQL).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -42,7 +43,14 @@ def day_of(at: float) -> str:
 
 
 def _upsert(conn: AsyncConnection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return _upsert_for(conn.dialect.name)
+
+
+@functools.cache
+def _upsert_for(dialect_name: str) -> Any:
+    """Built once per dialect: building it is most of the cost of running it (every
+    completion batch runs it)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     insert = dialect.insert(usage_daily)
     return insert.on_conflict_do_update(
         index_elements=[usage_daily.c.tenant, usage_daily.c.day, usage_daily.c.pipeline],

@@ -121,3 +121,21 @@ async def test_the_same_bytes_uploaded_twice_are_processed_once(app: App) -> Non
     await upload(app, forced["id"], "c.csv", CSV, seal=True)
     [anyway] = await app.files((await app.wait_job(forced["id"]))["id"])
     assert anyway["status"] == "completed"
+
+
+async def test_speaker_notes_in_the_chunks_are_part_of_the_content(app: App) -> None:
+    """``include_notes`` shapes the chunks (PPTX notes in or out): a file processed without it
+    is no original for the same file asked for with it. (Before, the key ignored it, and the
+    second job's file was skipped against chunks without the notes.)"""
+    plain = await ended_job(app)
+    await upload(app, plain["id"], "a.csv", CSV, seal=True)
+    [first] = await app.files((await app.wait_job(plain["id"]))["id"])
+    assert first["status"] == "completed"
+    noted = await ended_job(app, include_notes=True)
+    await upload(app, noted["id"], "a.csv", CSV, seal=True)
+    [second] = await app.files((await app.wait_job(noted["id"]))["id"])
+    assert second["status"] == "completed" and second["duplicate_of"] is None
+    same = await ended_job(app, include_notes=True)
+    await upload(app, same["id"], "b.csv", CSV, seal=True)
+    [third] = await app.files((await app.wait_job(same["id"]))["id"])
+    assert third["status"] == "skipped" and third["duplicate_of"] == second["id"]
