@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol, TypeVar
 
+from ingestd.events.backlog import BacklogReads
 from ingestd.events.envelope import LiveEvent, batch_text, text_frame
 from ingestd.events.pending import PendingEvents
 from ingestd.observe.metrics import EVENTS_SENT, SUBSCRIBERS_DROPPED
@@ -283,8 +284,9 @@ class Hub:
         self._batching: set[Subscription] = set()
         # Streams reading their backlog from the log at once, at most: the rest wait their turn
         # here, not in the database's pool, so a thousand subscribers resuming together never
-        # take every reader from the tail that feeds everyone (SQLite has four).
-        self.backlog_reads = asyncio.Semaphore(BACKLOG_READERS)
+        # take every reader from the tail that feeds everyone (SQLite has four); the same
+        # range asked by many streams is read once (backlog.py).
+        self.backlog = BacklogReads(BACKLOG_READERS)
         self._by_job: dict[str, set[Subscription]] = {}
         self._by_tenant: dict[str | None, set[Subscription]] = {}
         self._taps: set[Subscription] = set()  # in-process consumers (webhooks), not clients

@@ -198,18 +198,28 @@ class EventStream:
         return True
 
     async def _load(self) -> None:
-        async with self._hub.backlog_reads, self.db.read() as conn:
-            rows = await event_store.events_between(
-                conn,
-                after_seq=self.last,
-                upto_seq=None if self._log_end_read else self._upto,
-                tenant=self.tenant,
-                job_id=self.job_id,
-                types=SUMMARY_EVENTS if self.detail == SUMMARY else None,
-                limit=PAGE,
-            )
+        upto = None if self._log_end_read else self._upto
+        after, types = self.last, SUMMARY_EVENTS if self.detail == SUMMARY else None
+
+        async def load() -> list[LiveEvent]:
+            async with self.db.read() as conn:
+                rows = await event_store.events_between(
+                    conn,
+                    after_seq=after,
+                    upto_seq=upto,
+                    tenant=self.tenant,
+                    job_id=self.job_id,
+                    types=types,
+                    limit=PAGE,
+                )
+            return [LiveEvent.from_row(r) for r in rows]
+
+        # Streams that ask for the same range below the high-water mark share one read
+        # (a thousand watchers of one job open together: events/backlog.py).
+        key = None if upto is None else (self.tenant, self.job_id, after, upto, self.detail)
+        events = await self._hub.backlog.read(key, load)
         if self._backlog is _EMPTY:
             self._backlog = deque()
-        self._backlog.extend(LiveEvent.from_row(r) for r in rows)
-        if len(rows) < PAGE:
+        self._backlog.extend(events)
+        if len(events) < PAGE:
             self._backlog_done = True

@@ -34,6 +34,19 @@ def _ev(
     return LiveEvent.from_row(row)
 
 
+def _row(seq: int) -> dict[str, Any]:
+    return {
+        "id": f"evt_{seq}",
+        "seq": seq,
+        "tenant": "t",
+        "type": "job.updated",
+        "job_id": "job_a",
+        "file_id": None,
+        "at": 0.0,
+        "data": {"status": "running"},
+    }
+
+
 def _payload(frame: bytes) -> Any:
     """The JSON in one unmasked server text frame."""
     length = frame[1] & 0x7F
@@ -224,9 +237,9 @@ def test_many_streams_resuming_at_once_read_their_backlogs_two_at_a_time(
             return []
 
         monkeypatch.setattr(stream_module.event_store, "events_between", events_between)
-        streams = [
-            EventStream(Db(), hub, Feed(), tenant="default", job_id=None, after=0)  # type: ignore[arg-type]
-            for _ in range(20)
+        streams = [  # twenty different cursors: twenty reads (the same one is shared: below)
+            EventStream(Db(), hub, Feed(), tenant="default", job_id=None, after=i)  # type: ignore[arg-type]
+            for i in range(20)
         ]
         tasks = [asyncio.create_task(s.next(0.01)) for s in streams]
         for _ in range(20):
@@ -235,6 +248,55 @@ def test_many_streams_resuming_at_once_read_their_backlogs_two_at_a_time(
         release.set()
         await asyncio.gather(*tasks)
         assert peak == 2
+        hub.close_all()
+
+    asyncio.run(run())
+
+
+def test_streams_that_ask_for_the_same_backlog_share_one_read(monkeypatch: Any) -> None:
+    """A thousand watchers of one job open together, each from the job's first event: one read
+    of the log serves them all (before, a thousand reads, two at a time, held the job's first
+    live events back by seconds: a summary watcher's p99 was 3 s at 1,000 watchers)."""
+    from contextlib import asynccontextmanager
+
+    from ingestd.events import stream as stream_module
+
+    class Feed:
+        high_water = 100
+
+    class Db:
+        @asynccontextmanager
+        async def read(self) -> Any:
+            yield None
+
+    async def run() -> None:
+        hub = Hub(queue_size=100)
+        calls = 0
+        release = asyncio.Event()
+
+        async def events_between(conn: Any, **kwargs: Any) -> list[dict[str, Any]]:
+            nonlocal calls
+            calls += 1
+            await release.wait()
+            return [_row(seq) for seq in (3, 7)]
+
+        monkeypatch.setattr(stream_module.event_store, "events_between", events_between)
+
+        def stream(job: str, detail: str = "full") -> EventStream:
+            return EventStream(Db(), hub, Feed(), tenant="t", job_id=job, after=0, detail=detail)  # type: ignore[arg-type]
+
+        same = [stream("job_a") for _ in range(50)]
+        other = [stream("job_b"), stream("job_a", detail="summary")]
+        tasks = [asyncio.create_task(s.next(0.01)) for s in same + other]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        release.set()
+        firsts = await asyncio.gather(*tasks)
+        assert calls == 3  # one read per (job, cursor, high-water mark, detail)
+        assert all(e is not None and e.seq == 3 for e in firsts)
+        assert all([e.seq for e in s._backlog] == [7] for s in same)
+        late = stream("job_a")  # a moment later, the same range: still shared
+        assert (await late.next(0.01)) is not None and calls == 3
         hub.close_all()
 
     asyncio.run(run())
