@@ -20,10 +20,13 @@ the server's CPU seconds, and **missed**: state changes in the log (every event 
 summary carries) that a subscriber did not get. A subscriber whose stream closes before the job's end (``lagged``,
 close 1013, or dropped by the server's ping timeout when it is far behind) resumes with
 ``after=`` as the SDK and the dashboard do; ``lagged_reconnects`` counts them.
-``full`` is the baseline of the same run.
+``full`` is the baseline of the same run. ``--baseline DIR`` also measures ``full`` on another
+source tree in the same run (its own server, before each count's current rows): the stream as
+it was before a change (``git worktree add DIR REV``). Each row says its ``job s`` (the job's
+own time: no watcher can have the last event sooner) and the watchers' CPU seconds.
 
     .venv/bin/python bench/watchers.py [--files 3000] [--subscribers 1,100,1000]
-        [--modes full,batch,summary] [--client-procs 2]
+        [--modes full,batch,summary] [--client-procs 2] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -342,44 +345,76 @@ async def main() -> None:
     parser.add_argument("--subscribers", default="1,100,1000")
     parser.add_argument("--modes", default="full,batch,summary")
     parser.add_argument("--client-procs", type=int, default=2)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another source tree (e.g. the commit before a change: git worktree add DIR REV) "
+        "whose full stream is measured in the same run, before each count's current rows",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "watchers.json")
     args = parser.parse_args()
     _raise_fd_limit()
     counts = [int(n) for n in args.subscribers.split(",") if n]
     modes = [m for m in args.modes.split(",") if m]
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as servers:
         data = Path(tmp)
         docs = data / "docs"
         docs.mkdir()
         for i in range(args.files):
             (docs / f"note{i:05d}.txt").write_text(f"note {i}\nsmall file number {i}\n")
-        with _serve(ROOT, data, {}) as (port, pid):
-            for n in counts:  # each count once per mode, modes interleaved: the load drifts
-                for mode in modes:
-                    row = await _scenario(port, pid, docs, mode, n, args)
-                    print(json.dumps(row), flush=True)
-                    rows.append(row)
+        (data / "current").mkdir()
+        roots = {"INGESTD_SOURCE_ROOTS": str(data)}  # the notes are read from data/docs
+        port, pid = servers.enter_context(_serve(ROOT, data / "current", roots))
+        base: tuple[int, int] | None = None
+        if args.baseline is not None:
+            (data / "baseline").mkdir()
+            base = servers.enter_context(_serve(args.baseline, data / "baseline", roots))
+        for n in counts:  # each count once per mode, modes interleaved: the load drifts
+            runs = [("baseline", *base, "full")] if base else []
+            runs += [("current", port, pid, mode) for mode in modes]
+            for tree, at_port, at_pid, mode in runs:
+                row = {"tree": tree, **await _scenario(at_port, at_pid, docs, mode, n, args)}
+                print(json.dumps(row), flush=True)
+                rows.append(row)
     result = {
         "rows": rows,
+        "ratios": _ratios(rows),
         "cpus": os.cpu_count(),
+        "baseline": str(args.baseline) if args.baseline else None,
         "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "note": "shared machine: compare rows of the same run only; full is the baseline",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(_table(rows))
+    for n, ratio in result["ratios"].items():
+        print(f"{n} subscribers: " + ", ".join(f"{k} {v}x" for k, v in ratio.items()))
+
+
+def _ratios(rows: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
+    """Per subscriber count: batch's events/s over full's (this tree's, and the baseline's)."""
+    out: dict[int, dict[str, float]] = {}
+    for n in sorted({r["subscribers"] for r in rows}):
+        rate = {(r["tree"], r["mode"]): r["events_per_s"] for r in rows if r["subscribers"] == n}
+        batch = rate.get(("current", "batch"))
+        if not batch:
+            continue
+        for tree in ("current", "baseline"):
+            if rate.get((tree, "full")):
+                out.setdefault(n, {})[f"batch/{tree} full"] = round(batch / rate[(tree, "full")], 2)
+    return out
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| mode | subscribers | deliveries | s | job s | events/s | p50 ms | p99 ms "
+        "| tree | mode | subscribers | deliveries | s | job s | events/s | p50 ms | p99 ms "
         "| server CPU s | watchers CPU s | missed | resumes |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['mode']} | {r['subscribers']} | {r['deliveries']} | {r['seconds']} | "
+            f"| {r['tree']} | {r['mode']} | {r['subscribers']} | {r['deliveries']} | {r['seconds']} | "
             f"{r['job_s']} | {r['events_per_s']} | {r['p50_ms']} | {r['p99_ms']} | "
             f"{r['server_cpu_s']} | {r['watchers_cpu_s']} | {r['missed_state_changes']} | "
             f"{r['lagged_reconnects']} |"
