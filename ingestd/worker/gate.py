@@ -1,10 +1,12 @@
-"""How many files of a capped job this worker processes at once: its ``max_workers``.
+"""How many of a capped job's downloads and ``store`` copies this worker runs at once: its
+``max_workers``.
 
 A worker that alone runs a capped job may hold more of its files than ``max_workers``
-(``store/claims.claim_next_files`` with ``prefetch``): claimed in batches, inspected, ready. The
-gate lets ``max_workers`` of them into processing at a time (the parser, or, for a file that must
-be downloaded, the download too); the others wait at it, prefetched, and take a freed slot the
-moment it frees, with no claim and no transaction in between.
+(``store/claims.claim_next_files`` with ``prefetch``): claimed in batches, inspected, ready.
+Parser work takes turns in the pool's lane of the job (``pipeline/lanes.py``), where a parser
+that ends one file gets the next without a trip through the event loop. What is not parser
+work takes turns here: a file that must be downloaded waits at the gate before its download
+(and keeps its slot through its processing), and a ``store`` file before its copy.
 """
 
 from __future__ import annotations
