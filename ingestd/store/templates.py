@@ -199,6 +199,17 @@ async def index_rows(
     ]
 
 
+async def lock_layouts(conn: AsyncConnection, tenant: str) -> None:
+    """Hold the tenant's layouts until this transaction ends: two workers that meet the same new
+    layout at once must make one template of it, not two. PostgreSQL: a transaction-scoped
+    advisory lock (the second waits, then reads the first's template); SQLite serialises its
+    writers already."""
+    if conn.dialect.name != "postgresql":
+        return
+    key = sa.func.hashtextextended(f"ingestd.templates:{tenant}", 0)
+    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
 async def index_stamp(conn: AsyncConnection, tenant: str) -> tuple[int, float]:
     """Changes whenever the tenant's templates do (a cached match index is still good while it
     holds): how many there are and when the last changed."""

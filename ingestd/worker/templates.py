@@ -112,6 +112,8 @@ class TemplateStep:
         waiting: list[dict[str, Any]] = []
         rows: list[dict[str, Any]] = []
         async with self.db.write() as conn:
+            # Read the layouts only once no one else may be adding one (store/templates.py).
+            await tpl_store.lock_layouts(conn, claimed.tenant)
             await record_store.delete_for_file(conn, claimed.id)
             index = await self._index(conn, claimed.tenant)
             size = len(index.templates)
