@@ -15,8 +15,8 @@ import multiprocessing
 import os
 import signal
 import time
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 from ingestd.config import Settings
 from ingestd.events.push import EventPublisher
@@ -34,16 +34,23 @@ class WorkerProcess:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._process: BaseProcess | None = None
-        self._ready: Any = None  # a multiprocessing Event, set once the child handles signals
+        # The child writes one byte here once it handles signals. A pipe, not a
+        # multiprocessing Event: an Event's five named semaphores outlive a serve stopped by
+        # SIGTERM (uvicorn re-raises it after shutting down, so no exit handler runs) and the
+        # resource tracker then warns of "leaked semaphore objects" at every stop.
+        self._ready: Connection | None = None
+        self._is_ready = False
         self._last_nudge = 0.0
 
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
-        self._ready = context.Event()
+        self._ready, ready = context.Pipe(duplex=False)
+        self._is_ready = False
         self._process = context.Process(
-            target=run_child, args=(self.settings, os.getpid(), self._ready), name="ingestd-worker"
+            target=run_child, args=(self.settings, os.getpid(), ready), name="ingestd-worker"
         )
         self._process.start()
+        ready.close()  # the child's end
 
     @property
     def exitcode(self) -> int | None:
@@ -65,11 +72,17 @@ class WorkerProcess:
 
     def _signal(self, signum: int) -> None:
         # Before the child installs its handlers a signal would kill it; it claims on start anyway.
-        if self._ready is None or not self._ready.is_set():
+        if not self._ready_now():
             return
         if self._process is not None and self._process.pid and self._process.is_alive():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._process.pid, signum)
+
+    def _ready_now(self) -> bool:
+        if not self._is_ready and self._ready is not None:
+            with contextlib.suppress(OSError, EOFError):
+                self._is_ready = self._ready.poll()
+        return self._is_ready
 
     def stop(self, grace_seconds: float) -> None:
         if self._process is None:
@@ -84,7 +97,7 @@ class WorkerProcess:
         multiproc.process_exited(self._process.pid)  # its live gauges stop counting
 
 
-def run_child(settings: Settings, parent_pid: int, ready: Any) -> None:
+def run_child(settings: Settings, parent_pid: int, ready: Connection) -> None:
     logs.setup("info", settings.log_format)  # the format serve was given (observe/logs.py)
     tracing.enable_from_env()  # spans of the file steps, with the otel extra (OTEL_*)
     try:
@@ -94,7 +107,7 @@ def run_child(settings: Settings, parent_pid: int, ready: Any) -> None:
         raise
 
 
-async def _child(settings: Settings, parent_pid: int, ready: Any) -> None:
+async def _child(settings: Settings, parent_pid: int, ready: Connection) -> None:
     """The child's whole life: the parent has migrated the database already; the child opens it,
     runs one worker (and, when events cross processes, publishes what its worker logs), and
     stops on SIGTERM or when the parent is gone."""
@@ -112,7 +125,8 @@ async def _child(settings: Settings, parent_pid: int, ready: Any) -> None:
         await worker.start()
         loop.add_signal_handler(signal.SIGUSR1, worker.wake)
         loop.add_signal_handler(signal.SIGUSR2, worker.check_now)
-        ready.set()
+        ready.send_bytes(b"1")
+        ready.close()
         watch = asyncio.create_task(_watch_parent(parent_pid, stop))
         await stop.wait()
         watch.cancel()
