@@ -50,7 +50,8 @@ def test_ingestd_on_path_when_it_is_this_install() -> None:
 
 def _first_screen(monkeypatch: pytest.MonkeyPatch, make_settings: Any, **settings: Any) -> str:
     out = io.StringIO()
-    monkeypatch.setattr(serve, "console", Console(file=out, width=400))
+    # an 80-column terminal: a command longer than that stays one line, to paste whole
+    monkeypatch.setattr(serve, "console", Console(file=out, width=80))
     serve._banner(
         make_settings(admin_key=None, **settings),
         SimpleNamespace(run_workers=False, bootstrap_key=None),
@@ -88,7 +89,8 @@ def test_every_printed_command_runs_as_pasted_without_ingestd_on_path(
     assert made.returncode == 0, (keys, made.stdout, made.stderr)
     assert "ik_" in made.stdout + made.stderr
     assert not (cwd / ".ingestd").exists()  # it wrote to the server's database, not a new one
-    submit_line = next(line.strip(" │") for line in screen.splitlines() if "submit ./docs" in line)
+    submit_line = next(line.strip() for line in screen.splitlines() if "submit ./docs" in line)
+    assert submit_line.startswith("INGESTD_URL=")  # whole, not cut by the width or a border
     shown = subprocess.run(
         submit_line.replace("submit ./docs --watch", "submit --help"),
         shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=120,

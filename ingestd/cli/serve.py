@@ -146,21 +146,25 @@ def _banner(settings: Settings, runtime: Runtime) -> None:
         else "  Workers       none in this process (--workers 0)",
         f"  Source roots  {', '.join(str(r) for r in settings.resolved_source_roots)}",
         f"  Malware scan  clamd at {settings.clamd}" if settings.clamd else "  Malware scan  off",
-        "",
     ]
     command = launch_command(sys.argv[0], sys.executable, shutil.which("ingestd"), Path.cwd())
-    if runtime.bootstrap_key:
-        lines += [
-            "[bold yellow]Admin key (shown once, keep it):[/]",
-            f"  export INGESTD_KEY={runtime.bootstrap_key}",
-        ]
-    elif settings.admin_key:
-        lines += ["Admin key: the value of INGESTD_ADMIN_KEY"]
-    else:
-        where = " ".join(store_flags(settings))
-        lines += [f"Need a key?  {command} keys create --name me --role admin {where}".rstrip()]
-    lines += ["", "Submit a folder:", f"  INGESTD_URL={base} {command} submit ./docs --watch"]
+    if settings.admin_key and not runtime.bootstrap_key:
+        lines += ["", "Admin key: the value of INGESTD_ADMIN_KEY"]
     console.print(Panel("\n".join(lines), expand=False))
+    # The commands to paste go below the box, each on one line however long (the terminal
+    # wraps it softly): a command wrapped inside a box is pasted with the box's borders.
+    if runtime.bootstrap_key:
+        console.print("[bold yellow]Admin key (shown once, keep it):[/]")
+        _paste(f"  export INGESTD_KEY={runtime.bootstrap_key}")
+    elif not settings.admin_key:
+        where = " ".join(store_flags(settings))
+        _paste(f"Need a key?  {command} keys create --name me --role admin {where}".rstrip())
+    console.print("Submit a folder:")
+    _paste(f"  INGESTD_URL={base} {command} submit ./docs --watch")
+
+
+def _paste(line: str) -> None:
+    console.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 def launch_command(argv0: str, python: str, on_path: str | None, cwd: Path) -> str:
