@@ -322,3 +322,53 @@ async def test_a_capped_jobs_store_copies_take_turns_at_its_gate(
     job = await completed(db, job_id)
     assert job["sources"][0]["n_completed"] == 8
     assert most == 1
+
+
+def _slow(fn: Callable[..., Any], *args: Any) -> Any:
+    """In the parser process: the task, a little slower (so a cancel finds files at every
+    stage: in a parser, waiting in the job's lane, prefetched)."""
+    time.sleep(0.15)
+    return fn(*args)
+
+
+async def test_cancelling_a_capped_job_stops_its_files_in_parsers_and_in_its_lane(
+    start_app: Callable[..., Any],
+    database_url: str,
+    source_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A capped job's files wait for their turn inside the parser pool now (pipeline/lanes.py):
+    a cancel must reach them there too: none starts afterwards, none is left running."""
+    paths = small_files(source_root / "lane", 30, suffix=".md")
+    async with start_app(database_url=database_url, extract_processes=3) as app:
+        worker = app.runtime.worker
+        assert worker is not None
+        schedule = worker.pool._pool.schedule
+
+        def slowed(function: Any, args: Any = (), kwargs: Any = None, timeout: Any = None) -> Any:
+            return schedule(_slow, args=(function, *args), timeout=timeout)
+
+        monkeypatch.setattr(worker.pool._pool, "schedule", slowed)
+        body = {
+            "sources": [{"type": "directory", "path": str(Path(paths[0]).parent)}],
+            "pipeline": "extract",
+            "options": {"max_workers": 1, "skip_existing": False},
+        }
+        job = (await app.client.post("/api/v1/jobs", json=body)).json()
+
+        async def one_done() -> bool:
+            return bool(await app.files(job["id"], status="completed"))
+
+        await eventually(one_done, what="a first file done")
+        (await app.client.post(f"/api/v1/jobs/{job['id']}/actions/cancel")).raise_for_status()
+        ended = await app.wait_job(job["id"])
+        assert ended["status"] == "cancelled"
+        # files in flight are stopped a moment after the job says cancelled
+        files = await eventually(
+            lambda: app.files(job["id"]),
+            until=lambda fs: {f["status"] for f in fs} <= {"completed", "cancelled"},
+            what="every file completed or cancelled",
+        )
+        assert sum(f["status"] == "completed" for f in files) < 30
+        await eventually(lambda: not worker._inflight, what="no file left in flight")
+        assert worker.pool.in_lane(job["id"]) == 0 and not worker.pool._lanes._states
