@@ -60,6 +60,10 @@ class ExtractionPool:
             initargs=(memory_mb,),
         )
         self._lanes = Lanes()
+        # Tasks handed to pebble and not done: closing the pool ends every one of them (a task
+        # handed over just as pebble stops would otherwise never be resolved).
+        self._outstanding: set[Future[Any]] = set()
+        self._outstanding_lock = threading.Lock()
 
     async def run(
         self,
@@ -77,6 +81,9 @@ class ExtractionPool:
 
         def start() -> Future[Any]:
             scheduled = self._pool.schedule(fn, args=args, timeout=time_limit)
+            with self._outstanding_lock:
+                self._outstanding.add(scheduled)
+            scheduled.add_done_callback(self._done)
             if on_start is not None:
                 _when_started(scheduled, loop, on_start)
             return scheduled
@@ -109,10 +116,18 @@ class ExtractionPool:
         """Tasks of lane ``key`` in parser processes now."""
         return self._lanes.running(key)
 
+    def _done(self, future: Future[Any]) -> None:
+        with self._outstanding_lock:
+            self._outstanding.discard(future)
+
     def close(self) -> None:
         self._lanes.cancel_waiting()
         self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=10)
+        with self._outstanding_lock:
+            left = list(self._outstanding)
+        for future in left:  # never resolved by pebble: whoever awaits it must not hang
+            future.cancel()
 
 
 def _when_started(
