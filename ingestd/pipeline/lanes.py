@@ -108,27 +108,22 @@ class Lanes:
         inner.add_done_callback(finished)
 
     def _ended(self, key: str) -> None:
-        """One of ``key``'s tasks ended: hand its turn to the next one waiting."""
-        while True:
-            with self._lock:
-                state = self._states[key]
-                state.running -= 1
-                following = None
-                while state.waiting:
-                    start, outer = state.waiting.popleft()
-                    if not outer.cancelled():  # cancelled while waiting: never started
-                        following = start, outer
-                        break
-                if following is None:
-                    if not state.running:
-                        del self._states[key]
-                    return
-                state.running += 1
-            start, outer = following
-            if outer.cancelled():  # cancelled just now: its turn passes on
-                continue
-            self._start(key, start, outer)
-            return
+        """One of ``key``'s tasks ended: hand its turn to the next one waiting. (One cancelled
+        after this takes it is stopped by its own callback, and its turn passes on from there.)"""
+        with self._lock:
+            state = self._states[key]
+            state.running -= 1
+            following = None
+            while state.waiting and following is None:
+                start, outer = state.waiting.popleft()
+                if not outer.cancelled():  # cancelled while waiting: never started
+                    following = start, outer
+            if following is None:
+                if not state.running:
+                    del self._states[key]
+                return
+            state.running += 1
+        self._start(key, *following)
 
 
 def _copy(source: Future[Any], target: Future[Any]) -> None:

@@ -90,8 +90,8 @@ class ExtractionPool:
 
         # A lane as wide as the pool holds nothing back: its tasks queue as any others do, so
         # a parser that ends one reads the next from its pipe at once (no thread hand-over).
-        narrow = lane is not None and lane.limit < self.processes
-        future = self._lanes.submit(lane, start) if lane is not None and narrow else start()
+        wide = lane is None or lane.limit >= self.processes
+        future = start() if lane is None or wide else self._lanes.submit(lane, start)
         try:
             return cast(T, await asyncio.wrap_future(future))
         except TimeoutError:
@@ -111,10 +111,6 @@ class ExtractionPool:
             ) from None
         except FutureCancelled:
             raise asyncio.CancelledError() from None
-
-    def in_lane(self, key: str) -> int:
-        """Tasks of lane ``key`` in parser processes now."""
-        return self._lanes.running(key)
 
     def _done(self, future: Future[Any]) -> None:
         with self._outstanding_lock:

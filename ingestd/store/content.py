@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.states import FileStatus
 from ingestd.domain.work import ClaimedFile
 from ingestd.store.db import Database
+from ingestd.store.dialect import insert_for
 from ingestd.store.errors import translated
 from ingestd.store.tables import content_claims, files
 
@@ -38,8 +38,7 @@ class ContentOwner:
 
 
 def _insert(conn: AsyncConnection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(content_claims)
+    return insert_for(conn.dialect.name, content_claims)
 
 
 @translated
@@ -128,7 +127,7 @@ async def record_completed(
 @functools.cache
 def _record_completed_for(dialect_name: str) -> Any:
     """Built once per dialect (every completion batch runs it)."""
-    statement = (postgresql if dialect_name == "postgresql" else sqlite).insert(content_claims)
+    statement = insert_for(dialect_name, content_claims)
     return statement.on_conflict_do_update(
         index_elements=[content_claims.c.tenant, content_claims.c.content_key],
         set_={"state": COMPLETED},

@@ -9,6 +9,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+def insert_for(dialect_name: str, table: sa.Table) -> Any:
+    """``INSERT`` of the dialect named (PostgreSQL's or SQLite's, for ``ON CONFLICT``): by name,
+    so a statement built once per dialect can be cached (``functools.cache``)."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
 def insert_ignoring_duplicates(conn: AsyncConnection, table: sa.Table) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` for the connection's dialect."""
     if conn.dialect.name == "postgresql":

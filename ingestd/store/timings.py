@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.store.dialect import insert_for
 from ingestd.store.tables import file_timings, files, job_step_timings
 
 _SUMS = ("files", "wall_ms", "cpu_ms")
@@ -30,8 +30,7 @@ def _upsert(conn: AsyncConnection) -> Any:
 @functools.cache
 def _upsert_for(dialect_name: str) -> Any:
     """Built once per dialect (every completion batch runs it)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    insert = dialect.insert(job_step_timings)
+    insert = insert_for(dialect_name, job_step_timings)
     table = job_step_timings.c
     return insert.on_conflict_do_update(
         index_elements=[table.job_id, table.step],
@@ -47,8 +46,7 @@ def _upsert_for(dialect_name: str) -> Any:
 
 @functools.cache
 def _file_upsert_for(dialect_name: str) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    insert = dialect.insert(file_timings)
+    insert = insert_for(dialect_name, file_timings)
     return insert.on_conflict_do_update(
         index_elements=[file_timings.c.file_id],
         set_={"steps": insert.excluded.steps, "duration_ms": insert.excluded.duration_ms},

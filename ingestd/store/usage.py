@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ingestd.domain.work import ClaimedFile, FileOutcome
+from ingestd.store.dialect import insert_for
 from ingestd.store.tables import usage_daily
 
 COUNTERS = (
@@ -50,8 +50,7 @@ def _upsert(conn: AsyncConnection) -> Any:
 def _upsert_for(dialect_name: str) -> Any:
     """Built once per dialect: building it is most of the cost of running it (every
     completion batch runs it)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    insert = dialect.insert(usage_daily)
+    insert = insert_for(dialect_name, usage_daily)
     return insert.on_conflict_do_update(
         index_elements=[usage_daily.c.tenant, usage_daily.c.day, usage_daily.c.pipeline],
         set_={name: usage_daily.c[name] + insert.excluded[name] for name in COUNTERS},

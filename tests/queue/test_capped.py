@@ -371,4 +371,4 @@ async def test_cancelling_a_capped_job_stops_its_files_in_parsers_and_in_its_lan
         )
         assert sum(f["status"] == "completed" for f in files) < 30
         await eventually(lambda: not worker._inflight, what="no file left in flight")
-        assert worker.pool.in_lane(job["id"]) == 0 and not worker.pool._lanes._states
+        assert worker.pool._lanes.running(job["id"]) == 0 and not worker.pool._lanes._states
